@@ -1,0 +1,1 @@
+//! Datasets, batching, splits and the embedded real datasets.

@@ -1,0 +1,49 @@
+//! # ndtrain
+//!
+//! Train and evaluate models inside a Rust program, on [`ndarray`] data, with the
+//! numbers PyTorch and scikit-learn give: no Python, no libtorch.
+//!
+//! ## Data flow
+//!
+//! ```text
+//!  raw data ──► Preprocessor(s) ──► Dataset ──► batches (axis 0, seeded shuffle)
+//!                  fit / transform                    │
+//!                  inverse_transform                  ▼
+//!                                         Model::forward ──► Loss (value + dL/dout)
+//!                                               ▲                    │
+//!                                               │        Model::backward (param grads)
+//!                                               │                    ▼
+//!                                    Optimizer::step ◄── clip / schedule / callbacks
+//!                                                                    │
+//!                                          Metric::update ◄──────────┘  (per batch,
+//!                                          Metric::compute  (per epoch)  streaming)
+//! ```
+//!
+//! One module per arrow: [`preprocessing`], [`data`], [`model`], [`loss`], [`optim`],
+//! [`metrics`]; [`train`] drives the loop.
+
+#![warn(missing_docs)]
+
+pub mod data;
+pub mod error;
+pub mod loss;
+pub mod metrics;
+pub mod model;
+pub mod optim;
+pub mod preprocessing;
+pub mod tensor;
+pub mod train;
+
+pub use error::{Error, Result};
+pub use tensor::{Buffer, Float, Param};
+
+/// The names most programs need: `use ndtrain::prelude::*;`.
+pub mod prelude {
+    pub use crate::error::{Error, Result};
+    pub use crate::loss::{Loss, Reduction};
+    pub use crate::metrics::Metric;
+    pub use crate::model::{Layer, Mode, Model};
+    pub use crate::optim::Optimizer;
+    pub use crate::preprocessing::{InverseTransform, Preprocessor};
+    pub use crate::tensor::{Buffer, Float, Param};
+}

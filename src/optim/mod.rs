@@ -1,0 +1,161 @@
+//! Optimizers: the [`Optimizer`] trait and the torch.optim family.
+//!
+//! An optimizer owns its per-parameter state (keyed by [`Param::id`]) and updates
+//! each tensor in place from its gradient. A custom optimizer implements
+//! [`Optimizer::update`] (its per-tensor rule) and the two learning-rate accessors;
+//! [`Optimizer::step`] walks the model for it.
+
+use ndarray::{ArrayViewD, ArrayViewMutD};
+
+use crate::error::Result;
+use crate::model::Model;
+use crate::tensor::{Float, Param, same_shape};
+
+/// Updates parameters from their gradients.
+///
+/// # Example: sign-SGD written outside the crate
+///
+/// ```
+/// use ndarray::{ArrayViewD, ArrayViewMutD, Zip};
+/// use ndtrain::prelude::*;
+///
+/// struct SignSgd { lr: f64 }
+///
+/// impl Optimizer<f64> for SignSgd {
+///     fn update(&mut self, _p: Param<'_>, mut w: ArrayViewMutD<'_, f64>, g: ArrayViewD<'_, f64>) -> ndtrain::Result<()> {
+///         let lr = self.lr;
+///         Zip::from(&mut w).and(&g).for_each(|w, &g| {
+///             if g != 0.0 { *w -= lr * g.signum() }
+///         });
+///         Ok(())
+///     }
+///     fn lr(&self) -> f64 { self.lr }
+///     fn set_lr(&mut self, lr: f64) { self.lr = lr }
+/// }
+///
+/// let mut opt = SignSgd { lr: 0.5 };
+/// let mut w = ndarray::array![1.0, -1.0].into_dyn();
+/// let g = ndarray::array![3.0, 0.0].into_dyn();
+/// opt.update(Param::new(0, "w"), w.view_mut(), g.view())?;
+/// assert_eq!(w, ndarray::array![0.5, -1.0].into_dyn());
+/// # Ok::<(), ndtrain::Error>(())
+/// ```
+pub trait Optimizer<F: Float> {
+    /// Updates one parameter tensor in place from its gradient.
+    ///
+    /// Called once per tensor per step by [`step`](Optimizer::step). Implementations
+    /// check shapes before writing anything.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) when `grad` (or stored
+    /// state) does not have the parameter's shape.
+    fn update(
+        &mut self,
+        param: Param<'_>,
+        value: ArrayViewMutD<'_, F>,
+        grad: ArrayViewD<'_, F>,
+    ) -> Result<()>;
+
+    /// The learning rate (of the first parameter group).
+    fn lr(&self) -> F;
+
+    /// Sets the learning rate (of every parameter group). Schedulers call this.
+    fn set_lr(&mut self, lr: F);
+
+    /// Checks that `update` would accept this tensor, without changing anything.
+    /// [`step`](Optimizer::step) validates every tensor before updating any, so a
+    /// failed step leaves the model and the optimizer unchanged. The default checks
+    /// that the gradient has the parameter's shape; optimizers with state also check
+    /// the state's shape.
+    fn validate(&self, param: Param<'_>, value: ArrayViewD<'_, F>, grad: ArrayViewD<'_, F>) -> Result<()> {
+        let _ = param;
+        same_shape("Optimizer::step", value.shape(), grad.shape())
+    }
+
+    /// Called once at the start of every [`step`](Optimizer::step), before any
+    /// `update` (for step counters shared by all tensors). Default: nothing.
+    fn begin_step(&mut self) {}
+
+    /// One optimization step over every parameter of `model`, from the gradients
+    /// its last `backward` stored.
+    ///
+    /// # Errors
+    /// As [`update`](Optimizer::update); nothing is changed on error.
+    fn step(&mut self, model: &mut dyn Model<F>) -> Result<()> {
+        model.visit_params(&mut |p, v, g| self.validate(p, v.view(), g))?;
+        self.begin_step();
+        model.visit_params(&mut |p, v, g| self.update(p, v, g))
+    }
+}
+
+/// Per-parameter optimizer state, indexed by [`Param::id`]. Allocates when a tensor
+/// is first seen and never again.
+///
+/// # Example
+///
+/// ```
+/// use ndtrain::optim::StateMap;
+///
+/// let mut s: StateMap<u32> = StateMap::default();
+/// *s.get_or_insert_with(2, || 0) += 5;
+/// assert_eq!(s.get(2), Some(&5));
+/// assert_eq!(s.get(0), None);
+/// ```
+#[derive(Clone, Debug)]
+pub struct StateMap<S> {
+    slots: Vec<Option<S>>,
+}
+
+impl<S> Default for StateMap<S> {
+    fn default() -> Self {
+        StateMap { slots: Vec::new() }
+    }
+}
+
+impl<S> StateMap<S> {
+    /// The state of parameter `id`, if it has one.
+    pub fn get(&self, id: usize) -> Option<&S> {
+        self.slots.get(id).and_then(Option::as_ref)
+    }
+
+    /// The state of parameter `id`, mutable.
+    pub fn get_mut(&mut self, id: usize) -> Option<&mut S> {
+        self.slots.get_mut(id).and_then(Option::as_mut)
+    }
+
+    /// The state of parameter `id`, created by `init` on first use.
+    pub fn get_or_insert_with(&mut self, id: usize, init: impl FnOnce() -> S) -> &mut S {
+        if self.slots.len() <= id {
+            self.slots.resize_with(id + 1, || None);
+        }
+        self.slots[id].get_or_insert_with(init)
+    }
+
+    /// Replaces the state of parameter `id`.
+    pub fn insert(&mut self, id: usize, state: S) {
+        if self.slots.len() <= id {
+            self.slots.resize_with(id + 1, || None);
+        }
+        self.slots[id] = Some(state);
+    }
+
+    /// `(id, state)` for every parameter with state, in id order.
+    pub fn iter(&self) -> impl Iterator<Item = (usize, &S)> {
+        self.slots.iter().enumerate().filter_map(|(i, s)| s.as_ref().map(|s| (i, s)))
+    }
+
+    /// Forgets all state.
+    pub fn clear(&mut self) {
+        self.slots.clear();
+    }
+
+    /// Number of parameters with state.
+    pub fn len(&self) -> usize {
+        self.slots.iter().filter(|s| s.is_some()).count()
+    }
+
+    /// Whether no parameter has state.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}

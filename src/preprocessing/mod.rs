@@ -1,0 +1,73 @@
+//! Preprocessing: the [`Preprocessor`] trait and scikit-learn's transformers.
+//!
+//! A preprocessor learns statistics in `fit` and applies them in `transform`; it never
+//! mutates its input. Samples are rows (axis 0), features are columns. `T` is the
+//! input element type (a float for scalers, a category type such as `String` for
+//! encoders), `U` the output element type.
+
+use ndarray::{Array2, ArrayView2};
+
+use crate::error::Result;
+
+/// A fitted-then-applied transformation of a 2-D table.
+///
+/// # Example: a custom preprocessor that centres each column on its median
+///
+/// ```
+/// use ndarray::{Array1, Array2, ArrayView2, Axis};
+/// use ndtrain::prelude::*;
+///
+/// #[derive(Default)]
+/// struct MedianCentre { median: Option<Array1<f64>> }
+///
+/// impl Preprocessor<f64> for MedianCentre {
+///     fn fit(&mut self, x: ArrayView2<'_, f64>) -> ndtrain::Result<()> {
+///         let med = x.axis_iter(Axis(1)).map(|c| {
+///             let mut v = c.to_vec();
+///             v.sort_by(f64::total_cmp);
+///             v[v.len() / 2]
+///         }).collect();
+///         self.median = Some(med);
+///         Ok(())
+///     }
+///     fn transform(&self, x: ArrayView2<'_, f64>) -> ndtrain::Result<Array2<f64>> {
+///         let med = self.median.as_ref().ok_or(ndtrain::Error::NotFitted { op: "MedianCentre::transform" })?;
+///         Ok(&x - med)
+///     }
+/// }
+///
+/// let x = ndarray::array![[1.0], [2.0], [10.0]];
+/// let y = MedianCentre::default().fit_transform(x.view())?;
+/// assert_eq!(y, ndarray::array![[-1.0], [0.0], [8.0]]);
+/// # Ok::<(), ndtrain::Error>(())
+/// ```
+pub trait Preprocessor<T, U = T> {
+    /// Learns the transformation's statistics from `x`.
+    ///
+    /// # Errors
+    /// Empty input, invalid values; on error the previous fitted state is kept.
+    fn fit(&mut self, x: ArrayView2<'_, T>) -> Result<()>;
+
+    /// Applies the fitted transformation to `x`, returning a new array.
+    ///
+    /// # Errors
+    /// [`Error::NotFitted`](crate::Error::NotFitted) before `fit`; a wrong number of
+    /// columns; values the transformation cannot handle.
+    fn transform(&self, x: ArrayView2<'_, T>) -> Result<Array2<U>>;
+
+    /// `fit` then `transform` on the same data.
+    fn fit_transform(&mut self, x: ArrayView2<'_, T>) -> Result<Array2<U>> {
+        self.fit(x)?;
+        self.transform(x)
+    }
+}
+
+/// A preprocessor whose transformation can be undone.
+pub trait InverseTransform<T, U = T> {
+    /// Maps transformed data back to the original space.
+    ///
+    /// # Errors
+    /// [`Error::NotFitted`](crate::Error::NotFitted) before `fit`; a wrong number of
+    /// columns.
+    fn inverse_transform(&self, y: ArrayView2<'_, U>) -> Result<Array2<T>>;
+}

@@ -1,0 +1,1 @@
+//! The training loop: [`Trainer`], its builder, [`History`] and callbacks.
