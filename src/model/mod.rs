@@ -25,10 +25,11 @@ pub enum Mode {
 }
 
 /// The callback [`Model::visit_params`] calls once per parameter tensor, with the
-/// parameter's identity, the tensor (mutable) and its gradient from the last
-/// `backward`.
+/// parameter's identity, the tensor and its gradient from the last `backward` (both
+/// mutable: optimizers write the tensor, gradient clipping and DP-SGD rewrite the
+/// gradient).
 pub type ParamVisitor<'v, F> =
-    dyn FnMut(Param<'_>, ArrayViewMutD<'_, F>, ArrayViewD<'_, F>) -> Result<()> + 'v;
+    dyn FnMut(Param<'_>, ArrayViewMutD<'_, F>, ArrayViewMutD<'_, F>) -> Result<()> + 'v;
 
 /// A trainable model: forward, hand-written backward, and access to its parameters.
 ///
@@ -66,7 +67,7 @@ pub type ParamVisitor<'v, F> =
 ///         Ok(())
 ///     }
 ///     fn visit_params(&mut self, f: &mut ParamVisitor<'_, f64>) -> ndtrain::Result<()> {
-///         f(Param::new(0, "a"), self.a.view_mut(), self.grad.view())
+///         f(Param::new(0, "a"), self.a.view_mut(), self.grad.view_mut())
 ///     }
 /// }
 ///

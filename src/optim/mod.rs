@@ -5,7 +5,7 @@
 //! [`Optimizer::update`] (its per-tensor rule) and the two learning-rate accessors;
 //! [`Optimizer::step`] walks the model for it.
 
-use ndarray::{ArrayViewD, ArrayViewMutD};
+use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
 use crate::error::Result;
 use crate::model::Model;
@@ -82,9 +82,95 @@ pub trait Optimizer<F: Float> {
     /// # Errors
     /// As [`update`](Optimizer::update); nothing is changed on error.
     fn step(&mut self, model: &mut dyn Model<F>) -> Result<()> {
-        model.visit_params(&mut |p, v, g| self.validate(p, v.view(), g))?;
+        model.visit_params(&mut |p, v, g| self.validate(p, v.view(), g.view()))?;
         self.begin_step();
-        model.visit_params(&mut |p, v, g| self.update(p, v, g))
+        model.visit_params(&mut |p, v, g| self.update(p, v, g.view()))
+    }
+
+    /// Number of parameter groups (1 unless the optimizer has groups).
+    fn num_groups(&self) -> usize {
+        1
+    }
+
+    /// Learning rate of group `group`. Default: [`lr`](Optimizer::lr).
+    fn group_lr(&self, group: usize) -> F {
+        let _ = group;
+        self.lr()
+    }
+
+    /// Sets the learning rate of group `group`. Default: [`set_lr`](Optimizer::set_lr).
+    fn set_group_lr(&mut self, group: usize, lr: F) {
+        let _ = group;
+        self.set_lr(lr)
+    }
+
+    /// The momentum-like coefficient schedulers cycle (`momentum` for SGD and RMSprop,
+    /// `betas[0]` for the Adam family) of group `group`, or `None` if the optimizer has
+    /// none.
+    fn group_momentum(&self, group: usize) -> Option<F> {
+        let _ = group;
+        None
+    }
+
+    /// Sets the coefficient [`group_momentum`](Optimizer::group_momentum) reads; ignored
+    /// by optimizers without one.
+    fn set_group_momentum(&mut self, group: usize, momentum: F) {
+        let _ = (group, momentum);
+    }
+
+    /// The optimizer's state (moment buffers, step counts, current hyper-parameters)
+    /// as plain named tensors and scalars, to save and later restore with
+    /// [`load_state_dict`](Optimizer::load_state_dict). Default: empty (stateless).
+    fn state_dict(&self) -> StateDict<F> {
+        StateDict::default()
+    }
+
+    /// Restores a state saved by [`state_dict`](Optimizer::state_dict); training then
+    /// continues bit-identically. Checks everything before changing anything.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) when an entry is missing,
+    /// unknown or of the wrong shape.
+    fn load_state_dict(&mut self, state: &StateDict<F>) -> Result<()> {
+        let _ = state;
+        Ok(())
+    }
+}
+
+/// Named plain tensors and scalars: an optimizer's saved state.
+///
+/// Keys follow PyTorch's `state_dict()` layout: `"state.<param id>.<field>"` for
+/// per-parameter tensors (`exp_avg`, `momentum_buffer`, ...) and scalars (`step`),
+/// `"param_groups.<group>.<hyper-parameter>"` for group settings. Scalars are `f64`
+/// so step counts stay exact in `f32` training.
+///
+/// # Example
+///
+/// ```
+/// use ndtrain::optim::StateDict;
+///
+/// let mut s = StateDict::<f32>::default();
+/// s.scalars.push(("state.0.step".into(), 3.0));
+/// assert_eq!(s.scalar("state.0.step"), Some(3.0));
+/// assert!(s.tensor("state.0.exp_avg").is_none());
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StateDict<F> {
+    /// Named tensors.
+    pub tensors: Vec<(String, ArrayD<F>)>,
+    /// Named scalars.
+    pub scalars: Vec<(String, f64)>,
+}
+
+impl<F> StateDict<F> {
+    /// The tensor named `key`.
+    pub fn tensor(&self, key: &str) -> Option<&ArrayD<F>> {
+        self.tensors.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// The scalar named `key`.
+    pub fn scalar(&self, key: &str) -> Option<f64> {
+        self.scalars.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
     }
 }
 

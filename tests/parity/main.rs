@@ -16,8 +16,11 @@ mod dp;
 mod loss;
 mod metric;
 mod optimizer;
+mod optimizer_optax;
 mod permutation;
 mod preprocessor;
+mod preprocessor_encode;
+mod preprocessor_numeric;
 mod scheduler;
 
 use std::path::{Path, PathBuf};

@@ -1,8 +1,12 @@
-//! Reference cases of this kind (see FORMAT.md). Not implemented yet: every case is
-//! reported as unsupported.
+//! Preprocessor reference cases (scikit-learn and the transformers FORMAT.md defines),
+//! dispatched by name: numeric transformers and encoders live in their own files.
 
 use crate::common::{Case, Outcome};
+use crate::{preprocessor_encode, preprocessor_numeric};
 
 pub fn run(case: &Case<'_>) -> Outcome {
-    Outcome::Unsupported(format!("{} not implemented", case.name))
+    match case.name {
+        "OneHotEncoder" | "OrdinalEncoder" | "LabelEncoder" => preprocessor_encode::run(case),
+        _ => preprocessor_numeric::run(case),
+    }
 }
