@@ -35,7 +35,7 @@ pub mod tensor;
 pub mod train;
 
 pub use error::{Error, Result};
-pub use tensor::{Buffer, Float, Param};
+pub use tensor::{Buffer, Float, Param, SeededRng, seeded_rng};
 
 /// The names most programs need: `use ndtrain::prelude::*;`.
 pub mod prelude {

@@ -82,6 +82,26 @@ impl<T> Float for T where
 {
 }
 
+/// The random number generator ndtrain uses wherever it draws (weight init, dropout,
+/// shuffling, splits): xoshiro256++, a fixed, documented algorithm, so a seed gives the
+/// same stream on every platform and release of `rand`.
+pub type SeededRng = rand::rngs::Xoshiro256PlusPlus;
+
+/// A [`SeededRng`] from a `u64` seed.
+///
+/// # Example
+///
+/// ```
+/// use rand::RngExt;
+///
+/// let mut a = ndtrain::seeded_rng(7);
+/// let mut b = ndtrain::seeded_rng(7);
+/// assert_eq!(a.random::<u64>(), b.random::<u64>());
+/// ```
+pub fn seeded_rng(seed: u64) -> SeededRng {
+    rand::SeedableRng::seed_from_u64(seed)
+}
+
 /// Identity of one parameter tensor, passed to [`Optimizer::update`](crate::optim::Optimizer::update).
 ///
 /// `id` is the tensor's position in the model's [`visit_params`](crate::model::Model::visit_params)
