@@ -263,7 +263,6 @@ impl<F, Y> Dataset<F, Y> {
     /// assert_eq!(ndtrain::datasets::digits().len(), 1797);
     /// ```
     #[doc(alias = "n_samples")]
-    #[allow(clippy::len_without_is_empty)]
     pub fn len(&self) -> usize {
         self.x.shape()[0]
     }
@@ -369,8 +368,8 @@ impl<F: Float, Y: Target> Dataset<F, Y> {
 }
 
 impl<F> Dataset<F, usize> {
-    /// Number of classes: the largest class index plus one (classes absent from this
-    /// dataset but below the maximum count, as in PyTorch's `num_classes`).
+    /// Number of classes: the largest class index plus one (a class below the maximum
+    /// that never occurs still counts, as with PyTorch's `one_hot` `num_classes=-1`).
     ///
     /// # Example
     ///
