@@ -29,9 +29,23 @@ pub trait Target: Copy + Send + Sync + 'static + sealed::Sealed {
     type Cast<G: Float>: Copy + Send + Sync + 'static;
 
     /// Converts one target to [`Self::Cast<G>`](Target::Cast).
+    ///
+    /// ```
+    /// use ndtrain::data::Target;
+    ///
+    /// assert_eq!(0.1f64.cast_to::<f32>(), 0.1f32);
+    /// assert_eq!(4usize.cast_to::<f32>(), 4usize);
+    /// ```
     fn cast_to<G: Float>(self) -> Self::Cast<G>;
 
     /// The class index if targets are class labels, `None` for real-valued targets.
+    ///
+    /// ```
+    /// use ndtrain::data::Target;
+    ///
+    /// assert_eq!(2usize.class_index(), Some(2));
+    /// assert_eq!(2.0f32.class_index(), None);
+    /// ```
     fn class_index(self) -> Option<usize>;
 }
 
