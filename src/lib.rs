@@ -34,11 +34,13 @@ pub mod preprocessing;
 pub mod tensor;
 pub mod train;
 
+pub use data::datasets;
 pub use error::{Error, Result};
 pub use tensor::{Buffer, Float, Param, SeededRng, seeded_rng};
 
 /// The names most programs need: `use ndtrain::prelude::*;`.
 pub mod prelude {
+    pub use crate::data::Dataset;
     pub use crate::error::{Error, Result};
     pub use crate::loss::{Loss, Reduction};
     pub use crate::metrics::Metric;
