@@ -186,7 +186,7 @@ fn scale<F: Float>(g: &mut ArrayViewMutD<'_, F>, c: F) {
 /// use ndtrain::optim::clip::{NormType, OnNonFinite, clip_grad_norm};
 ///
 /// let mut w = array![[3.0, 0.0], [0.0, 0.0]].into_dyn();
-/// let mut b = array![4.0].into_dyn();
+/// let mut b = array![4.0f64].into_dyn();
 /// let mut grads = [w.view_mut(), b.view_mut()];
 /// let total = clip_grad_norm(&mut grads, 1.0, NormType::L2, OnNonFinite::Propagate)?;
 /// assert_eq!(total, 5.0);
@@ -400,7 +400,7 @@ impl FromStr for NormType {
 ///
 /// let clip = GradClip::norm(1.0);
 /// clip.validate()?;
-/// let mut g = array![0.0, 3.0, 4.0].into_dyn();
+/// let mut g = array![0.0f64, 3.0, 4.0].into_dyn();
 /// let total = clip.apply(&mut [g.view_mut()])?;
 /// assert_eq!(total, Some(5.0));
 /// assert!((g[2] - 0.8).abs() < 1e-6);
