@@ -85,6 +85,18 @@ impl NormType {
 
 /// What [`clip_grad_norm`] does when the total norm is NaN or infinite (torch's
 /// `error_if_nonfinite`).
+///
+/// # Example
+///
+/// ```
+/// use ndarray::array;
+/// use ndtrain::optim::clip::{NormType, OnNonFinite, clip_grad_norm};
+///
+/// let mut g = array![1.0, f64::NAN].into_dyn();
+/// assert!(clip_grad_norm(&mut [g.view_mut()], 1.0, NormType::L2, OnNonFinite::Error).is_err());
+/// assert_eq!(g[0], 1.0); // unchanged
+/// # Ok::<(), ndtrain::Error>(())
+/// ```
 #[doc(alias = "error_if_nonfinite")]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum OnNonFinite {

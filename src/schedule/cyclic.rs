@@ -9,6 +9,17 @@ use super::{
 use crate::error::{Error, Result};
 
 /// Amplitude policy of [`CyclicLr`].
+///
+/// # Example
+///
+/// ```
+/// use ndtrain::schedule::CyclicMode;
+///
+/// assert_eq!("triangular2".parse::<CyclicMode>()?, CyclicMode::Triangular2);
+/// assert_eq!(CyclicMode::default(), CyclicMode::Triangular);
+/// assert!("sine".parse::<CyclicMode>().is_err());
+/// # Ok::<(), ndtrain::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum CyclicMode {
     /// Constant amplitude: `scale(cycle) = 1`.
@@ -40,6 +51,15 @@ impl FromStr for CyclicMode {
 }
 
 /// What a custom scale function of [`CyclicLr`] receives.
+///
+/// # Example
+///
+/// ```
+/// use ndtrain::schedule::ScaleMode;
+///
+/// assert_eq!("iterations".parse::<ScaleMode>()?, ScaleMode::Iterations);
+/// # Ok::<(), ndtrain::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum ScaleMode {
     /// The cycle number (1, 2, ...).
@@ -69,6 +89,15 @@ impl FromStr for ScaleMode {
 
 /// A custom amplitude scaling function for [`CyclicLr`] (torch `scale_fn`), with
 /// `0 ≤ f(x) ≤ 1`.
+///
+/// # Example
+///
+/// ```
+/// use ndtrain::schedule::ScaleFn;
+///
+/// let f: ScaleFn = std::sync::Arc::new(|cycle| 1.0 / cycle);
+/// assert_eq!(f(4.0), 0.25);
+/// ```
 pub type ScaleFn = Arc<dyn Fn(f64) -> f64 + Send + Sync>;
 
 /// Cycles every group's lr between `base_lr` and `max_lr` along a triangle (and the

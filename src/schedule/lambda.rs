@@ -6,6 +6,17 @@ use super::{Core, GroupHparams, LrScheduler};
 use crate::error::{Error, Result};
 
 /// A user function of the step count (torch's `lr_lambda`), returning a factor.
+///
+/// # Example
+///
+/// ```
+/// use std::sync::Arc;
+/// use ndtrain::schedule::{LambdaLr, LrLambda};
+///
+/// let per_group: Vec<LrLambda> = vec![Arc::new(|t| 0.9f64.powi(t as i32)), Arc::new(|_| 1.0)];
+/// let s = LambdaLr::per_group(per_group)?;
+/// # Ok::<(), ndtrain::Error>(())
+/// ```
 pub type LrLambda = Arc<dyn Fn(u64) -> f64 + Send + Sync>;
 
 /// The lambdas for `n` groups.

@@ -229,6 +229,16 @@ pub trait LrScheduler {
 }
 
 /// A boxed scheduler, as composites and [`AttachedScheduler`] hold them.
+///
+/// # Example
+///
+/// ```
+/// use ndtrain::schedule::{BoxedScheduler, ExponentialLr, StepLr};
+///
+/// let children: Vec<BoxedScheduler> = vec![Box::new(StepLr::new(10)?), Box::new(ExponentialLr::new(0.99)?)];
+/// assert_eq!(children.len(), 2);
+/// # Ok::<(), ndtrain::Error>(())
+/// ```
 pub type BoxedScheduler = Box<dyn LrScheduler + Send + Sync>;
 
 impl<S: LrScheduler + ?Sized> LrScheduler for Box<S> {

@@ -7,6 +7,16 @@ use super::{Core, GroupHparams, LrScheduler, PerGroup, check_momentum, check_non
 use crate::error::{Error, Result};
 
 /// How [`OneCycleLr`] interpolates within a phase.
+///
+/// # Example
+///
+/// ```
+/// use ndtrain::schedule::AnnealStrategy;
+///
+/// assert_eq!("linear".parse::<AnnealStrategy>()?, AnnealStrategy::Linear);
+/// assert_eq!(AnnealStrategy::default(), AnnealStrategy::Cos);
+/// # Ok::<(), ndtrain::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum AnnealStrategy {
     /// `end + (start − end)/2 · (1 + cos(π·pct))`.

@@ -6,6 +6,17 @@ use super::{GroupHparams, LrScheduler, PerGroup, check_group_count, check_nonemp
 use crate::error::{Error, Result};
 
 /// Whether [`ReduceLrOnPlateau`] wants the monitored value to go down or up.
+///
+/// # Example
+///
+/// ```
+/// use ndtrain::schedule::{PlateauMode, ReduceLrOnPlateau};
+///
+/// let mode: PlateauMode = "max".parse()?;
+/// let s = ReduceLrOnPlateau::builder().mode(mode).build()?; // monitor an accuracy
+/// assert_eq!(s.best(), f64::NEG_INFINITY);
+/// # Ok::<(), ndtrain::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum PlateauMode {
     /// Lower is better (a loss).
@@ -32,6 +43,16 @@ impl FromStr for PlateauMode {
 }
 
 /// How [`ReduceLrOnPlateau`] measures a significant improvement.
+///
+/// # Example
+///
+/// ```
+/// use ndtrain::schedule::ThresholdMode;
+///
+/// assert_eq!("abs".parse::<ThresholdMode>()?, ThresholdMode::Abs);
+/// assert!("absolute".parse::<ThresholdMode>().is_err());
+/// # Ok::<(), ndtrain::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum ThresholdMode {
     /// Relative: better than `best · (1 ∓ threshold)`.

@@ -288,6 +288,30 @@ mod tests {
     }
 
     #[test]
+    fn chained_multiplies_per_batch() {
+        // StepLR(2, 0.5) and ExponentialLR(0.9) chained on lr 1, stepped 4 times (batches):
+        // t = 4: 0.5^2 * 0.9^4 = 0.25 * 0.6561 = 0.164025.
+        let mut s = ChainedScheduler::new(vec![
+            Box::new(StepLr::builder(2).gamma(0.5).build().unwrap()),
+            Box::new(super::super::ExponentialLr::new(0.9).unwrap()),
+        ])
+        .unwrap();
+        let t = trajectory(&mut s, 1.0, 4);
+        assert_close(t[4], 0.164025);
+    }
+
+    #[test]
+    fn failed_init_leaves_groups_unchanged() {
+        // The second child cycles momentum, the group has none: InvalidConfig, nothing written.
+        let cyc = super::super::CyclicLr::new(0.01, 0.1).unwrap();
+        let mut s = SequentialLr::new(vec![Box::new(LinearLr::default()), Box::new(cyc)], vec![3]).unwrap();
+        let mut g = groups(&[1.0]);
+        assert!(matches!(s.init(&mut g), Err(Error::InvalidConfig(_))));
+        assert_eq!(g[0], GroupHparams::new(1.0));
+        assert!(matches!(s.step(&mut g, None), Err(Error::InvalidInput { .. })));
+    }
+
+    #[test]
     fn chained_step_before_init_fails() {
         // A step fails before init; groups untouched.
         let mut s = ChainedScheduler::new(vec![Box::new(StepLr::new(1).unwrap())]).unwrap();
