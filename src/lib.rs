@@ -31,6 +31,7 @@ pub mod metrics;
 pub mod model;
 pub mod optim;
 pub mod preprocessing;
+pub mod schedule;
 pub mod tensor;
 pub mod train;
 
@@ -47,5 +48,6 @@ pub mod prelude {
     pub use crate::model::{Layer, Mode, Model};
     pub use crate::optim::Optimizer;
     pub use crate::preprocessing::{InverseTransform, Preprocessor};
+    pub use crate::schedule::LrScheduler;
     pub use crate::tensor::{Buffer, Float, Param};
 }
