@@ -31,10 +31,22 @@ use crate::loss::Loss;
 use crate::metrics::Metric;
 use crate::model::{Mode, Model};
 use crate::optim::Optimizer;
+use crate::optim::clip::GradClip;
+use crate::schedule::{AttachedScheduler, LrScheduler};
 use crate::tensor::{Buffer, Float, check_finite, seeded_rng};
 
 /// Default mini-batch size (Keras' default).
 pub const DEFAULT_BATCH_SIZE: usize = 32;
+
+/// When a learning-rate scheduler steps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StepEvery {
+    /// After every epoch (after validation), as most PyTorch scripts do.
+    #[default]
+    Epoch,
+    /// After every optimizer step (OneCycleLR, CyclicLR, warm-up per iteration).
+    Batch,
+}
 
 /// Settings collected by [`TrainerBuilder`], validated by [`TrainerBuilder::build`].
 struct Settings {
@@ -43,6 +55,7 @@ struct Settings {
     seed: u64,
     shuffle: bool,
     verbose: bool,
+    clip: Option<GradClip>,
 }
 
 /// Builds a [`Trainer`]; every setting has a default, `build` validates them.
@@ -54,6 +67,8 @@ struct Settings {
 /// | `seed` | 0 | any `u64` (shuffling) |
 /// | `shuffle` | `true` | |
 /// | `verbose` | `false` | prints one line per epoch |
+/// | `scheduler` | none | any [`LrScheduler`], stepped per [`StepEvery`] |
+/// | `grad_clip` | none | [`GradClip`] (by global norm or by value) |
 pub struct TrainerBuilder<F: Float, Y, O, L> {
     optimizer: O,
     loss: L,
@@ -61,6 +76,7 @@ pub struct TrainerBuilder<F: Float, Y, O, L> {
     metrics: Vec<Box<dyn Metric<F, Y>>>,
     callbacks: Vec<Box<dyn Callback<F>>>,
     validation: Option<(ArrayD<F>, ArrayD<Y>)>,
+    scheduler: Option<(AttachedScheduler, StepEvery)>,
 }
 
 impl<F, Y, O, L> TrainerBuilder<F, Y, O, L>
@@ -121,8 +137,33 @@ where
         self
     }
 
+    /// A learning-rate scheduler, stepped after every epoch or every batch. It is
+    /// attached to the optimizer when the trainer is built (its base learning rates are
+    /// the optimizer's at that moment, as when a PyTorch scheduler is constructed).
+    /// [`ReduceLrOnPlateau`](crate::schedule::ReduceLrOnPlateau) monitors `val_loss`
+    /// when there is validation data, else the training loss (per batch: the batch loss).
+    pub fn scheduler(
+        mut self,
+        scheduler: impl LrScheduler + Send + Sync + 'static,
+        every: StepEvery,
+    ) -> Self {
+        self.scheduler = Some((AttachedScheduler::new(scheduler), every));
+        self
+    }
+
+    /// Clips the gradients between `backward` and the optimizer step, by global norm
+    /// (as `torch.nn.utils.clip_grad_norm_`) or by value.
+    pub fn grad_clip(mut self, clip: GradClip) -> Self {
+        self.settings.clip = Some(clip);
+        self
+    }
+
     /// Data evaluated after every epoch (`val_loss` and `val_` metrics). Copied.
-    pub fn validation_data<D: Dimension, E: Dimension>(mut self, x: ArrayView<'_, F, D>, y: ArrayView<'_, Y, E>) -> Self {
+    pub fn validation_data<D: Dimension, E: Dimension>(
+        mut self,
+        x: ArrayView<'_, F, D>,
+        y: ArrayView<'_, Y, E>,
+    ) -> Self {
         self.validation = Some((x.into_dyn().to_owned(), y.into_dyn().to_owned()));
         self
     }
@@ -130,17 +171,25 @@ where
     /// Validates the settings and builds the trainer.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for `batch_size` 0; for validation data, the
-    /// errors of [`Trainer::fit`]'s data checks (row counts, emptiness, non-finite
-    /// features).
-    pub fn build(self) -> Result<Trainer<F, Y, O, L>> {
+    /// [`Error::InvalidParameter`] for `batch_size` 0 or an invalid clipping
+    /// threshold; for validation data, the errors of [`Trainer::fit`]'s data checks
+    /// (row counts, emptiness, non-finite features); a scheduler that cannot attach to
+    /// the optimizer.
+    pub fn build(mut self) -> Result<Trainer<F, Y, O, L>> {
         if self.settings.batch_size == Some(0) {
             return Err(Error::InvalidParameter { name: "batch_size", value: 0.0, expected: ">= 1" });
+        }
+        if let Some(clip) = &self.settings.clip {
+            clip.validate()?;
         }
         if let Some((x, y)) = &self.validation {
             check_data("Trainer::validation_data", x.view(), y.view())?;
         }
+        if let Some((s, _)) = &mut self.scheduler {
+            s.attach(&mut self.optimizer)?;
+        }
         Ok(Trainer {
+            scheduler: self.scheduler,
             optimizer: self.optimizer,
             loss: self.loss,
             settings: self.settings,
@@ -216,6 +265,7 @@ pub struct Trainer<F: Float, Y, O, L> {
     metrics: Vec<Box<dyn Metric<F, Y>>>,
     callbacks: Vec<Box<dyn Callback<F>>>,
     validation: Option<(ArrayD<F>, ArrayD<Y>)>,
+    scheduler: Option<(AttachedScheduler, StepEvery)>,
     buffers: Buffers<F, Y>,
 }
 
@@ -232,10 +282,18 @@ where
         TrainerBuilder {
             optimizer,
             loss,
-            settings: Settings { epochs: 10, batch_size: Some(DEFAULT_BATCH_SIZE), seed: 0, shuffle: true, verbose: false },
+            settings: Settings {
+                epochs: 10,
+                batch_size: Some(DEFAULT_BATCH_SIZE),
+                seed: 0,
+                shuffle: true,
+                verbose: false,
+                clip: None,
+            },
             metrics: Vec::new(),
             callbacks: Vec::new(),
             validation: None,
+            scheduler: None,
         }
     }
 
@@ -267,7 +325,12 @@ where
     ///
     /// On error the model's parameters and the optimizer's state are restored to
     /// what they were before the call.
-    pub fn fit<M, D, E>(&mut self, model: &mut M, x: ArrayView<'_, F, D>, y: ArrayView<'_, Y, E>) -> Result<History>
+    pub fn fit<M, D, E>(
+        &mut self,
+        model: &mut M,
+        x: ArrayView<'_, F, D>,
+        y: ArrayView<'_, Y, E>,
+    ) -> Result<History>
     where
         M: Model<F>,
         D: Dimension,
@@ -295,7 +358,12 @@ where
         self.fit(model, data.x().view(), data.y().view())
     }
 
-    fn fit_unchecked<M: Model<F>>(&mut self, model: &mut M, x: ArrayViewD<'_, F>, y: ArrayViewD<'_, Y>) -> Result<History> {
+    fn fit_unchecked<M: Model<F>>(
+        &mut self,
+        model: &mut M,
+        x: ArrayViewD<'_, F>,
+        y: ArrayViewD<'_, Y>,
+    ) -> Result<History> {
         let n = x.len_of(Axis(0));
         let batch_size = self.settings.batch_size.unwrap_or(n).min(n);
         let mut rng = seeded_rng(self.settings.seed);
@@ -326,7 +394,14 @@ where
                     m.update(out.view(), self.buffers.y.view())?;
                 }
                 model.backward(self.buffers.grad.view())?;
+                if let Some(clip) = &self.settings.clip {
+                    clip.apply_model(model)?;
+                }
                 self.optimizer.step(model)?;
+                if let Some((s, StepEvery::Batch)) = &mut self.scheduler {
+                    let metric = s.requires_metric().then(|| batch_loss.as_f64());
+                    s.step(&mut self.optimizer, metric)?;
+                }
                 loss_sum += batch_loss.as_f64() * rows.len() as f64;
             }
 
@@ -341,6 +416,10 @@ where
                 let eval = eval?;
                 log.val_loss = Some(eval.loss);
                 log.metrics.extend(eval.metrics.into_iter().map(|(k, v)| (format!("val_{k}"), v)));
+            }
+            if let Some((s, StepEvery::Epoch)) = &mut self.scheduler {
+                let metric = s.requires_metric().then(|| log.val_loss.unwrap_or(log.train_loss));
+                s.step(&mut self.optimizer, metric)?;
             }
             if self.settings.verbose {
                 println!("{log}");
@@ -366,7 +445,12 @@ where
     ///
     /// # Errors
     /// As [`fit`](Trainer::fit)'s data checks, and model / loss / metric errors.
-    pub fn evaluate<M, D, E>(&mut self, model: &mut M, x: ArrayView<'_, F, D>, y: ArrayView<'_, Y, E>) -> Result<Evaluation>
+    pub fn evaluate<M, D, E>(
+        &mut self,
+        model: &mut M,
+        x: ArrayView<'_, F, D>,
+        y: ArrayView<'_, Y, E>,
+    ) -> Result<Evaluation>
     where
         M: Model<F>,
         D: Dimension,
@@ -377,7 +461,12 @@ where
         self.evaluate_unchecked(model, x, y)
     }
 
-    fn evaluate_unchecked<M: Model<F>>(&mut self, model: &mut M, x: ArrayViewD<'_, F>, y: ArrayViewD<'_, Y>) -> Result<Evaluation> {
+    fn evaluate_unchecked<M: Model<F>>(
+        &mut self,
+        model: &mut M,
+        x: ArrayViewD<'_, F>,
+        y: ArrayViewD<'_, Y>,
+    ) -> Result<Evaluation> {
         let n = x.len_of(Axis(0));
         let batch_size = self.settings.batch_size.unwrap_or(n).min(n);
         for m in &mut self.metrics {
@@ -397,7 +486,8 @@ where
             }
             start = end;
         }
-        let metrics = self.metrics.iter().map(|m| Ok((m.name().to_string(), m.compute()?))).collect::<Result<_>>()?;
+        let metrics =
+            self.metrics.iter().map(|m| Ok((m.name().to_string(), m.compute()?))).collect::<Result<_>>()?;
         Ok(Evaluation { loss: loss_sum / n as f64, metrics })
     }
 
@@ -405,7 +495,11 @@ where
     ///
     /// # Errors
     /// [`Error::EmptyInput`], [`Error::NonFinite`], and model errors.
-    pub fn predict<M: Model<F>, D: Dimension>(&mut self, model: &mut M, x: ArrayView<'_, F, D>) -> Result<ArrayD<F>> {
+    pub fn predict<M: Model<F>, D: Dimension>(
+        &mut self,
+        model: &mut M,
+        x: ArrayView<'_, F, D>,
+    ) -> Result<ArrayD<F>> {
         predict_batched(model, x.into_dyn(), self.settings.batch_size)
     }
 }
@@ -427,7 +521,11 @@ where
 /// assert_eq!(out.shape(), &[10, 3]);
 /// # Ok::<(), ndtrain::Error>(())
 /// ```
-pub fn predict_batched<F: Float, M: Model<F> + ?Sized>(model: &mut M, x: ArrayViewD<'_, F>, batch_size: Option<usize>) -> Result<ArrayD<F>> {
+pub fn predict_batched<F: Float, M: Model<F> + ?Sized>(
+    model: &mut M,
+    x: ArrayViewD<'_, F>,
+    batch_size: Option<usize>,
+) -> Result<ArrayD<F>> {
     let op = "predict";
     if x.ndim() == 0 || x.len_of(Axis(0)) == 0 {
         return Err(Error::EmptyInput { op, what: "x has no rows" });
@@ -446,7 +544,11 @@ pub fn predict_batched<F: Float, M: Model<F> + ?Sized>(model: &mut M, x: ArrayVi
             ArrayD::zeros(shape)
         });
         if y.ndim() == 0 || y.len_of(Axis(0)) != end - start || y.shape()[1..] != full.shape()[1..] {
-            return Err(Error::ShapeMismatch { op, expected: full.shape().to_vec(), got: y.shape().to_vec() });
+            return Err(Error::ShapeMismatch {
+                op,
+                expected: full.shape().to_vec(),
+                got: y.shape().to_vec(),
+            });
         }
         full.slice_axis_mut(Axis(0), (start..end).into()).assign(&y);
         start = end;
@@ -503,7 +605,12 @@ fn check_data<F: Float, Y>(op: &'static str, x: ArrayViewD<'_, F>, y: ArrayViewD
     }
     let (nx, ny) = (x.len_of(Axis(0)), y.len_of(Axis(0)));
     if nx != ny {
-        return Err(Error::LengthMismatch { op, what: "rows of y (must equal the rows of x)", expected: nx, got: ny });
+        return Err(Error::LengthMismatch {
+            op,
+            what: "rows of y (must equal the rows of x)",
+            expected: nx,
+            got: ny,
+        });
     }
     if nx == 0 {
         return Err(Error::EmptyInput { op, what: "the dataset has no samples" });
