@@ -60,6 +60,21 @@ pub trait Preprocessor<T, U = T> {
         self.fit(x)?;
         self.transform(x)
     }
+
+    /// Names of the output columns given the names of the input columns
+    /// (scikit-learn's `get_feature_names_out`).
+    ///
+    /// The default keeps one output column per input column under the same name, which
+    /// is right for scalers and imputers; transformers that add, drop or expand columns
+    /// (encoders, polynomial features) override it.
+    ///
+    /// # Errors
+    /// Overrides return [`Error::NotFitted`](crate::Error::NotFitted) before `fit` and a
+    /// length error when `input_features` does not match the fitted column count.
+    #[doc(alias = "get_feature_names_out")]
+    fn feature_names_out(&self, input_features: &[String]) -> Result<Vec<String>> {
+        Ok(input_features.to_vec())
+    }
 }
 
 /// A preprocessor whose transformation can be undone.
