@@ -9,6 +9,13 @@ use ndarray::{Array2, ArrayView2};
 
 use crate::error::Result;
 
+pub mod encode;
+
+pub use encode::{
+    Categories, Category, HandleUnknown, LabelEncoder, OneHotDrop, OneHotEncoder, OneHotEncoderBuilder,
+    OrdinalEncoder, OrdinalEncoderBuilder, OrdinalHandleUnknown,
+};
+
 /// A fitted-then-applied transformation of a 2-D table.
 ///
 /// # Example: a custom preprocessor that centres each column on its median
