@@ -10,11 +10,15 @@ use ndarray::{Array2, ArrayView2};
 use crate::error::Result;
 
 pub mod encode;
+pub mod table;
 
 pub use encode::{
     Categories, Category, HandleUnknown, LabelEncoder, OneHotDrop, OneHotEncoder, OneHotEncoderBuilder,
     OrdinalEncoder, OrdinalEncoderBuilder, OrdinalHandleUnknown,
 };
+#[cfg(feature = "csv")]
+pub use table::CsvOptions;
+pub use table::{Column, ColumnKind, Table};
 
 /// A fitted-then-applied transformation of a 2-D table.
 ///
