@@ -9,13 +9,17 @@ use ndarray::{Array2, ArrayView2};
 
 use crate::error::Result;
 
+pub mod column_transformer;
 pub mod encode;
+pub mod pipeline;
 pub mod table;
 
+pub use column_transformer::{ColumnTransformer, ColumnTransformerBuilder, Columns, Remainder};
 pub use encode::{
     Categories, Category, HandleUnknown, LabelEncoder, OneHotDrop, OneHotEncoder, OneHotEncoderBuilder,
     OrdinalEncoder, OrdinalEncoderBuilder, OrdinalHandleUnknown,
 };
+pub use pipeline::{Pipeline, PipelineBuilder, PipelineStart};
 #[cfg(feature = "csv")]
 pub use table::CsvOptions;
 pub use table::{Column, ColumnKind, Table};
