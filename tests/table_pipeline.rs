@@ -288,6 +288,15 @@ fn duplicates_and_missing_rows_keep_targets_aligned() {
 }
 
 #[test]
+fn public_types_are_send_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Table>();
+    check::<Column>();
+    check::<ColumnTransformer>();
+    check::<Pipeline<Option<String>, f64>>();
+}
+
+#[test]
 fn table_accessors() {
     let t = train_table();
     assert_eq!(t.n_rows(), 4);
@@ -377,6 +386,12 @@ mod csv {
             matches!(&e, Error::Io { message, .. } if message.contains("/nonexistent/dir/data.csv")),
             "{e}"
         );
+    }
+
+    #[test]
+    fn byte_order_mark_is_not_part_of_the_first_name() {
+        let t = Table::from_csv_str("\u{feff}a,b\n1,x\n").unwrap();
+        assert_eq!(t.column_names(), ["a", "b"]);
     }
 
     #[test]
