@@ -9,6 +9,21 @@ use ndarray::{Array2, ArrayView2};
 
 use crate::error::Result;
 
+pub mod column_transformer;
+pub mod encode;
+pub mod pipeline;
+pub mod table;
+
+pub use column_transformer::{ColumnTransformer, ColumnTransformerBuilder, Columns, Remainder};
+pub use encode::{
+    Categories, Category, HandleUnknown, LabelEncoder, OneHotDrop, OneHotEncoder, OneHotEncoderBuilder,
+    OrdinalEncoder, OrdinalEncoderBuilder, OrdinalHandleUnknown,
+};
+pub use pipeline::{Pipeline, PipelineBuilder, PipelineStart};
+#[cfg(feature = "csv")]
+pub use table::CsvOptions;
+pub use table::{Column, ColumnKind, Table};
+
 /// A fitted-then-applied transformation of a 2-D table.
 ///
 /// # Example: a custom preprocessor that centres each column on its median
@@ -59,6 +74,21 @@ pub trait Preprocessor<T, U = T> {
     fn fit_transform(&mut self, x: ArrayView2<'_, T>) -> Result<Array2<U>> {
         self.fit(x)?;
         self.transform(x)
+    }
+
+    /// Names of the output columns given the names of the input columns
+    /// (scikit-learn's `get_feature_names_out`).
+    ///
+    /// The default keeps one output column per input column under the same name, which
+    /// is right for scalers and imputers; transformers that add, drop or expand columns
+    /// (encoders, polynomial features) override it.
+    ///
+    /// # Errors
+    /// Overrides return [`Error::NotFitted`](crate::Error::NotFitted) before `fit` and a
+    /// length error when `input_features` does not match the fitted column count.
+    #[doc(alias = "get_feature_names_out")]
+    fn feature_names_out(&self, input_features: &[String]) -> Result<Vec<String>> {
+        Ok(input_features.to_vec())
     }
 }
 
