@@ -1,0 +1,276 @@
+//! [`Sequential`]: layers applied one after the other.
+
+use std::fmt;
+
+use ndarray::ArrayViewD;
+use rand::Rng;
+
+use crate::error::{Error, Result};
+use crate::model::layers::{Activation, Pass, copy_into};
+use crate::model::{Layer, Linear, Mode, Model, ParamVisitor};
+use crate::tensor::{Buffer, Float, Param};
+
+/// An ordered stack of layers, each one's output the next one's input (PyTorch
+/// `nn.Sequential`).
+///
+/// A `Sequential` is itself a [`Layer`], so stacks nest. Parameters are named as
+/// PyTorch names them, `"<index>.<name>"` (`"0.weight"`, `"0.bias"`, `"2.weight"`, and
+/// `"1.0.weight"` inside a nested stack), with ids renumbered `0..n` across the layers
+/// in order. Names are built once, when a layer is added.
+///
+/// The backward pass runs [`Layer::backward_input`] from the last layer down to the
+/// second, and only [`Model::backward`] on the first: no gradient with respect to the
+/// network's input is computed (for a first [`Linear`] layer that saves a matrix
+/// product). As a nested [`Layer`], `backward_input` computes it.
+///
+/// An empty `Sequential` is the identity (like PyTorch's).
+///
+/// # Errors
+/// `forward` returns the first layer error (e.g. [`Error::ShapeMismatch`] from a
+/// [`Linear`]); after such an error `backward` is refused until the next successful
+/// training-mode forward. `backward`: [`Error::InvalidInput`] without a preceding
+/// [`Mode::Train`] forward, [`Error::ShapeMismatch`] when `grad_out` does not have the
+/// output's shape. [`Sequential::mlp`]: [`Error::InvalidParameter`] for fewer than two
+/// sizes or a size of 0.
+///
+/// # Example
+///
+/// ```
+/// use ndarray::Array2;
+/// use ndtrain::prelude::*;
+///
+/// let mut rng = ndtrain::seeded_rng(0);
+/// // Linear(64, 128) -> ReLU -> Linear(128, 10), PyTorch default init.
+/// let mut mlp = Sequential::<f32>::mlp(&[64, 128, 10], Activation::Relu, &mut rng)?;
+/// let names: Vec<String> = mlp.parameters().into_iter().map(|(n, _)| n).collect();
+/// assert_eq!(names, ["0.weight", "0.bias", "2.weight", "2.bias"]);
+/// assert_eq!(mlp.num_parameters(), 64 * 128 + 128 + 128 * 10 + 10);
+///
+/// let x = Array2::<f32>::zeros((16, 64)).into_dyn();
+/// assert_eq!(mlp.forward(x.view(), Mode::Train)?.shape(), &[16, 10]);
+/// mlp.backward(Array2::<f32>::ones((16, 10)).into_dyn().view())?;
+///
+/// // The same network, built layer by layer.
+/// let net = Sequential::new()
+///     .layer(Linear::new(64, 128, &mut rng)?)
+///     .layer(Relu::new())
+///     .layer(Dropout::new(0.2)?)
+///     .layer(Linear::new(128, 10, &mut rng)?);
+/// assert_eq!(net.len(), 4);
+/// # Ok::<(), ndtrain::Error>(())
+/// ```
+#[doc(alias = "nn.Sequential")]
+pub struct Sequential<F> {
+    layers: Vec<Box<dyn Layer<F> + Send>>,
+    /// Full parameter names per layer, indexed by the layer's own parameter id.
+    names: Vec<Vec<String>>,
+    /// Id of each layer's first parameter.
+    offsets: Vec<usize>,
+    n_params: usize,
+    out_shape: Vec<usize>,
+    pass: Pass,
+    /// Output and input-gradient buffers of an empty stack (the identity).
+    identity_out: Buffer<F>,
+    identity_grad: Buffer<F>,
+}
+
+impl<F: Float> Default for Sequential<F> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<F> fmt::Debug for Sequential<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sequential")
+            .field("layers", &self.layers.len())
+            .field("parameters", &self.names.iter().flatten().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl<F: Float> Sequential<F> {
+    /// An empty stack.
+    pub fn new() -> Self {
+        Sequential {
+            layers: Vec::new(),
+            names: Vec::new(),
+            offsets: Vec::new(),
+            n_params: 0,
+            out_shape: Vec::new(),
+            pass: Pass::None,
+            identity_out: Buffer::new(),
+            identity_grad: Buffer::new(),
+        }
+    }
+
+    /// Appends a layer (PyTorch `append`).
+    #[doc(alias = "append")]
+    pub fn push<L: Layer<F> + Send + 'static>(&mut self, layer: L) -> &mut Self {
+        self.push_boxed(Box::new(layer))
+    }
+
+    /// Appends a boxed layer.
+    pub fn push_boxed(&mut self, mut layer: Box<dyn Layer<F> + Send>) -> &mut Self {
+        let index = self.layers.len();
+        let mut names = Vec::new();
+        let _ = layer.visit_params(&mut |p, _, _| {
+            names.push(format!("{index}.{}", p.name));
+            Ok(())
+        });
+        self.offsets.push(self.n_params);
+        self.n_params += names.len();
+        self.names.push(names);
+        self.layers.push(layer);
+        self.pass = Pass::None;
+        self
+    }
+
+    /// Appends a layer, by value: `Sequential::new().layer(a).layer(b)`.
+    pub fn layer<L: Layer<F> + Send + 'static>(mut self, layer: L) -> Self {
+        self.push(layer);
+        self
+    }
+
+    /// A multi-layer perceptron: `Linear(sizes[0], sizes[1])`, `activation`,
+    /// `Linear(sizes[1], sizes[2])`, …, with no activation after the last layer, every
+    /// `Linear` with a bias and PyTorch's default initialisation, drawn in order from
+    /// `rng`. The `Linear` layers sit at the even indices (`"0.weight"`, `"2.weight"`, …).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`]: `"sizes"` when fewer than 2 sizes are given,
+    /// `"in_features"`/`"out_features"` for a size of 0, `"negative_slope"` for a
+    /// non-finite leaky slope.
+    pub fn mlp<R: Rng + ?Sized>(sizes: &[usize], activation: Activation, rng: &mut R) -> Result<Self> {
+        if sizes.len() < 2 {
+            return Err(Error::InvalidParameter {
+                name: "sizes",
+                value: sizes.len() as f64,
+                expected: "at least 2 layer sizes (input and output)",
+            });
+        }
+        // Validate everything before drawing.
+        activation.layer::<F>()?;
+        let mut net = Sequential::new();
+        for (k, pair) in sizes.windows(2).enumerate() {
+            if k > 0 {
+                net.push_boxed(activation.layer()?);
+            }
+            net.push(Linear::new(pair[0], pair[1], rng)?);
+        }
+        Ok(net)
+    }
+
+    /// Number of layers.
+    pub fn len(&self) -> usize {
+        self.layers.len()
+    }
+
+    /// Whether there are no layers.
+    pub fn is_empty(&self) -> bool {
+        self.layers.is_empty()
+    }
+
+    /// Layer `index`.
+    pub fn get(&self, index: usize) -> Option<&(dyn Layer<F> + Send)> {
+        self.layers.get(index).map(|l| &**l)
+    }
+
+    /// Layer `index`, mutable.
+    pub fn get_mut(&mut self, index: usize) -> Option<&mut (dyn Layer<F> + Send)> {
+        self.pass = Pass::None;
+        match self.layers.get_mut(index) {
+            Some(l) => Some(&mut **l),
+            None => None,
+        }
+    }
+
+    /// The parameter names in visit order (`"0.weight"`, ...).
+    pub fn param_names(&self) -> impl Iterator<Item = &str> {
+        self.names.iter().flatten().map(String::as_str)
+    }
+
+    fn check_backward(&self, op: &'static str, g: &ArrayViewD<'_, F>) -> Result<()> {
+        self.pass.require_train(op)?;
+        if g.shape() != self.out_shape.as_slice() {
+            return Err(Error::ShapeMismatch {
+                op,
+                expected: self.out_shape.clone(),
+                got: g.shape().to_vec(),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl<F: Float> Model<F> for Sequential<F> {
+    fn forward(&mut self, x: ArrayViewD<'_, F>, mode: Mode) -> Result<ArrayViewD<'_, F>> {
+        self.pass = Pass::None;
+        let Some((first, rest)) = self.layers.split_first_mut() else {
+            copy_into(&x, &mut self.identity_out);
+            self.out_shape.clear();
+            self.out_shape.extend_from_slice(x.shape());
+            self.pass = Pass::of(mode);
+            return Ok(self.identity_out.view());
+        };
+        let mut cur = first.forward(x, mode)?;
+        for layer in rest {
+            cur = layer.forward(cur, mode)?;
+        }
+        self.out_shape.clear();
+        self.out_shape.extend_from_slice(cur.shape());
+        self.pass = Pass::of(mode);
+        Ok(cur)
+    }
+
+    fn backward(&mut self, grad_out: ArrayViewD<'_, F>) -> Result<()> {
+        self.check_backward("Sequential::backward", &grad_out)?;
+        let Some((first, rest)) = self.layers.split_first_mut() else {
+            return Ok(());
+        };
+        let mut layers = rest.iter_mut().rev();
+        let Some(last) = layers.next() else {
+            return first.backward(grad_out);
+        };
+        let mut g = last.backward_input(grad_out)?;
+        for layer in layers {
+            g = layer.backward_input(g)?;
+        }
+        first.backward(g)
+    }
+
+    fn visit_params(&mut self, f: &mut ParamVisitor<'_, F>) -> Result<()> {
+        for ((layer, names), &offset) in self.layers.iter_mut().zip(&self.names).zip(&self.offsets) {
+            layer.visit_params(&mut |p, v, g| {
+                let Some(name) = names.get(p.id) else {
+                    return Err(Error::invalid_input(
+                        "Sequential::visit_params",
+                        format!(
+                            "a layer visited parameter id {} but had {} parameters when added",
+                            p.id,
+                            names.len()
+                        ),
+                    ));
+                };
+                f(Param::new(offset + p.id, name), v, g)
+            })?;
+        }
+        Ok(())
+    }
+}
+
+impl<F: Float> Layer<F> for Sequential<F> {
+    fn backward_input(&mut self, grad_out: ArrayViewD<'_, F>) -> Result<ArrayViewD<'_, F>> {
+        self.check_backward("Sequential::backward_input", &grad_out)?;
+        let mut layers = self.layers.iter_mut().rev();
+        let Some(last) = layers.next() else {
+            copy_into(&grad_out, &mut self.identity_grad);
+            return Ok(self.identity_grad.view());
+        };
+        let mut g = last.backward_input(grad_out)?;
+        for layer in layers {
+            g = layer.backward_input(g)?;
+        }
+        Ok(g)
+    }
+}
