@@ -10,7 +10,9 @@
 //! `rᵢ ~ U(−1, 1)` drawn from `opts.seed`, so every output element contributes with a
 //! different weight. The analytic gradient is `backward(r)` after a training-mode
 //! forward. The numeric one, per checked element `θⱼ`, is
-//! `(L(θⱼ + ε) − L(θⱼ − ε)) / ((θⱼ + ε) − (θⱼ − ε))` (the actual step after rounding).
+//! `(L(θⱼ + ε) − L(θⱼ − ε)) / ((θⱼ + ε) − (θⱼ − ε))` (the actual step after rounding),
+//! summed as `Σᵢ (outᵢ(θⱼ + ε) − outᵢ(θⱼ − ε))·rᵢ` so that outputs the perturbation does
+//! not reach cancel exactly.
 //! Per parameter tensor the report holds the worst
 //!
 //! `relative error = |a − n| / max(|a|, |n|, floor)` and `absolute error = |a − n|`.
@@ -336,19 +338,31 @@ fn get_param<M: Model<f64> + ?Sized>(model: &mut M, k: usize, flat: usize) -> Re
     Ok(out)
 }
 
-/// `Σ out·r` after a training-mode forward.
-fn objective<M: Model<f64> + ?Sized>(model: &mut M, x: ArrayViewD<'_, f64>, r: &ArrayD<f64>) -> Result<f64> {
+/// Runs a training-mode forward and copies the output into `buf` (shape of `r`).
+fn output_into<M: Model<f64> + ?Sized>(
+    model: &mut M,
+    x: ArrayViewD<'_, f64>,
+    buf: &mut ArrayD<f64>,
+) -> Result<()> {
     let out = model.forward(x, Mode::Train)?;
-    if out.shape() != r.shape() {
+    if out.shape() != buf.shape() {
         return Err(Error::ShapeMismatch {
             op: "gradcheck",
-            expected: r.shape().to_vec(),
+            expected: buf.shape().to_vec(),
             got: out.shape().to_vec(),
         });
     }
+    buf.assign(&out);
+    Ok(())
+}
+
+/// `(L(+) − L(−)) / step` with `L = Σ out·r`, summed as `Σ (out₊ − out₋)·r` so that
+/// the output elements the perturbation does not reach cancel exactly instead of adding
+/// rounding noise.
+fn central_difference(plus: &ArrayD<f64>, minus: &ArrayD<f64>, r: &ArrayD<f64>, step: f64) -> f64 {
     let mut sum = 0.0;
-    Zip::from(&out).and(r).for_each(|&o, &w| sum += o * w);
-    Ok(sum)
+    Zip::from(plus).and(minus).and(r).for_each(|&p, &m, &w| sum += (p - m) * w);
+    sum / step
 }
 
 /// Random objective weights of the model's output shape, after a first forward.
@@ -391,6 +405,7 @@ pub fn gradcheck<M: Model<f64> + ?Sized>(
         grads
     };
 
+    let (mut plus, mut minus) = (r.clone(), r.clone());
     let mut tensors = Vec::with_capacity(analytic.len());
     for (k, (id, name, grad)) in analytic.iter().enumerate() {
         let mut check = TensorCheck::new(Some(*id), name.clone(), grad.shape().to_vec());
@@ -399,16 +414,15 @@ pub fn gradcheck<M: Model<f64> + ?Sized>(
         for j in sample_indices(grad.len(), opts.max_elements, &mut rng) {
             let orig = get_param(model, k, j)?;
             let (up, down) = (orig + opts.eps, orig - opts.eps);
-            let evaluated = (|| -> Result<(f64, f64)> {
+            let evaluated = (|| -> Result<()> {
                 set_param(model, k, j, up)?;
-                let lp = objective(model, x.view(), &r)?;
+                output_into(model, x.view(), &mut plus)?;
                 set_param(model, k, j, down)?;
-                let lm = objective(model, x.view(), &r)?;
-                Ok((lp, lm))
+                output_into(model, x.view(), &mut minus)
             })();
             set_param(model, k, j, orig)?;
-            let (lp, lm) = evaluated?;
-            check.record(j, grad[j], (lp - lm) / (up - down), opts.floor);
+            evaluated?;
+            check.record(j, grad[j], central_difference(&plus, &minus, &r, up - down), opts.floor);
         }
         tensors.push(check);
     }
@@ -457,15 +471,16 @@ pub fn gradcheck_input<L: Layer<f64> + ?Sized>(
     let grad = analytic.as_slice().expect("standard layout");
     let mut xw = x.as_standard_layout().into_owned();
     let mut check = TensorCheck::new(None, "input".to_string(), x.shape().to_vec());
+    let (mut plus, mut minus) = (r.clone(), r.clone());
     for j in sample_indices(grad.len(), opts.max_elements, &mut rng) {
         let orig = xw.as_slice().expect("standard layout")[j];
         let (up, down) = (orig + opts.eps, orig - opts.eps);
         xw.as_slice_mut().expect("standard layout")[j] = up;
-        let lp = objective(layer, xw.view(), &r)?;
+        output_into(layer, xw.view(), &mut plus)?;
         xw.as_slice_mut().expect("standard layout")[j] = down;
-        let lm = objective(layer, xw.view(), &r)?;
+        output_into(layer, xw.view(), &mut minus)?;
         xw.as_slice_mut().expect("standard layout")[j] = orig;
-        check.record(j, grad[j], (lp - lm) / (up - down), opts.floor);
+        check.record(j, grad[j], central_difference(&plus, &minus, &r, up - down), opts.floor);
     }
     layer.forward(x.view(), Mode::Train)?;
     layer.backward_input(r.view())?;

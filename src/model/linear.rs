@@ -1,5 +1,7 @@
 //! The fully connected layer [`Linear`] (alias [`Dense`]).
 
+use std::marker::PhantomData;
+
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewD, ArrayViewMut2, Ix2};
 use rand::Rng;
@@ -90,7 +92,8 @@ pub type Dense<F> = Linear<F>;
 
 /// Builder of [`Linear`]: `Linear::builder(in, out).bias(false).init(Init::Zeros).build(&mut rng)?`.
 #[derive(Clone, Copy, Debug)]
-pub struct LinearBuilder {
+pub struct LinearBuilder<F> {
+    _float: PhantomData<fn() -> F>,
     in_features: usize,
     out_features: usize,
     bias: bool,
@@ -98,7 +101,7 @@ pub struct LinearBuilder {
     bias_init: Option<Init>,
 }
 
-impl LinearBuilder {
+impl<F: Float> LinearBuilder<F> {
     /// Whether the layer has a bias (default `true`).
     pub fn bias(mut self, bias: bool) -> Self {
         self.bias = bias;
@@ -123,7 +126,7 @@ impl LinearBuilder {
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] for a size of 0 or an invalid [`Init`].
-    pub fn build<F: Float, R: Rng + ?Sized>(self, rng: &mut R) -> Result<Linear<F>> {
+    pub fn build<R: Rng + ?Sized>(self, rng: &mut R) -> Result<Linear<F>> {
         check_size("in_features", self.in_features)?;
         check_size("out_features", self.out_features)?;
         self.init.validate()?;
@@ -157,8 +160,15 @@ impl<F: Float> Linear<F> {
     }
 
     /// A builder with PyTorch's defaults (bias, [`Init::LinearDefault`]).
-    pub fn builder(in_features: usize, out_features: usize) -> LinearBuilder {
-        LinearBuilder { in_features, out_features, bias: true, init: Init::LinearDefault, bias_init: None }
+    pub fn builder(in_features: usize, out_features: usize) -> LinearBuilder<F> {
+        LinearBuilder {
+            _float: PhantomData,
+            in_features,
+            out_features,
+            bias: true,
+            init: Init::LinearDefault,
+            bias_init: None,
+        }
     }
 
     /// A layer with the given weight `[out_features, in_features]` and optional bias

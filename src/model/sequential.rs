@@ -51,7 +51,7 @@ use crate::tensor::{Buffer, Float, Param};
 /// mlp.backward(Array2::<f32>::ones((16, 10)).into_dyn().view())?;
 ///
 /// // The same network, built layer by layer.
-/// let net = Sequential::new()
+/// let net = Sequential::<f32>::new()
 ///     .layer(Linear::new(64, 128, &mut rng)?)
 ///     .layer(Relu::new())
 ///     .layer(Dropout::new(0.2)?)

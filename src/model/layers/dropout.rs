@@ -137,18 +137,19 @@ pub struct Dropout<F> {
 
 /// Builder of [`Dropout`]: `Dropout::builder().p(0.2).seed(1).build()?`.
 #[derive(Clone, Copy, Debug)]
-pub struct DropoutBuilder {
+pub struct DropoutBuilder<F> {
+    _float: PhantomData<fn() -> F>,
     p: f64,
     seed: u64,
 }
 
-impl Default for DropoutBuilder {
+impl<F: Float> Default for DropoutBuilder<F> {
     fn default() -> Self {
-        DropoutBuilder { p: 0.5, seed: 0 }
+        DropoutBuilder { _float: PhantomData, p: 0.5, seed: 0 }
     }
 }
 
-impl DropoutBuilder {
+impl<F: Float> DropoutBuilder<F> {
     /// Probability of zeroing an element (default 0.5).
     pub fn p(mut self, p: f64) -> Self {
         self.p = p;
@@ -165,7 +166,7 @@ impl DropoutBuilder {
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] (`"p"`) unless `0 <= p < 1`.
-    pub fn build<F: Float>(self) -> Result<Dropout<F>> {
+    pub fn build(self) -> Result<Dropout<F>> {
         if !(self.p >= 0.0 && self.p < 1.0) {
             return Err(Error::InvalidParameter { name: "p", value: self.p, expected: "[0, 1)" });
         }
@@ -199,7 +200,7 @@ impl<F: Float> Dropout<F> {
     }
 
     /// A builder (`p` 0.5, seed 0).
-    pub fn builder() -> DropoutBuilder {
+    pub fn builder() -> DropoutBuilder<F> {
         DropoutBuilder::default()
     }
 
