@@ -336,3 +336,182 @@ impl<F: Float> Layer<F> for Linear<F> {
         Ok(self.grad_input.view())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::init::Init;
+    use crate::tensor::seeded_rng;
+    use approx::assert_abs_diff_eq;
+    use ndarray::{Array2, array};
+
+    fn layer() -> Linear<f64> {
+        Linear::from_weights(array![[1.0, 2.0, 3.0], [-1.0, 0.5, 2.0]], Some(array![0.5, -1.0])).unwrap()
+    }
+
+    /// PyTorch parity on a hand-computed case:
+    ///
+    /// ```python
+    /// W = torch.tensor([[1., 2., 3.], [-1., .5, 2.]], dtype=torch.float64, requires_grad=True)
+    /// b = torch.tensor([.5, -1.], dtype=torch.float64, requires_grad=True)
+    /// x = torch.tensor([[1., 0., -1.], [2., 1., .5]], dtype=torch.float64, requires_grad=True)
+    /// y = torch.nn.functional.linear(x, W, b); y.backward(torch.tensor([[1., 2.], [-1., .5]]))
+    /// ```
+    ///
+    /// y = x Wᵀ + b: row 0 = [1 − 3 + 0.5, −1 − 2 − 1] = [−1.5, −4];
+    ///               row 1 = [2 + 2 + 1.5 + 0.5, −2 + 0.5 + 1 − 1] = [6, −1.5].
+    /// W.grad = Gᵀx: row 0 = 1·x₀ − 1·x₁ = [−1, −1, −1.5]; row 1 = 2·x₀ + 0.5·x₁ = [3, 0.5, −1.75].
+    /// b.grad = column sums of G = [0, 2.5].
+    /// x.grad = G W: row 0 = W₀ + 2W₁ = [−1, 3, 7]; row 1 = −W₀ + 0.5W₁ = [−1.5, −1.75, −2].
+    #[test]
+    fn pytorch_parity_hand_computed() {
+        let mut fc = layer();
+        let x = array![[1.0, 0.0, -1.0], [2.0, 1.0, 0.5]].into_dyn();
+        let y = fc.forward(x.view(), Mode::Train).unwrap().to_owned();
+        assert_eq!(y, array![[-1.5, -4.0], [6.0, -1.5]].into_dyn());
+        let g = array![[1.0, 2.0], [-1.0, 0.5]].into_dyn();
+        let dx = fc.backward_input(g.view()).unwrap().to_owned();
+        assert_eq!(dx, array![[-1.0, 3.0, 7.0], [-1.5, -1.75, -2.0]].into_dyn());
+        assert_eq!(fc.weight_grad(), array![[-1.0, -1.0, -1.5], [3.0, 0.5, -1.75]]);
+        assert_eq!(fc.bias_grad().unwrap(), array![0.0, 2.5]);
+        // Model::backward gives the same parameter gradients (and overwrites them).
+        fc.weight_grad.fill(9.0);
+        fc.backward(g.view()).unwrap();
+        assert_eq!(fc.weight_grad(), array![[-1.0, -1.0, -1.5], [3.0, 0.5, -1.75]]);
+        let names: Vec<String> = fc.parameters().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["weight", "bias"]);
+    }
+
+    #[test]
+    fn without_bias_and_non_contiguous_input() {
+        let mut fc = Linear::from_weights(array![[1.0, 2.0, 3.0], [-1.0, 0.5, 2.0]], None).unwrap();
+        // x given transposed (column-major view).
+        let xt = array![[1.0, 2.0], [0.0, 1.0], [-1.0, 0.5]];
+        let y = fc.forward(xt.t().into_dyn(), Mode::Train).unwrap().to_owned();
+        assert_eq!(y, array![[-2.0, -3.0], [5.5, -0.5]].into_dyn());
+        let g = array![[1.0, -1.0], [2.0, 0.5]];
+        fc.backward(g.t().into_dyn()).unwrap(); // non-contiguous gradient too
+        // Gᵀ = [[1, 2], [-1, 0.5]]: same as the parity case.
+        assert_eq!(fc.weight_grad(), array![[-1.0, -1.0, -1.5], [3.0, 0.5, -1.75]]);
+        assert!(fc.bias().is_none() && fc.bias_grad().is_none());
+        assert_eq!(fc.num_parameters(), 6);
+    }
+
+    #[test]
+    fn bad_input_errors_name_shapes() {
+        let mut fc = layer();
+        let err = fc.backward(Array2::<f64>::zeros((2, 2)).into_dyn().view()).unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { op: "Linear::backward", .. }), "{err}");
+        assert!(err.to_string().contains("Mode::Train"), "{err}");
+
+        let err = fc.forward(Array2::<f64>::zeros((2, 4)).into_dyn().view(), Mode::Train).unwrap_err();
+        assert_eq!(
+            err,
+            Error::ShapeMismatch { op: "Linear::forward", expected: vec![0, 3], got: vec![2, 4] }
+        );
+        assert_eq!(err.to_string(), "Linear::forward: shape mismatch, expected [0, 3], got [2, 4]");
+        let err = fc.forward(ndarray::Array1::<f64>::zeros(3).into_dyn().view(), Mode::Train).unwrap_err();
+        assert_eq!(err, Error::ShapeMismatch { op: "Linear::forward", expected: vec![0, 3], got: vec![3] });
+
+        fc.forward(Array2::<f64>::ones((4, 3)).into_dyn().view(), Mode::Train).unwrap();
+        let err = fc.backward(Array2::<f64>::zeros((4, 3)).into_dyn().view()).unwrap_err();
+        assert_eq!(
+            err,
+            Error::ShapeMismatch { op: "Linear::backward", expected: vec![4, 2], got: vec![4, 3] }
+        );
+        let err = fc.backward_input(Array2::<f64>::zeros((5, 2)).into_dyn().view()).unwrap_err();
+        assert_eq!(
+            err,
+            Error::ShapeMismatch { op: "Linear::backward_input", expected: vec![4, 2], got: vec![5, 2] }
+        );
+        // A failed forward leaves the layer as it was: the backward of the last good one works.
+        assert!(fc.forward(Array2::<f64>::zeros((7, 1)).into_dyn().view(), Mode::Train).is_err());
+        fc.backward(Array2::<f64>::ones((4, 2)).into_dyn().view()).unwrap();
+        assert_eq!(fc.bias_grad().unwrap(), array![4.0, 4.0]);
+
+        // After an Eval forward, backward is refused.
+        fc.forward(Array2::<f64>::ones((4, 3)).into_dyn().view(), Mode::Eval).unwrap();
+        let err = fc.backward(Array2::<f64>::ones((4, 2)).into_dyn().view()).unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { .. }) && err.to_string().contains("Mode::Eval"), "{err}");
+    }
+
+    #[test]
+    fn invalid_hyper_parameters() {
+        let mut rng = seeded_rng(0);
+        for (r, name) in [
+            (Linear::<f64>::new(0, 3, &mut rng), "in_features"),
+            (Linear::<f64>::new(3, 0, &mut rng), "out_features"),
+            (Linear::<f64>::builder(3, 2).init(Init::XavierUniform { gain: -1.0 }).build(&mut rng), "gain"),
+            (
+                Linear::<f64>::builder(3, 2).bias_init(Init::Normal { mean: 0.0, std: -1.0 }).build(&mut rng),
+                "std",
+            ),
+            (Linear::<f64>::from_weights(Array2::zeros((0, 3)), None), "out_features"),
+        ] {
+            match r {
+                Err(Error::InvalidParameter { name: n, .. }) => assert_eq!(n, name),
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+        let err =
+            Linear::from_weights(Array2::<f64>::zeros((2, 3)), Some(ndarray::Array1::zeros(3))).unwrap_err();
+        assert!(matches!(err, Error::ShapeMismatch { expected, got, .. } if expected == [2] && got == [3]));
+    }
+
+    #[test]
+    fn default_init_is_pytorch_family() {
+        let fc = Linear::<f64>::new(64, 128, &mut seeded_rng(0)).unwrap();
+        let bound = 1.0 / 8.0;
+        assert!(fc.weight().iter().all(|w| w.abs() <= bound));
+        assert!(fc.bias().unwrap().iter().all(|w| w.abs() <= bound));
+        // Variance of U(-b, b) is b²/3; 8192 draws.
+        let var = fc.weight().mapv(|w| w * w).mean().unwrap();
+        assert!((var / (bound * bound / 3.0) - 1.0).abs() < 0.05, "{var}");
+        // Seeded: same seed, same weights; Dense is the same type.
+        let again = Dense::<f64>::new(64, 128, &mut seeded_rng(0)).unwrap();
+        assert_eq!(fc.weight(), again.weight());
+        assert_eq!(fc.bias(), again.bias());
+        assert_eq!((fc.in_features(), fc.out_features()), (64, 128));
+    }
+
+    #[test]
+    fn f32_and_f64_agree() {
+        let mut a = Linear::<f64>::new(20, 7, &mut seeded_rng(4)).unwrap();
+        let mut b = Linear::<f32>::new(20, 7, &mut seeded_rng(4)).unwrap();
+        let x = Array2::from_shape_fn((9, 20), |(i, j)| ((i * 7 + j * 3) % 11) as f64 / 5.0 - 1.0);
+        let ya = a.forward(x.view().into_dyn(), Mode::Train).unwrap().to_owned();
+        let yb = b.forward(x.mapv(|v| v as f32).view().into_dyn(), Mode::Train).unwrap().mapv(f64::from);
+        assert_abs_diff_eq!(ya, yb, epsilon = 1e-5);
+        let g = Array2::from_shape_fn((9, 7), |(i, j)| (i as f64 - j as f64) / 10.0);
+        let da = a.backward_input(g.view().into_dyn()).unwrap().to_owned();
+        let db = b.backward_input(g.mapv(|v| v as f32).view().into_dyn()).unwrap().mapv(f64::from);
+        assert_abs_diff_eq!(da, db, epsilon = 1e-5);
+        assert_abs_diff_eq!(a.weight_grad(), b.weight_grad().mapv(f64::from), epsilon = 1e-4);
+    }
+
+    #[test]
+    fn buffers_are_reused_for_smaller_batches() {
+        let mut fc = Linear::<f32>::new(64, 128, &mut seeded_rng(0)).unwrap();
+        let step = |fc: &mut Linear<f32>, n: usize| {
+            let x = Array2::<f32>::ones((n, 64)).into_dyn();
+            let g = Array2::<f32>::ones((n, 128)).into_dyn();
+            let p = fc.forward(x.view(), Mode::Train).unwrap().as_ptr();
+            let q = fc.backward_input(g.view()).unwrap().as_ptr();
+            (p, q)
+        };
+        let first = step(&mut fc, 16);
+        let caps = (fc.input.capacity(), fc.output.capacity(), fc.grad_input.capacity());
+        assert_eq!(step(&mut fc, 16), first);
+        assert_eq!(step(&mut fc, 5), first); // the last, smaller batch of an epoch
+        assert_eq!(step(&mut fc, 16), first);
+        assert_eq!((fc.input.capacity(), fc.output.capacity(), fc.grad_input.capacity()), caps);
+        assert_eq!(caps, (16 * 64, 16 * 128, 16 * 64));
+    }
+
+    #[test]
+    fn layers_are_send_and_sync() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Linear<f32>>();
+        send_sync::<LinearBuilder<f64>>();
+    }
+}

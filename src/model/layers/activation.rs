@@ -409,3 +409,207 @@ impl Activation {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Model;
+    use approx::assert_abs_diff_eq;
+    use ndarray::{Array2, ArrayD, IxDyn};
+
+    fn forward<L: Layer<f64>>(layer: &mut L, xs: &[f64]) -> Vec<f64> {
+        let x = ArrayD::from_shape_vec(IxDyn(&[1, xs.len()]), xs.to_vec()).unwrap();
+        layer.forward(x.view(), Mode::Train).unwrap().iter().copied().collect()
+    }
+
+    fn grad<L: Layer<f64>>(layer: &mut L, xs: &[f64]) -> Vec<f64> {
+        forward(layer, xs);
+        let g = ArrayD::from_elem(IxDyn(&[1, xs.len()]), 1.0);
+        layer.backward_input(g.view()).unwrap().iter().copied().collect()
+    }
+
+    #[test]
+    fn relu_family_values() {
+        let xs = [-2.0, -0.0, 0.0, 0.5, 3.0];
+        assert_eq!(forward(&mut Relu::new(), &xs), [0.0, 0.0, 0.0, 0.5, 3.0]);
+        assert_eq!(grad(&mut Relu::new(), &xs), [0.0, 0.0, 0.0, 1.0, 1.0]);
+        let nan = forward(&mut Relu::new(), &[f64::NAN]);
+        assert!(nan[0].is_nan(), "NaN propagates as in torch.relu");
+        let mut leaky = LeakyRelu::new(0.1).unwrap();
+        assert_eq!(forward(&mut leaky, &xs), [-0.2, 0.0, 0.0, 0.5, 3.0]);
+        assert_eq!(grad(&mut leaky, &xs), [0.1, 0.1, 0.1, 1.0, 1.0]);
+        // A negative slope needs the input, not the output, for the derivative.
+        let mut neg = LeakyRelu::new(-0.5).unwrap();
+        assert_eq!(forward(&mut neg, &xs), [1.0, 0.0, -0.0, 0.5, 3.0]);
+        assert_eq!(grad(&mut neg, &xs), [-0.5, -0.5, -0.5, 1.0, 1.0]);
+        assert_eq!(LeakyRelu::<f64>::default().negative_slope(), 0.01);
+    }
+
+    #[test]
+    fn tanh_and_sigmoid_values() {
+        let xs = [-800.0, -2.0, 0.0, 1.5, 800.0];
+        let t = forward(&mut Tanh::new(), &xs);
+        let dt = grad(&mut Tanh::new(), &xs);
+        let s = forward(&mut Sigmoid::new(), &xs);
+        let ds = grad(&mut Sigmoid::new(), &xs);
+        for (k, &x) in xs.iter().enumerate() {
+            let sig = 1.0 / (1.0 + (-x).exp());
+            assert_abs_diff_eq!(t[k], x.tanh(), epsilon = 1e-16);
+            assert_abs_diff_eq!(dt[k], 1.0 - x.tanh().powi(2), epsilon = 1e-15);
+            assert_abs_diff_eq!(s[k], sig, epsilon = 1e-16);
+            assert_abs_diff_eq!(ds[k], sig * (1.0 - sig), epsilon = 1e-16);
+        }
+        assert!(s.iter().all(|v| v.is_finite()));
+        assert_eq!((s[0], s[4]), (0.0, 1.0));
+    }
+
+    /// (x, gelu(x), gelu'(x), gelu_tanh(x), gelu_tanh'(x)) from mpmath, 40 digits:
+    ///
+    /// ```python
+    /// ge = lambda x: x*0.5*(1+mp.erf(x/mp.sqrt(2)))
+    /// dge = lambda x: 0.5*(1+mp.erf(x/mp.sqrt(2))) + x*mp.exp(-x*x/2)/mp.sqrt(2*mp.pi)
+    /// k, c = mp.sqrt(2/mp.pi), mp.mpf('0.044715'); t = mp.tanh(k*(x+c*x**3))
+    /// gt = 0.5*x*(1+t); dgt = 0.5*(1+t) + 0.5*x*(1-t*t)*k*(1+3*c*x*x)
+    /// ```
+    const GELU: [(f64, f64, f64, f64, f64); 9] = [
+        (
+            -8.0,
+            -4.976768459417427e-15,
+            -3.979607261086796e-14,
+            -3.1077829375011112e-21,
+            -4.7147845041068414e-20,
+        ),
+        (
+            -5.0,
+            -1.4332578593959695e-06,
+            -7.146946001792295e-06,
+            -2.291796196629506e-07,
+            -1.5463619875325946e-06,
+        ),
+        (-1.5, -0.1002108019032871, -0.12746919222997952, -0.10042842301976708, -0.12771079315143308),
+        (-0.5, -0.15426876936299344, 0.13250487534383715, -0.15428599017485609, 0.1326300964653577),
+        (0.0, 0.0, 0.5, 0.0, 0.5),
+        (0.3, 0.1853734266566858, 0.7323277668271099, 0.18537092354275925, 0.7322954516388018),
+        (1.0, 0.8413447460685429, 1.0833154705876864, 0.8411919906082767, 1.0829640838457826),
+        (2.5, 2.4844758366855597, 1.037611085908145, 2.484915733910001, 1.037951576212666),
+        (8.0, 7.999999999999995, 1.0000000000000397, 8.0, 1.0),
+    ];
+
+    #[test]
+    fn gelu_matches_high_precision_values() {
+        let xs: Vec<f64> = GELU.iter().map(|c| c.0).collect();
+        let y = forward(&mut Gelu::default(), &xs);
+        let dy = grad(&mut Gelu::default(), &xs);
+        let yt = forward(&mut Gelu::new(GeluApproximate::Tanh), &xs);
+        let dyt = grad(&mut Gelu::new(GeluApproximate::Tanh), &xs);
+        for (k, &(x, g, dg, gt, dgt)) in GELU.iter().enumerate() {
+            // Exact form: relative accuracy everywhere (erfc, no cancellation), up to the
+            // conditioning of erfc(z) at z = x/√2 rounded (≈ 2z² ulps: 7e-15 at x = −8).
+            assert!((y[k] - g).abs() <= 1e-14 * g.abs(), "gelu({x}) = {} vs {g}", y[k]);
+            assert!((dy[k] - dg).abs() <= 1e-14 * dg.abs(), "gelu'({x}) = {} vs {dg}", dy[k]);
+            // The tanh form is evaluated as PyTorch writes it, 1 + tanh(...), which
+            // cancels for x << 0: absolute accuracy.
+            assert_abs_diff_eq!(yt[k], gt, epsilon = 1e-15);
+            assert_abs_diff_eq!(dyt[k], dgt, epsilon = 1e-15);
+        }
+        assert_eq!(Gelu::<f32>::new(GeluApproximate::Tanh).approximate(), GeluApproximate::Tanh);
+    }
+
+    fn all_layers<F: Float>() -> Vec<Box<dyn Layer<F> + Send>> {
+        [
+            Activation::Relu,
+            Activation::LeakyRelu(0.01),
+            Activation::Tanh,
+            Activation::Sigmoid,
+            Activation::Gelu,
+            Activation::GeluTanh,
+        ]
+        .into_iter()
+        .map(|a| a.layer::<F>().unwrap())
+        .collect()
+    }
+
+    #[test]
+    fn f32_and_f64_agree() {
+        let x = Array2::from_shape_fn((6, 5), |(i, j)| (i as f64 - 2.5) * 0.7 + j as f64 * 0.31).into_dyn();
+        let g = Array2::from_shape_fn((6, 5), |(i, j)| 1.0 + (i + j) as f64 * 0.1).into_dyn();
+        for (mut a, mut b) in all_layers::<f64>().into_iter().zip(all_layers::<f32>()) {
+            let ya = a.forward(x.view(), Mode::Train).unwrap().to_owned();
+            let yb = b.forward(x.mapv(|v| v as f32).view(), Mode::Train).unwrap().mapv(f64::from);
+            assert_abs_diff_eq!(ya, yb, epsilon = 1e-5);
+            let da = a.backward_input(g.view()).unwrap().to_owned();
+            let db = b.backward_input(g.mapv(|v| v as f32).view()).unwrap().mapv(f64::from);
+            assert_abs_diff_eq!(da, db, epsilon = 1e-5);
+        }
+    }
+
+    #[test]
+    fn non_contiguous_inputs_and_gradients() {
+        let x = Array2::from_shape_fn((4, 3), |(i, j)| i as f64 - j as f64 * 0.7);
+        let g = Array2::from_shape_fn((3, 4), |(i, j)| 1.0 + i as f64 + j as f64 * 0.5);
+        for (mut a, mut b) in all_layers::<f64>().into_iter().zip(all_layers::<f64>()) {
+            let xt = x.t();
+            let y1 = a.forward(xt.into_dyn(), Mode::Train).unwrap().to_owned();
+            let y2 = b.forward(xt.as_standard_layout().view().into_dyn(), Mode::Train).unwrap().to_owned();
+            assert_eq!(y1, y2);
+            let d1 = a.backward_input(g.view().into_dyn()).unwrap().to_owned();
+            let gt = g.t().as_standard_layout().t().to_owned(); // Fortran-order copy
+            let d2 = b.backward_input(gt.view().into_dyn()).unwrap().to_owned();
+            assert_eq!(d1, d2);
+        }
+    }
+
+    #[test]
+    fn bad_calls_return_errors() {
+        for mut layer in all_layers::<f64>() {
+            let g = Array2::<f64>::ones((2, 3)).into_dyn();
+            let err = layer.backward_input(g.view()).unwrap_err();
+            assert!(matches!(err, Error::InvalidInput { .. }), "{err}");
+            assert!(layer.backward(g.view()).is_err());
+            layer.forward(g.view(), Mode::Train).unwrap();
+            let bad = Array2::<f64>::ones((3, 2)).into_dyn();
+            match layer.backward_input(bad.view()).unwrap_err() {
+                Error::ShapeMismatch { expected, got, .. } => {
+                    assert_eq!((expected, got), (vec![2, 3], vec![3, 2]))
+                }
+                other => panic!("{other:?}"),
+            }
+            assert!(matches!(layer.backward(bad.view()), Err(Error::ShapeMismatch { .. })));
+            layer.backward(g.view()).unwrap();
+            layer.forward(g.view(), Mode::Eval).unwrap();
+            assert!(matches!(layer.backward_input(g.view()), Err(Error::InvalidInput { .. })));
+        }
+        for bad in [f64::NAN, f64::INFINITY] {
+            match LeakyRelu::<f32>::new(bad) {
+                Err(Error::InvalidParameter { name: "negative_slope", .. }) => {}
+                other => panic!("{other:?}"),
+            }
+            assert!(Activation::LeakyRelu(bad).layer::<f32>().is_err());
+        }
+    }
+
+    #[test]
+    fn reuses_buffers() {
+        let mut gelu = Gelu::<f32>::default();
+        let run = |l: &mut Gelu<f32>, n: usize| {
+            let x = Array2::<f32>::ones((n, 32)).into_dyn();
+            let p = l.forward(x.view(), Mode::Train).unwrap().as_ptr();
+            let q = l.backward_input(x.view()).unwrap().as_ptr();
+            (p, q)
+        };
+        let first = run(&mut gelu, 16);
+        assert_eq!(run(&mut gelu, 5), first);
+        assert_eq!(run(&mut gelu, 16), first);
+        assert_eq!(gelu.core.saved_input.capacity(), 16 * 32);
+    }
+
+    #[test]
+    fn layers_are_send_and_sync() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Relu<f32>>();
+        send_sync::<LeakyRelu<f32>>();
+        send_sync::<Tanh<f64>>();
+        send_sync::<Sigmoid<f64>>();
+        send_sync::<Gelu<f64>>();
+    }
+}

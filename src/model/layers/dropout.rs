@@ -284,3 +284,120 @@ impl<F: Float> Dropout<F> {
     }
 }
 parameter_free_layer!(Dropout, "Dropout::backward");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Layer, Model};
+    use ndarray::{Array2, ArrayD};
+
+    fn ones(n: usize, m: usize) -> ArrayD<f64> {
+        Array2::ones((n, m)).into_dyn()
+    }
+
+    #[test]
+    fn invalid_p() {
+        for p in [-0.1, 1.0, 1.5, f64::NAN] {
+            match Dropout::<f64>::new(p) {
+                Err(Error::InvalidParameter { name: "p", .. }) => {}
+                other => panic!("p = {p}: {other:?}"),
+            }
+        }
+        assert_eq!(Dropout::<f32>::default().p(), 0.5);
+        assert!(Dropout::<f32>::new(0.0).is_ok());
+    }
+
+    #[test]
+    fn train_masks_and_scales_eval_is_identity() {
+        let mut d = Dropout::<f64>::builder().p(0.5).seed(1).build().unwrap();
+        let x = Array2::from_shape_fn((200, 100), |(i, j)| (i + j) as f64).into_dyn();
+        let y = d.forward(x.view(), Mode::Train).unwrap().to_owned();
+        let mask = d.mask().to_owned();
+        assert_eq!(y, &x * &mask);
+        let kept = mask.iter().filter(|&&m| m == 2.0).count();
+        let dropped = mask.iter().filter(|&&m| m == 0.0).count();
+        assert_eq!(kept + dropped, 20_000);
+        // Binomial(20000, 0.5): sd 70.7; 5 sd.
+        assert!((kept as f64 - 10_000.0).abs() < 354.0, "{kept}");
+        // Backward multiplies by the same mask.
+        let g = ones(200, 100);
+        let dx = d.backward_input(g.view()).unwrap().to_owned();
+        assert_eq!(dx, mask);
+        d.backward(g.view()).unwrap();
+        // Eval: identity, and backward refused afterwards.
+        assert_eq!(d.forward(x.view(), Mode::Eval).unwrap(), x);
+        assert!(matches!(d.backward(g.view()), Err(Error::InvalidInput { .. })));
+    }
+
+    #[test]
+    fn p_zero_is_identity_and_f32_works() {
+        let mut d = Dropout::<f32>::new(0.0).unwrap();
+        let x = Array2::<f32>::from_elem((3, 4), 1.5).into_dyn();
+        assert_eq!(d.forward(x.view(), Mode::Train).unwrap(), x);
+        let mut d = Dropout::<f32>::builder().p(0.2).build().unwrap();
+        let y = d.forward(x.view(), Mode::Train).unwrap();
+        assert!(y.iter().all(|&v| v == 0.0 || v == 1.5 / 0.8));
+    }
+
+    #[test]
+    fn seeded_reproducible_and_fresh_per_forward() {
+        let x = ones(10, 10);
+        let mut a = Dropout::<f64>::builder().seed(3).build().unwrap();
+        let mut b = Dropout::<f64>::builder().seed(3).build().unwrap();
+        let ya1 = a.forward(x.view(), Mode::Train).unwrap().to_owned();
+        let yb1 = b.forward(x.view(), Mode::Train).unwrap().to_owned();
+        assert_eq!(ya1, yb1);
+        let ya2 = a.forward(x.view(), Mode::Train).unwrap().to_owned();
+        assert_ne!(ya1, ya2);
+        a.reseed(3);
+        assert_eq!(a.forward(x.view(), Mode::Train).unwrap(), ya1);
+        assert_eq!(a.seed(), 3);
+    }
+
+    #[test]
+    fn freezing_reuses_one_draw_and_nests() {
+        let x = ones(6, 6);
+        let mut d = Dropout::<f64>::new(0.5).unwrap();
+        assert_eq!(frozen_randomness(), None);
+        let outer = freeze_randomness();
+        let id = frozen_randomness().unwrap();
+        let y1 = d.forward(x.view(), Mode::Train).unwrap().to_owned();
+        assert_eq!(d.forward(x.view(), Mode::Train).unwrap(), y1);
+        // A new shape draws a new mask.
+        let x2 = ones(3, 6);
+        let z = d.forward(x2.view(), Mode::Train).unwrap().to_owned();
+        assert_eq!(d.forward(x2.view(), Mode::Train).unwrap(), z);
+        {
+            let _inner = freeze_randomness();
+            assert_ne!(frozen_randomness(), Some(id));
+            let w1 = d.forward(x2.view(), Mode::Train).unwrap().to_owned();
+            assert_eq!(d.forward(x2.view(), Mode::Train).unwrap(), w1);
+        }
+        assert_eq!(frozen_randomness(), Some(id));
+        drop(outer);
+        assert_eq!(frozen_randomness(), None);
+        let a = d.forward(x.view(), Mode::Train).unwrap().to_owned();
+        let b = d.forward(x.view(), Mode::Train).unwrap().to_owned();
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn backward_errors() {
+        let mut d = Dropout::<f64>::default();
+        assert!(matches!(d.backward_input(ones(2, 2).view()), Err(Error::InvalidInput { .. })));
+        d.forward(ones(2, 2).view(), Mode::Train).unwrap();
+        match d.backward_input(ones(2, 3).view()) {
+            Err(Error::ShapeMismatch { expected, got, .. }) => {
+                assert_eq!((expected, got), (vec![2, 2], vec![2, 3]))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn is_send_and_sync() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Dropout<f32>>();
+        send_sync::<DropoutBuilder<f64>>();
+    }
+}

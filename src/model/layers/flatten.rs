@@ -94,3 +94,54 @@ impl<F: Float> Flatten<F> {
     }
 }
 parameter_free_layer!(Flatten, "Flatten::backward");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Layer, Model};
+    use ndarray::{Array1, Array3, Array4};
+
+    #[test]
+    fn flattens_row_major_and_restores_shape() {
+        let x =
+            Array4::<f64>::from_shape_fn((2, 3, 2, 2), |(n, c, h, w)| (n * 12 + c * 4 + h * 2 + w) as f64);
+        let mut f = Flatten::<f64>::new();
+        let y = f.forward(x.view().into_dyn(), Mode::Train).unwrap().to_owned();
+        assert_eq!(y.shape(), &[2, 12]);
+        assert_eq!(y.iter().copied().collect::<Vec<_>>(), (0..24).map(f64::from).collect::<Vec<_>>());
+        let dx = f.backward_input(y.view()).unwrap();
+        assert_eq!(dx, x.into_dyn());
+        // Non-contiguous input: logical (row-major) order, as torch.flatten of a permuted tensor.
+        let base = Array3::<f32>::from_shape_fn((3, 2, 2), |(a, b, c)| (a * 4 + b * 2 + c) as f32);
+        let p = base.view().permuted_axes([1, 0, 2]); // [2, 3, 2]
+        let y = Flatten::<f32>::new().forward(p.into_dyn(), Mode::Eval).unwrap().to_owned();
+        assert_eq!(y.shape(), &[2, 6]);
+        assert_eq!(y.iter().take(6).copied().collect::<Vec<_>>(), vec![0.0, 1.0, 4.0, 5.0, 8.0, 9.0]);
+        // 2-D input passes through.
+        let x2 = ndarray::Array2::<f32>::ones((4, 5)).into_dyn();
+        assert_eq!(Flatten::<f32>::new().forward(x2.view(), Mode::Eval).unwrap(), x2);
+    }
+
+    #[test]
+    fn errors() {
+        let mut f = Flatten::<f64>::new();
+        let err = f.forward(Array1::<f64>::zeros(5).into_dyn().view(), Mode::Train).unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { op: "Flatten::forward", .. }));
+        assert!(err.to_string().contains("[5]"), "{err}");
+        let x = Array3::<f64>::zeros((2, 2, 2)).into_dyn();
+        assert!(matches!(f.backward(x.view()), Err(Error::InvalidInput { .. })));
+        f.forward(x.view(), Mode::Train).unwrap();
+        match f.backward_input(x.view()) {
+            Err(Error::ShapeMismatch { expected, got, .. }) => {
+                assert_eq!((expected, got), (vec![2, 4], vec![2, 2, 2]))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn is_send_and_sync() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Flatten<f32>>();
+    }
+}
