@@ -274,3 +274,215 @@ impl<F: Float> Layer<F> for Sequential<F> {
         Ok(g)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Dropout, Flatten, Relu, Tanh};
+    use crate::tensor::seeded_rng;
+    use approx::assert_abs_diff_eq;
+    use ndarray::{Array2, Array3, ArrayD, IxDyn};
+    use std::sync::{Arc, Mutex};
+
+    /// Records which backward method the stack called.
+    struct Probe {
+        inner: Linear<f64>,
+        calls: Arc<Mutex<Vec<&'static str>>>,
+    }
+
+    impl Model<f64> for Probe {
+        fn forward(&mut self, x: ArrayViewD<'_, f64>, mode: Mode) -> Result<ArrayViewD<'_, f64>> {
+            self.inner.forward(x, mode)
+        }
+        fn backward(&mut self, g: ArrayViewD<'_, f64>) -> Result<()> {
+            self.calls.lock().unwrap().push("backward");
+            self.inner.backward(g)
+        }
+        fn visit_params(&mut self, f: &mut ParamVisitor<'_, f64>) -> Result<()> {
+            self.inner.visit_params(f)
+        }
+    }
+
+    impl Layer<f64> for Probe {
+        fn backward_input(&mut self, g: ArrayViewD<'_, f64>) -> Result<ArrayViewD<'_, f64>> {
+            self.calls.lock().unwrap().push("backward_input");
+            self.inner.backward_input(g)
+        }
+    }
+
+    #[test]
+    fn first_layer_skips_the_input_gradient() {
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let mut rng = seeded_rng(0);
+        let probe = |rng: &mut crate::SeededRng| Probe {
+            inner: Linear::new(3, 3, rng).unwrap(),
+            calls: calls.clone(),
+        };
+        let mut net = Sequential::new().layer(probe(&mut rng)).layer(Relu::new()).layer(probe(&mut rng));
+        let x = Array2::<f64>::ones((2, 3)).into_dyn();
+        net.forward(x.view(), Mode::Train).unwrap();
+        net.backward(x.view()).unwrap();
+        assert_eq!(*calls.lock().unwrap(), ["backward_input", "backward"]);
+        calls.lock().unwrap().clear();
+        // As a layer, the whole chain computes input gradients.
+        net.forward(x.view(), Mode::Train).unwrap();
+        net.backward_input(x.view()).unwrap();
+        assert_eq!(*calls.lock().unwrap(), ["backward_input", "backward_input"]);
+    }
+
+    #[test]
+    fn mlp_matches_manual_composition() {
+        let mut rng = seeded_rng(5);
+        let mut mlp = Sequential::<f64>::mlp(&[4, 6, 3], Activation::Tanh, &mut rng).unwrap();
+        let mut rng = seeded_rng(5);
+        let mut l1 = Linear::<f64>::new(4, 6, &mut rng).unwrap();
+        let mut l2 = Linear::<f64>::new(6, 3, &mut rng).unwrap();
+        let x = Array2::from_shape_fn((5, 4), |(i, j)| (i as f64 - j as f64) * 0.3).into_dyn();
+        let y = mlp.forward(x.view(), Mode::Train).unwrap().to_owned();
+        let h = l1.forward(x.view(), Mode::Train).unwrap().mapv(f64::tanh);
+        let y2 = l2.forward(h.view(), Mode::Train).unwrap().to_owned();
+        assert_eq!(y, y2);
+        let g = Array2::from_shape_fn((5, 3), |(i, j)| (i + 2 * j) as f64 * 0.1).into_dyn();
+        mlp.backward(g.view()).unwrap();
+        let dh = l2.backward_input(g.view()).unwrap().to_owned() * h.mapv(|t| 1.0 - t * t);
+        l1.backward(dh.view()).unwrap();
+        let grads = mlp.gradients();
+        assert_eq!(grads[2].1, l2.weight_grad().into_dyn());
+        assert_abs_diff_eq!(grads[0].1, l1.weight_grad().into_dyn(), epsilon = 1e-15);
+        assert_abs_diff_eq!(grads[1].1, l1.bias_grad().unwrap().into_dyn(), epsilon = 1e-15);
+    }
+
+    #[test]
+    fn names_ids_and_nesting() {
+        let mut rng = seeded_rng(0);
+        let inner = Sequential::new().layer(Linear::<f32>::new(4, 4, &mut rng).unwrap()).layer(Tanh::new());
+        let mut net = Sequential::new()
+            .layer(Flatten::new())
+            .layer(inner)
+            .layer(Dropout::new(0.1).unwrap())
+            .layer(Linear::builder(4, 2).bias(false).build(&mut rng).unwrap());
+        let mut seen = Vec::new();
+        net.visit_params(&mut |p, v, g| {
+            assert_eq!(v.shape(), g.shape());
+            seen.push((p.id, p.name.to_string()));
+            Ok(())
+        })
+        .unwrap();
+        let expected = [(0, "1.0.weight"), (1, "1.0.bias"), (2, "3.weight")];
+        assert_eq!(seen, expected.map(|(i, n)| (i, n.to_string())));
+        assert_eq!(net.param_names().collect::<Vec<_>>(), ["1.0.weight", "1.0.bias", "3.weight"]);
+        assert_eq!(net.num_parameters(), 16 + 4 + 8);
+        let x = Array3::<f32>::ones((3, 2, 2)).into_dyn();
+        assert_eq!(net.forward(x.view(), Mode::Eval).unwrap().shape(), &[3, 2]);
+        assert!(format!("{net:?}").contains("3.weight"));
+        assert_eq!(net.len(), 4);
+        assert!(net.get(4).is_none() && net.get(0).is_some());
+    }
+
+    #[test]
+    fn visit_stops_at_first_error() {
+        let mut net = Sequential::<f64>::mlp(&[2, 3, 2], Activation::Relu, &mut seeded_rng(0)).unwrap();
+        let mut n = 0;
+        let err = net
+            .visit_params(&mut |p, _, _| {
+                n += 1;
+                if p.id == 1 { Err(Error::invalid_input("test", "stop")) } else { Ok(()) }
+            })
+            .unwrap_err();
+        assert_eq!(n, 2);
+        assert!(matches!(err, Error::InvalidInput { op: "test", .. }));
+    }
+
+    #[test]
+    fn empty_stack_is_identity() {
+        let mut net = Sequential::<f64>::new();
+        assert!(net.is_empty());
+        let x = Array2::from_shape_fn((2, 3), |(i, j)| (i * 3 + j) as f64).into_dyn();
+        assert_eq!(net.forward(x.view(), Mode::Train).unwrap(), x);
+        net.backward(x.view()).unwrap();
+        assert_eq!(net.backward_input(x.view()).unwrap(), x);
+        assert_eq!(net.num_parameters(), 0);
+    }
+
+    #[test]
+    fn errors() {
+        let mut rng = seeded_rng(0);
+        for (sizes, name) in [(&[][..], "sizes"), (&[5][..], "sizes"), (&[5, 0, 2][..], "out_features")] {
+            match Sequential::<f64>::mlp(sizes, Activation::Relu, &mut rng) {
+                Err(Error::InvalidParameter { name: n, .. }) => assert_eq!(n, name),
+                other => panic!("{sizes:?}: {other:?}"),
+            }
+        }
+        assert!(matches!(
+            Sequential::<f64>::mlp(&[2, 2, 2], Activation::LeakyRelu(f64::NAN), &mut rng),
+            Err(Error::InvalidParameter { name: "negative_slope", .. })
+        ));
+
+        let mut net = Sequential::<f64>::mlp(&[4, 5, 3], Activation::Relu, &mut rng).unwrap();
+        let g = Array2::<f64>::ones((2, 3)).into_dyn();
+        assert!(matches!(
+            net.backward(g.view()),
+            Err(Error::InvalidInput { op: "Sequential::backward", .. })
+        ));
+        let err = net.forward(Array2::<f64>::ones((2, 3)).into_dyn().view(), Mode::Train).unwrap_err();
+        assert_eq!(
+            err,
+            Error::ShapeMismatch { op: "Linear::forward", expected: vec![0, 4], got: vec![2, 3] }
+        );
+        let x = Array2::<f64>::ones((2, 4)).into_dyn();
+        net.forward(x.view(), Mode::Train).unwrap();
+        let err = net.backward(Array2::<f64>::ones((2, 5)).into_dyn().view()).unwrap_err();
+        assert_eq!(
+            err,
+            Error::ShapeMismatch { op: "Sequential::backward", expected: vec![2, 3], got: vec![2, 5] }
+        );
+        net.backward(g.view()).unwrap();
+        // A forward that fails part-way makes the stack refuse backward.
+        let mut bad = Sequential::new()
+            .layer(Linear::<f64>::new(4, 5, &mut rng).unwrap())
+            .layer(Linear::<f64>::new(6, 3, &mut rng).unwrap());
+        assert!(bad.forward(x.view(), Mode::Train).is_err());
+        assert!(matches!(bad.backward(g.view()), Err(Error::InvalidInput { .. })));
+        // Eval forward, then backward: refused.
+        net.forward(x.view(), Mode::Eval).unwrap();
+        assert!(matches!(net.backward(g.view()), Err(Error::InvalidInput { .. })));
+    }
+
+    #[test]
+    fn f32_and_f64_agree() {
+        let mut a = Sequential::<f64>::mlp(&[8, 16, 16, 4], Activation::Gelu, &mut seeded_rng(2)).unwrap();
+        let mut b = Sequential::<f32>::mlp(&[8, 16, 16, 4], Activation::Gelu, &mut seeded_rng(2)).unwrap();
+        let x = Array2::from_shape_fn((7, 8), |(i, j)| ((i * 5 + j * 3) % 7) as f64 / 3.0 - 1.0).into_dyn();
+        let ya = a.forward(x.view(), Mode::Train).unwrap().to_owned();
+        let yb = b.forward(x.mapv(|v| v as f32).view(), Mode::Train).unwrap().mapv(f64::from);
+        assert_abs_diff_eq!(ya, yb, epsilon = 1e-5);
+        let g = ArrayD::from_elem(IxDyn(&[7, 4]), 0.5);
+        a.backward(g.view()).unwrap();
+        b.backward(g.mapv(|v| v as f32).view()).unwrap();
+        for ((na, ga), (nb, gb)) in a.gradients().into_iter().zip(b.gradients()) {
+            assert_eq!(na, nb);
+            assert_abs_diff_eq!(ga, gb.mapv(f64::from), epsilon = 1e-4);
+        }
+    }
+
+    #[test]
+    fn output_buffer_is_reused_across_batch_sizes() {
+        let mut net = Sequential::<f32>::mlp(&[64, 128, 10], Activation::Relu, &mut seeded_rng(0)).unwrap();
+        let mut run = |n: usize| {
+            let x = Array2::<f32>::ones((n, 64)).into_dyn();
+            let p = net.forward(x.view(), Mode::Train).unwrap().as_ptr();
+            net.backward(Array2::<f32>::ones((n, 10)).into_dyn().view()).unwrap();
+            p
+        };
+        let p = run(16);
+        assert_eq!(run(16), p);
+        assert_eq!(run(5), p);
+        assert_eq!(run(16), p);
+    }
+
+    #[test]
+    fn is_send() {
+        fn send<T: Send>() {}
+        send::<Sequential<f32>>();
+    }
+}
