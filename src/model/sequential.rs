@@ -19,9 +19,11 @@ use crate::tensor::{Buffer, Float, Param};
 /// in order. Names are built once, when a layer is added.
 ///
 /// The backward pass runs [`Layer::backward_input`] from the last layer down to the
-/// second, and only [`Model::backward`] on the first: no gradient with respect to the
-/// network's input is computed (for a first [`Linear`] layer that saves a matrix
-/// product). As a nested [`Layer`], `backward_input` computes it.
+/// first layer that has parameters, and only [`Model::backward`] on that one; the
+/// parameter-free layers in front of it (e.g. a [`Flatten`](crate::model::Flatten)) are
+/// skipped. No gradient with respect to the network's input is computed (for a first
+/// [`Linear`] layer that saves a matrix product). As a nested [`Layer`],
+/// `backward_input` runs every layer's `backward_input`.
 ///
 /// An empty `Sequential` is the identity (like PyTorch's).
 ///
@@ -225,18 +227,21 @@ impl<F: Float> Model<F> for Sequential<F> {
 
     fn backward(&mut self, grad_out: ArrayViewD<'_, F>) -> Result<()> {
         self.check_backward("Sequential::backward", &grad_out)?;
-        let Some((first, rest)) = self.layers.split_first_mut() else {
+        // Layers before the first one with parameters need no gradient at all, and
+        // that one needs none with respect to its input.
+        let Some(first) = self.names.iter().position(|names| !names.is_empty()) else {
             return Ok(());
         };
+        let (head, rest) = self.layers[first..].split_at_mut(1);
         let mut layers = rest.iter_mut().rev();
         let Some(last) = layers.next() else {
-            return first.backward(grad_out);
+            return head[0].backward(grad_out);
         };
         let mut g = last.backward_input(grad_out)?;
         for layer in layers {
             g = layer.backward_input(g)?;
         }
-        first.backward(g)
+        head[0].backward(g)
     }
 
     fn visit_params(&mut self, f: &mut ParamVisitor<'_, F>) -> Result<()> {
@@ -328,6 +333,12 @@ mod tests {
         net.forward(x.view(), Mode::Train).unwrap();
         net.backward_input(x.view()).unwrap();
         assert_eq!(*calls.lock().unwrap(), ["backward_input", "backward_input"]);
+        calls.lock().unwrap().clear();
+        // Parameter-free layers in front are skipped; the first Linear still skips dL/dx.
+        let mut net = Sequential::new().layer(Flatten::new()).layer(probe(&mut rng)).layer(probe(&mut rng));
+        net.forward(x.view(), Mode::Train).unwrap();
+        net.backward(x.view()).unwrap();
+        assert_eq!(*calls.lock().unwrap(), ["backward_input", "backward"]);
     }
 
     #[test]
