@@ -45,8 +45,8 @@ pub mod prelude {
     pub use crate::loss::{Loss, Reduction};
     pub use crate::metrics::Metric;
     pub use crate::model::{
-        Activation, Dense, Dropout, Flatten, Gelu, GeluApproximate, LeakyRelu, Linear, Relu, Sequential,
-        Sigmoid, Tanh,
+        Activation, Dense, Dropout, Flatten, Gelu, GeluApproximate, Init, LeakyRelu, Linear, Relu,
+        Sequential, Sigmoid, Tanh,
     };
     pub use crate::model::{Layer, Mode, Model};
     pub use crate::optim::Optimizer;
