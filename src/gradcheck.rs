@@ -65,7 +65,9 @@ use crate::model::init::uniform01;
 use crate::model::{Layer, Mode, Model, freeze_randomness};
 use crate::tensor::{SeededRng, seeded_rng};
 
-/// Settings of [`gradcheck`] and [`gradcheck_input`]; see the [module docs](self).
+/// Settings of [`gradcheck`] and [`gradcheck_input`]; see the [module docs](self) for
+/// defaults and ranges. Set fields directly or with the chained setters; the values
+/// are validated when a check starts.
 ///
 /// # Example
 ///
@@ -73,14 +75,21 @@ use crate::tensor::{SeededRng, seeded_rng};
 /// use ndtrain::prelude::*;
 ///
 /// let opts = GradcheckOptions::default().eps(1e-5).max_elements(200).seed(3);
-/// assert_eq!(opts.get_eps(), 1e-5);
+/// assert_eq!(opts.eps, 1e-5);
+/// let same = GradcheckOptions { eps: 1e-5, max_elements: Some(200), seed: 3, ..Default::default() };
+/// assert_eq!(opts, same);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct GradcheckOptions {
-    eps: f64,
-    floor: f64,
-    seed: u64,
-    max_elements: Option<usize>,
+    /// Finite-difference step (default 1e-6).
+    pub eps: f64,
+    /// Denominator floor of the relative error (default 1e-3).
+    pub floor: f64,
+    /// Seed of the objective's weights and of the element sampling (default 0).
+    pub seed: u64,
+    /// At most this many elements per tensor, sampled without replacement (default
+    /// `None`: every element).
+    pub max_elements: Option<usize>,
 }
 
 impl Default for GradcheckOptions {
@@ -113,16 +122,6 @@ impl GradcheckOptions {
     pub fn max_elements(mut self, n: usize) -> Self {
         self.max_elements = Some(n);
         self
-    }
-
-    /// The step.
-    pub fn get_eps(&self) -> f64 {
-        self.eps
-    }
-
-    /// The floor.
-    pub fn get_floor(&self) -> f64 {
-        self.floor
     }
 
     fn validate(&self) -> Result<()> {

@@ -32,9 +32,15 @@ use crate::tensor::Float;
 /// ```
 #[doc(alias = "ReLU")]
 #[doc(alias = "nn.ReLU")]
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Relu<F> {
     core: Elementwise<F>,
+}
+
+impl<F: Float> Default for Relu<F> {
+    fn default() -> Self {
+        Relu { core: Elementwise::default() }
+    }
 }
 
 impl<F: Float> Relu<F> {
@@ -166,9 +172,15 @@ parameter_free_layer!(LeakyRelu, "LeakyRelu::backward");
 /// # Ok::<(), ndtrain::Error>(())
 /// ```
 #[doc(alias = "nn.Tanh")]
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Tanh<F> {
     core: Elementwise<F>,
+}
+
+impl<F: Float> Default for Tanh<F> {
+    fn default() -> Self {
+        Tanh { core: Elementwise::default() }
+    }
 }
 
 impl<F: Float> Tanh<F> {
@@ -212,9 +224,15 @@ parameter_free_layer!(Tanh, "Tanh::backward");
 /// # Ok::<(), ndtrain::Error>(())
 /// ```
 #[doc(alias = "nn.Sigmoid")]
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Sigmoid<F> {
     core: Elementwise<F>,
+}
+
+impl<F: Float> Default for Sigmoid<F> {
+    fn default() -> Self {
+        Sigmoid { core: Elementwise::default() }
+    }
 }
 
 impl<F: Float> Sigmoid<F> {
@@ -294,7 +312,7 @@ pub enum GeluApproximate {
 /// ```
 #[doc(alias = "GELU")]
 #[doc(alias = "nn.GELU")]
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Gelu<F> {
     approximate: GeluApproximate,
     core: Elementwise<F>,
@@ -327,6 +345,13 @@ fn gelu_tanh_grad<F: Float>(x: F) -> F {
     let k = F::lit(SQRT_2_OVER_PI);
     let t = (k * (x + c * x * x * x)).tanh();
     half * (one + t) + half * x * (one - t * t) * k * (one + F::lit(3.0) * c * x * x)
+}
+
+impl<F: Float> Default for Gelu<F> {
+    /// The exact (erf) form, PyTorch's default.
+    fn default() -> Self {
+        Gelu { approximate: GeluApproximate::None, core: Elementwise::default() }
+    }
 }
 
 impl<F: Float> Gelu<F> {

@@ -37,12 +37,18 @@ use crate::tensor::{Buffer, Float};
 /// # Ok::<(), ndtrain::Error>(())
 /// ```
 #[doc(alias = "nn.Flatten")]
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Flatten<F> {
     in_shape: Vec<usize>,
     out: Buffer<F>,
     grad_in: Buffer<F>,
     pass: Pass,
+}
+
+impl<F: Float> Default for Flatten<F> {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl<F: Float> Flatten<F> {

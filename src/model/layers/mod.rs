@@ -80,12 +80,25 @@ pub(crate) fn copy_into<F: Float>(x: &ArrayViewD<'_, F>, buf: &mut Buffer<F>) {
 
 /// The element-wise machinery shared by the activations: an output buffer, an optional
 /// copy of the input, the input-gradient buffer and the last pass.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub(crate) struct Elementwise<F> {
     pub(crate) out: Buffer<F>,
     pub(crate) saved_input: Buffer<F>,
     pub(crate) grad_in: Buffer<F>,
     pub(crate) pass: Pass,
+}
+
+impl<F: Clone + Default> Default for Elementwise<F> {
+    fn default() -> Self {
+        // `Buffer::new()` (shape [0]), not `Buffer::default()` (shape [], whose view
+        // would need one element).
+        Elementwise {
+            out: Buffer::new(),
+            saved_input: Buffer::new(),
+            grad_in: Buffer::new(),
+            pass: Pass::None,
+        }
+    }
 }
 
 impl<F: Float> Elementwise<F> {
