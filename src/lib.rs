@@ -26,6 +26,7 @@
 
 pub mod data;
 pub mod error;
+pub mod gradcheck;
 pub mod loss;
 pub mod metrics;
 pub mod model;
@@ -43,8 +44,13 @@ pub use tensor::{Buffer, Float, Param, SeededRng, seeded_rng};
 pub mod prelude {
     pub use crate::data::Dataset;
     pub use crate::error::{Error, Result};
+    pub use crate::gradcheck::{GradcheckOptions, GradcheckReport, gradcheck, gradcheck_input};
     pub use crate::loss::{Loss, Reduction};
     pub use crate::metrics::Metric;
+    pub use crate::model::{
+        Activation, Dense, Dropout, Flatten, Gelu, GeluApproximate, Init, LeakyRelu, Linear, Relu,
+        Sequential, Sigmoid, Tanh,
+    };
     pub use crate::model::{Layer, Mode, Model};
     pub use crate::optim::Optimizer;
     pub use crate::preprocessing::{InverseTransform, Preprocessor};

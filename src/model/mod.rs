@@ -9,6 +9,19 @@
 //! Gradients are *overwritten* by each `backward` (PyTorch accumulates into `.grad`
 //! until `zero_grad`; ndtrain has no `zero_grad` to forget).
 
+pub mod init;
+pub mod layers;
+mod linear;
+mod sequential;
+
+pub use init::Init;
+pub use layers::{
+    Activation, Dropout, DropoutBuilder, Flatten, FrozenRandomness, Gelu, GeluApproximate, LeakyRelu, Relu,
+    Sigmoid, Tanh, freeze_randomness, frozen_randomness,
+};
+pub use linear::{Dense, Linear, LinearBuilder};
+pub use sequential::Sequential;
+
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
 use crate::error::{Error, Result};
