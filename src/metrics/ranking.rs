@@ -161,8 +161,7 @@ pub(crate) fn roc_auc_binary(y: &[bool], s: &[f64], w: Option<&[f64]>, max_fpr: 
     let fpr: Vec<f64> = fps.iter().map(|&v| if fl > 0.0 { v / fl } else { f64::NAN }).collect();
     let tpr: Vec<f64> = tps.iter().map(|&v| if tl > 0.0 { v / tl } else { f64::NAN }).collect();
     match max_fpr {
-        None => trapz(&fpr, &tpr),
-        Some(m) if m == 1.0 => trapz(&fpr, &tpr),
+        None | Some(1.0) => trapz(&fpr, &tpr),
         Some(m) => {
             let stop = fpr.partition_point(|&v| v <= m);
             if stop == 0 || stop >= fpr.len() {
@@ -201,10 +200,13 @@ pub(crate) fn average_precision_binary(y: &[bool], s: &[f64], w: Option<&[f64]>)
     ap
 }
 
+/// A binary score of (targets, scores, weights).
+type BinaryMetric<'a> = dyn Fn(&[bool], &[f64], Option<&[f64]>) -> f64 + 'a;
+
 /// scikit-learn's `_average_binary_score` over the columns of a one-hot target.
 fn average_binary_score(
     op: &'static str,
-    metric: &dyn Fn(&[bool], &[f64], Option<&[f64]>) -> f64,
+    metric: &BinaryMetric<'_>,
     onehot: &Array2<bool>,
     scores: &Array2<f64>,
     average: Average,

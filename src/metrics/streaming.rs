@@ -80,7 +80,7 @@ impl ClassOptions {
         if self.labels.as_ref().is_some_and(Vec::is_empty) {
             return Err(Error::invalid_config("labels must contain at least one class"));
         }
-        if !(self.beta >= 0.0) {
+        if self.beta.is_nan() || self.beta < 0.0 {
             return Err(Error::InvalidParameter { name: "beta", value: self.beta, expected: ">= 0" });
         }
         Ok(())

@@ -80,8 +80,8 @@ fn zero_division(case: &Case<'_>) -> Result<ZeroDivision, Unsup> {
         Some(Value::String(s)) if s == "warn" => ZeroDivision::Warn,
         Some(v) => match num(v) {
             Some(x) if x.is_nan() => ZeroDivision::NaN,
-            Some(x) if x == 0.0 => ZeroDivision::Zero,
-            Some(x) if x == 1.0 => ZeroDivision::One,
+            Some(0.0) => ZeroDivision::Zero,
+            Some(1.0) => ZeroDivision::One,
             _ => return Err(Unsup(format!("zero_division {v}"))),
         },
     })
