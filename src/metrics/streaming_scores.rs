@@ -221,9 +221,18 @@ impl Stored {
         target: ArrayViewD<'_, usize>,
     ) -> Result<()> {
         let (m, c) = check_batch(op, o, self.c, pred, &target, false)?;
+        let cols = if m.ncols() == 1 { 1 } else { c };
+        if self.c.is_some() && cols != self.cols {
+            // one-column scores and per-class probabilities cannot be ranked together
+            return Err(Error::ShapeMismatch {
+                op,
+                expected: vec![0, self.cols],
+                got: vec![m.nrows(), m.ncols()],
+            });
+        }
         self.c = Some(c);
         // one column: the raw score; C columns: probabilities (softmax of logits)
-        self.cols = if m.ncols() == 1 { 1 } else { c };
+        self.cols = cols;
         for row in m.rows() {
             if row.len() == 1 {
                 self.scores.push(row[0].as_f64());
@@ -237,7 +246,9 @@ impl Stored {
     }
 
     fn matrix(&self) -> Array2<f64> {
-        Array2::from_shape_vec((self.targets.len(), self.cols), self.scores.clone()).unwrap_or_default()
+        // invariant: scores.len() == targets.len() * cols (checked in push)
+        Array2::from_shape_vec((self.targets.len(), self.cols.max(1)), self.scores.clone())
+            .unwrap_or_else(|_| Array2::zeros((0, self.cols.max(1))))
     }
 
     fn clear(&mut self) {
