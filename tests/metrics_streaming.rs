@@ -80,9 +80,11 @@ fn softmax(pred: &ArrayD<f64>) -> Array2<f64> {
 }
 
 type ClassRef = Box<dyn Fn(&[usize], &[usize]) -> Result<f64>>;
+type ClassMetricBox = Box<dyn Metric<f64, usize>>;
+type RegMetricBox = Box<dyn Metric<f64, f64>>;
 
 /// Counts-based metrics with their functional reference on (targets, decoded preds).
-fn counts_metrics() -> Vec<(Box<dyn Metric<f64, usize>>, ClassRef)> {
+fn counts_metrics() -> Vec<(ClassMetricBox, ClassRef)> {
     use m::Average::*;
     let prf = |a| PrfOptions::<usize>::new().average(a);
     vec![
@@ -201,7 +203,7 @@ proptest! {
         let probs = softmax(&pred);
         let labels: Vec<usize> = (0..c).collect();
         let all_present = labels.iter().all(|l| t.contains(l));
-        let mut list: Vec<(Box<dyn Metric<f64, usize>>, Option<Result<f64>>)> = vec![
+        let mut list: Vec<(ClassMetricBox, Option<Result<f64>>)> = vec![
             (
                 Box::new(RocAuc::builder().from_logits(true).build().unwrap()),
                 (c > 2).then(|| roc_auc_score(&t, &probs, RocAucOptions::new().multi_class(MultiClass::Ovr).labels(labels.clone()))),
@@ -253,7 +255,7 @@ proptest! {
     fn score_metrics_binary((pred, t, cuts) in binary_data()) {
         let target = ArrayD::from_shape_vec(IxDyn(&[t.len()]), t.clone()).unwrap();
         let probs: Array1<f64> = pred.iter().map(|&x| 1.0 / (1.0 + (-x).exp())).collect();
-        let mut list: Vec<(Box<dyn Metric<f64, usize>>, Result<f64>)> = vec![
+        let mut list: Vec<(ClassMetricBox, Result<f64>)> = vec![
             (Box::new(RocAuc::new()), roc_auc_score(&t, &pred, RocAucOptions::new())),
             (Box::new(RocAuc::builder().max_fpr(0.5).build().unwrap()), roc_auc_score(&t, &pred, RocAucOptions::new().max_fpr(0.5))),
             (Box::new(AveragePrecision::new()), average_precision_score(&t, &pred, AveragePrecisionOptions::new())),
@@ -280,7 +282,7 @@ proptest! {
         let t = ArrayD::from_shape_vec(IxDyn(&shape), yt).unwrap();
         let p = ArrayD::from_shape_vec(IxDyn(&shape), yp).unwrap();
         let o = RegressionOptions::new;
-        let mut list: Vec<(Box<dyn Metric<f64, f64>>, Result<f64>)> = vec![
+        let mut list: Vec<(RegMetricBox, Result<f64>)> = vec![
             (Box::new(Mse::new()), mean_squared_error(&t, &p, o())),
             (Box::new(Rmse::new()), root_mean_squared_error(&t, &p, o())),
             (Box::new(Mae::new()), mean_absolute_error(&t, &p, o())),
