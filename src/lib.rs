@@ -42,6 +42,7 @@ pub mod prelude {
     pub use crate::error::{Error, Result};
     pub use crate::loss::{Loss, Reduction};
     pub use crate::metrics::Metric;
+    pub use crate::metrics::{Accuracy, Average, F1Score, Mae, Mse, Precision, R2, Recall};
     pub use crate::model::{Layer, Mode, Model};
     pub use crate::optim::Optimizer;
     pub use crate::preprocessing::{InverseTransform, Preprocessor};

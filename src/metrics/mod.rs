@@ -34,12 +34,73 @@
 //! concatenated batches, whatever the batch split.
 //!
 //! Values are `f64` whatever the training float type, so an `f32` run still reports
-//! exact counts-based scores.
+//! exact counts-based scores. Each streaming type also has inherent `compute`, `reset`
+//! and `name` methods, so `acc.compute()?` works without naming the float type.
+//!
+//! ## Example
+//!
+//! ```
+//! use ndarray::array;
+//! use ndtrain::metrics::{f1_score, Average, F1Score, Metric, PrfOptions};
+//!
+//! // functional, on labels
+//! let f1 = f1_score(&["cat", "dog", "dog"], &["cat", "cat", "dog"], PrfOptions::new().average(Average::Macro))?;
+//! // streaming, on raw model outputs (argmax of logits)
+//! let mut m = F1Score::macro_average();
+//! m.update(array![[2.0, 0.5], [0.9, 0.1]].view().into_dyn(), array![0usize, 1].view().into_dyn())?;
+//! m.update(array![[0.2, 1.1]].view().into_dyn(), array![1usize].view().into_dyn())?;
+//! assert_eq!(m.compute()?, f1);
+//! assert_eq!(m.name(), "f1_macro");
+//! # Ok::<(), ndtrain::Error>(())
+//! ```
+//!
+//! ## Deviations from scikit-learn
+//!
+//! * `average=None` and `multioutput="raw_values"` are separate functions
+//!   (`*_per_class`, `*_raw_values`) so every other call returns a plain `f64`.
+//! * No warnings are printed: `zero_division="warn"` ([`ZeroDivision::Warn`]) gives 0,
+//!   undefined scores give the value scikit-learn returns (NaN, 0, ...), as documented
+//!   per function.
+//! * Float labels are not supported (labels must be `Ord`); encode them as integers.
+//! * [`log_loss`] and [`brier_score_loss`] reject a `y_true` label missing from
+//!   `labels` (scikit-learn silently scores it as if no class were true).
+//! * Streaming [`RocAuc`] defaults to one-vs-rest (scikit-learn's `roc_auc_score`
+//!   raises on multiclass targets unless `multi_class` is set); streaming
+//!   [`AveragePrecision`] and [`RocAuc`] treat `C`-column outputs as classes `0..C`
+//!   (`labels=range(C)`), and [`TopKAccuracy`] ranks `C = 2` columns like multiclass
+//!   scores.
 
 use ndarray::ArrayViewD;
 
 use crate::error::Result;
 use crate::tensor::Float;
+
+/// Inherent `compute`, `reset` and `name` for a streaming metric, so callers need not
+/// name the float type (`acc.compute()` instead of `Metric::<f64, usize>::compute(&acc)`).
+macro_rules! inherent_metric_api {
+    ($ty:ident, $y:ty) => {
+        impl $ty {
+            /// The metric over everything added since the last reset (the same as
+            /// [`Metric::compute`](crate::metrics::Metric::compute), callable without
+            /// naming the float type).
+            ///
+            /// # Errors
+            /// As [`Metric::compute`](crate::metrics::Metric::compute).
+            pub fn compute(&self) -> crate::error::Result<f64> {
+                <Self as crate::metrics::Metric<f64, $y>>::compute(self)
+            }
+            /// Forgets every batch.
+            pub fn reset(&mut self) {
+                <Self as crate::metrics::Metric<f64, $y>>::reset(self)
+            }
+            /// The key of this metric in training histories.
+            pub fn name(&self) -> &str {
+                <Self as crate::metrics::Metric<f64, $y>>::name(self)
+            }
+        }
+    };
+}
+pub(crate) use inherent_metric_api;
 
 mod classification;
 mod confusion;

@@ -345,13 +345,15 @@ macro_rules! class_metric {
                 &self.name
             }
         }
+
+        crate::metrics::inherent_metric_api!($ty, usize);
     };
 }
 
 macro_rules! averaged_constructors {
     ($ty:ident, $what:literal) => {
         impl $ty {
-            #[doc = concat!("Binary ", $what, " of class 1 (scikit-learn's default, `average=\"binary\"`); name `\"", stringify!($ty), "\"`-style key without suffix.")]
+            #[doc = concat!("Binary ", $what, " of class 1 (scikit-learn's default `average=\"binary\"`); key without suffix.")]
             pub fn binary() -> Self {
                 Self::new(Average::Binary)
             }
@@ -400,12 +402,12 @@ macro_rules! averaged_constructors {
 ///
 /// let mut acc = Accuracy::new();
 /// let logits = array![[2.0, 0.1, 0.3], [0.2, 0.1, 1.5]];
-/// Metric::<f64, usize>::update(&mut acc, logits.view().into_dyn(), array![0usize, 1].view().into_dyn())?;
-/// assert_eq!(Metric::<f64, usize>::compute(&acc)?, 0.5);
+/// acc.update(logits.view().into_dyn(), array![0usize, 1].view().into_dyn())?;
+/// assert_eq!(acc.compute()?, 0.5);
 /// // probabilities of class 1, thresholded at 0.5
 /// let mut acc = Accuracy::builder().threshold(0.5).build()?;
-/// Metric::<f32, usize>::update(&mut acc, array![0.9f32, 0.4, 0.7].view().into_dyn(), array![1usize, 0, 0].view().into_dyn())?;
-/// assert!((Metric::<f32, usize>::compute(&acc)? - 2.0 / 3.0).abs() < 1e-15);
+/// acc.update(array![0.9f32, 0.4, 0.7].view().into_dyn(), array![1usize, 0, 0].view().into_dyn())?;
+/// assert!((acc.compute()? - 2.0 / 3.0).abs() < 1e-15);
 /// # Ok::<(), ndtrain::Error>(())
 /// ```
 #[derive(Clone, Debug)]
@@ -482,8 +484,8 @@ prf_metric!(
     /// let out = array![[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]];
     /// p.update(out.view().into_dyn(), array![0usize, 1, 1].view().into_dyn())?;
     /// // class 0: 1/2, class 1: 1/1
-    /// assert_eq!(Metric::<f64, usize>::compute(&p)?, 0.75);
-    /// assert_eq!(Metric::<f64, usize>::name(&p), "precision_macro");
+    /// assert_eq!(p.compute()?, 0.75);
+    /// assert_eq!(p.name(), "precision_macro");
     /// # Ok::<(), ndtrain::Error>(())
     /// ```
     Precision, "precision", 0, "precision"
@@ -504,7 +506,7 @@ prf_metric!(
     /// let mut r = Recall::binary();
     /// // one logit per sample: class 1 iff logit > 0
     /// r.update(array![1.2, -0.3, 0.4, -2.0].view().into_dyn(), array![1usize, 1, 0, 0].view().into_dyn())?;
-    /// assert_eq!(Metric::<f64, usize>::compute(&r)?, 0.5);
+    /// assert_eq!(r.compute()?, 0.5);
     /// # Ok::<(), ndtrain::Error>(())
     /// ```
     Recall, "recall", 1, "recall"
@@ -526,8 +528,8 @@ prf_metric!(
     /// let out = array![[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]];
     /// f1.update(out.view().into_dyn(), array![0usize, 1, 1].view().into_dyn())?;
     /// // class 0: 2/3, class 1: 2/3
-    /// assert!((Metric::<f64, usize>::compute(&f1)? - 2.0 / 3.0).abs() < 1e-15);
-    /// assert_eq!(Metric::<f64, usize>::name(&f1), "f1_macro");
+    /// assert!((f1.compute()? - 2.0 / 3.0).abs() < 1e-15);
+    /// assert_eq!(f1.name(), "f1_macro");
     /// # Ok::<(), ndtrain::Error>(())
     /// ```
     F1Score, "f1", 2, "F1"
@@ -545,9 +547,9 @@ prf_metric!(
 /// use ndtrain::prelude::*;
 ///
 /// let mut f = FBeta::builder().beta(0.5).average(Average::Macro).build()?;
-/// assert_eq!(Metric::<f64, usize>::name(&f), "f0.5_macro");
+/// assert_eq!(f.name(), "f0.5_macro");
 /// f.update(array![[0.9, 0.1], [0.2, 0.8]].view().into_dyn(), array![0usize, 1].view().into_dyn())?;
-/// assert_eq!(Metric::<f64, usize>::compute(&f)?, 1.0);
+/// assert_eq!(f.compute()?, 1.0);
 /// # Ok::<(), ndtrain::Error>(())
 /// ```
 #[derive(Clone, Debug)]
@@ -590,7 +592,7 @@ impl LabelsMetric for FBeta {}
 ///
 /// let mut j = Jaccard::binary();
 /// j.update(array![1.0, 1.0, -1.0, 1.0].view().into_dyn(), array![1usize, 1, 1, 0].view().into_dyn())?;
-/// assert_eq!(Metric::<f64, usize>::compute(&j)?, 0.5);
+/// assert_eq!(j.compute()?, 0.5);
 /// # Ok::<(), ndtrain::Error>(())
 /// ```
 #[derive(Clone, Debug)]
@@ -626,7 +628,7 @@ averaged_constructors!(Jaccard, "Jaccard index");
 ///
 /// let mut b = BalancedAccuracy::new();
 /// b.update(array![[0.9, 0.1], [0.2, 0.8], [0.3, 0.7]].view().into_dyn(), array![0usize, 0, 1].view().into_dyn())?;
-/// assert_eq!(Metric::<f64, usize>::compute(&b)?, 0.75);
+/// assert_eq!(b.compute()?, 0.75);
 /// # Ok::<(), ndtrain::Error>(())
 /// ```
 #[derive(Clone, Debug)]
@@ -670,7 +672,7 @@ class_metric!(BalancedAccuracy, "BalancedAccuracy");
 ///
 /// let mut m = MatthewsCorrCoef::new();
 /// m.update(array![1.0, -1.0, 1.0, -1.0].view().into_dyn(), array![1usize, 0, 1, 0].view().into_dyn())?;
-/// assert_eq!(Metric::<f64, usize>::compute(&m)?, 1.0);
+/// assert_eq!(m.compute()?, 1.0);
 /// # Ok::<(), ndtrain::Error>(())
 /// ```
 #[doc(alias = "MCC")]
@@ -718,7 +720,7 @@ class_metric!(MatthewsCorrCoef, "MatthewsCorrCoef");
 ///
 /// let mut k = CohenKappa::builder().weights(KappaWeights::Quadratic).build()?;
 /// k.update(array![[0.9, 0.1], [0.2, 0.8]].view().into_dyn(), array![0usize, 1].view().into_dyn())?;
-/// assert_eq!(Metric::<f64, usize>::compute(&k)?, 1.0);
+/// assert_eq!(k.compute()?, 1.0);
 /// # Ok::<(), ndtrain::Error>(())
 /// ```
 #[derive(Clone, Debug)]
@@ -770,7 +772,7 @@ impl LabelsMetric for CohenKappa {}
 ///
 /// let mut h = HammingLoss::new();
 /// h.update(array![1.0, -1.0, 1.0, 1.0].view().into_dyn(), array![1usize, 0, 0, 1].view().into_dyn())?;
-/// assert_eq!(Metric::<f64, usize>::compute(&h)?, 0.25);
+/// assert_eq!(h.compute()?, 0.25);
 /// # Ok::<(), ndtrain::Error>(())
 /// ```
 #[derive(Clone, Debug)]
@@ -916,9 +918,9 @@ mod tests {
             Err(Error::NonFinite { .. })
         ));
         assert_eq!(a.acc, before.acc);
-        assert_eq!(Metric::<f64, usize>::compute(&a).unwrap(), 0.5);
+        assert_eq!(a.compute().unwrap(), 0.5);
         Metric::<f64, usize>::reset(&mut a);
-        assert!(matches!(Metric::<f64, usize>::compute(&a), Err(Error::EmptyInput { .. })));
+        assert!(matches!(a.compute(), Err(Error::EmptyInput { .. })));
     }
 
     #[test]
@@ -926,7 +928,7 @@ mod tests {
         let mut p = Precision::binary();
         upd(&mut p, array![[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]].into_dyn(), &[0, 1, 2])
             .unwrap();
-        assert!(matches!(Metric::<f64, usize>::compute(&p), Err(Error::InvalidInput { .. })));
+        assert!(matches!(p.compute(), Err(Error::InvalidInput { .. })));
     }
 
     #[test]

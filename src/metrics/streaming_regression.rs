@@ -210,6 +210,7 @@ macro_rules! reg_common {
                 Self::new()
             }
         }
+        crate::metrics::inherent_metric_api!($ty, f64);
     };
 }
 
@@ -280,7 +281,7 @@ sum_metric!(
     /// let mut mse = Mse::new();
     /// mse.update(array![2.5, 0.0].view().into_dyn(), array![3.0, -0.5].view().into_dyn())?;
     /// mse.update(array![2.0, 8.0].view().into_dyn(), array![2.0, 7.0].view().into_dyn())?;
-    /// assert_eq!(Metric::<f64, f64>::compute(&mse)?, 0.375);
+    /// assert_eq!(mse.compute()?, 0.375);
     /// # Ok::<(), ndtrain::Error>(())
     /// ```
     #[doc(alias = "mean_squared_error")]
@@ -300,7 +301,7 @@ sum_metric!(
     ///
     /// let mut rmse = Rmse::new();
     /// rmse.update(array![3.0, 4.0].view().into_dyn(), array![0.0, 0.0].view().into_dyn())?;
-    /// assert!((Metric::<f64, f64>::compute(&rmse)? - 12.5f64.sqrt()).abs() < 1e-15);
+    /// assert!((rmse.compute()? - 12.5f64.sqrt()).abs() < 1e-15);
     /// # Ok::<(), ndtrain::Error>(())
     /// ```
     #[doc(alias = "root_mean_squared_error")]
@@ -320,7 +321,7 @@ sum_metric!(
     ///
     /// let mut mae = Mae::new();
     /// mae.update(array![2.5, 0.0, 2.0, 8.0].view().into_dyn(), array![3.0, -0.5, 2.0, 7.0].view().into_dyn())?;
-    /// assert_eq!(Metric::<f64, f64>::compute(&mae)?, 0.5);
+    /// assert_eq!(mae.compute()?, 0.5);
     /// # Ok::<(), ndtrain::Error>(())
     /// ```
     #[doc(alias = "mean_absolute_error")]
@@ -341,7 +342,7 @@ sum_metric!(
     ///
     /// let mut m = Mape::new();
     /// m.update(array![1.5, 1.0].view().into_dyn(), array![1.0, 2.0].view().into_dyn())?;
-    /// assert_eq!(Metric::<f64, f64>::compute(&m)?, 0.5);
+    /// assert_eq!(m.compute()?, 0.5);
     /// # Ok::<(), ndtrain::Error>(())
     /// ```
     #[doc(alias = "mean_absolute_percentage_error")]
@@ -362,7 +363,7 @@ sum_metric!(
     ///
     /// let mut m = Msle::new();
     /// m.update(array![0.0, 0.0].view().into_dyn(), array![0.0, std::f64::consts::E - 1.0].view().into_dyn())?;
-    /// assert!((Metric::<f64, f64>::compute(&m)? - 0.5).abs() < 1e-15);
+    /// assert!((m.compute()? - 0.5).abs() < 1e-15);
     /// # Ok::<(), ndtrain::Error>(())
     /// ```
     #[doc(alias = "mean_squared_log_error")]
@@ -451,7 +452,7 @@ fn assemble(num: &[f64], den: &[f64], force_finite: bool) -> Vec<f64> {
 /// let mut r2 = R2::new();
 /// r2.update(array![2.5, 0.0].view().into_dyn(), array![3.0, -0.5].view().into_dyn())?;
 /// r2.update(array![2.0, 8.0].view().into_dyn(), array![2.0, 7.0].view().into_dyn())?;
-/// assert!((Metric::<f64, f64>::compute(&r2)? - 0.9486081370449679).abs() < 1e-15);
+/// assert!((r2.compute()? - 0.9486081370449679).abs() < 1e-15);
 /// # Ok::<(), ndtrain::Error>(())
 /// ```
 #[doc(alias = "r2_score")]
@@ -501,7 +502,7 @@ impl<F: Float> Metric<F, F> for R2 {
 ///
 /// let mut ev = ExplainedVariance::new();
 /// ev.update(array![2.5, 0.0, 2.0, 8.0].view().into_dyn(), array![3.0, -0.5, 2.0, 7.0].view().into_dyn())?;
-/// assert!((Metric::<f64, f64>::compute(&ev)? - 0.9571734475374732).abs() < 1e-15);
+/// assert!((ev.compute()? - 0.9571734475374732).abs() < 1e-15);
 /// # Ok::<(), ndtrain::Error>(())
 /// ```
 #[doc(alias = "explained_variance_score")]
@@ -576,7 +577,7 @@ impl Columns {
 ///
 /// let mut m = MedianAbsoluteError::new();
 /// m.update(array![2.5, 0.0, 2.0, 8.0].view().into_dyn(), array![3.0, -0.5, 2.0, 7.0].view().into_dyn())?;
-/// assert_eq!(Metric::<f64, f64>::compute(&m)?, 0.5);
+/// assert_eq!(m.compute()?, 0.5);
 /// # Ok::<(), ndtrain::Error>(())
 /// ```
 #[derive(Clone, Debug)]
@@ -628,7 +629,7 @@ impl<F: Float> Metric<F, F> for MedianAbsoluteError {
 ///
 /// let mut d2 = D2AbsoluteError::new();
 /// d2.update(array![2.5, 0.0, 2.0, 8.0].view().into_dyn(), array![3.0, -0.5, 2.0, 7.0].view().into_dyn())?;
-/// assert!((Metric::<f64, f64>::compute(&d2)? - 0.7647058823529411).abs() < 1e-15);
+/// assert!((d2.compute()? - 0.7647058823529411).abs() < 1e-15);
 /// # Ok::<(), ndtrain::Error>(())
 /// ```
 #[derive(Clone, Debug)]
@@ -693,7 +694,7 @@ impl<F: Float> Metric<F, F> for D2AbsoluteError {
 /// let mut m = MaxError::new();
 /// m.update(array![4.0, 2.0].view().into_dyn(), array![3.0, 2.0].view().into_dyn())?;
 /// m.update(array![7.0, 1.0].view().into_dyn(), array![7.0, 1.5].view().into_dyn())?;
-/// assert_eq!(Metric::<f64, f64>::compute(&m)?, 1.0);
+/// assert_eq!(m.compute()?, 1.0);
 /// # Ok::<(), ndtrain::Error>(())
 /// ```
 #[derive(Clone, Debug)]
@@ -719,6 +720,7 @@ impl Default for MaxError {
         Self::new()
     }
 }
+crate::metrics::inherent_metric_api!(MaxError, f64);
 
 impl<F: Float> Metric<F, F> for MaxError {
     fn update(&mut self, pred: ArrayViewD<'_, F>, target: ArrayViewD<'_, F>) -> Result<()> {
@@ -794,7 +796,7 @@ mod tests {
             array![2.0f32].view().into_dyn(),
         )
         .unwrap();
-        assert!(Metric::<f32, f32>::compute(&r2).unwrap().is_nan());
+        assert!(r2.compute().unwrap().is_nan());
         Metric::<f32, f32>::update(
             &mut r2,
             array![3.0f32].view().into_dyn(),
@@ -802,6 +804,6 @@ mod tests {
         )
         .unwrap();
         // y = [2, 3], yhat = [1, 3]: 1 - 1 / 0.5 = -1
-        assert_eq!(Metric::<f32, f32>::compute(&r2).unwrap(), -1.0);
+        assert_eq!(r2.compute().unwrap(), -1.0);
     }
 }

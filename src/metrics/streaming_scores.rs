@@ -287,7 +287,7 @@ impl Stored {
 /// let mut auc = RocAuc::new();
 /// auc.update(array![0.1, 0.4].view().into_dyn(), array![0usize, 0].view().into_dyn())?;
 /// auc.update(array![0.35, 0.8].view().into_dyn(), array![1usize, 1].view().into_dyn())?;
-/// assert_eq!(Metric::<f64, usize>::compute(&auc)?, 0.75);
+/// assert_eq!(auc.compute()?, 0.75);
 /// # Ok::<(), ndtrain::Error>(())
 /// ```
 #[doc(alias = "AUROC")]
@@ -310,6 +310,7 @@ impl Default for RocAuc {
     }
 }
 score_metric_common!(RocAuc);
+crate::metrics::inherent_metric_api!(RocAuc, usize);
 impl ScoreMetric for RocAuc {
     fn from_options(o: ScoreOptionsHandle) -> Result<Self> {
         let o = o.0;
@@ -376,7 +377,7 @@ impl<F: Float> Metric<F, usize> for RocAuc {
 ///
 /// let mut ap = AveragePrecision::new();
 /// ap.update(array![0.1, 0.4, 0.35, 0.8].view().into_dyn(), array![0usize, 0, 1, 1].view().into_dyn())?;
-/// assert!((Metric::<f64, usize>::compute(&ap)? - 5.0 / 6.0).abs() < 1e-15);
+/// assert!((ap.compute()? - 5.0 / 6.0).abs() < 1e-15);
 /// # Ok::<(), ndtrain::Error>(())
 /// ```
 #[derive(Clone, Debug)]
@@ -402,6 +403,7 @@ impl Default for AveragePrecision {
     }
 }
 score_metric_common!(AveragePrecision);
+crate::metrics::inherent_metric_api!(AveragePrecision, usize);
 impl ScoreMetric for AveragePrecision {
     fn from_options(o: ScoreOptionsHandle) -> Result<Self> {
         let o = o.0;
@@ -469,7 +471,7 @@ struct Running {
 ///
 /// let mut ll = LogLoss::builder().from_logits(true).build()?;
 /// ll.update(array![[0.0, 0.0]].view().into_dyn(), array![1usize].view().into_dyn())?;
-/// assert!((Metric::<f64, usize>::compute(&ll)? - std::f64::consts::LN_2).abs() < 1e-15);
+/// assert!((ll.compute()? - std::f64::consts::LN_2).abs() < 1e-15);
 /// # Ok::<(), ndtrain::Error>(())
 /// ```
 #[doc(alias = "cross_entropy")]
@@ -491,6 +493,7 @@ impl Default for LogLoss {
     }
 }
 score_metric_common!(LogLoss);
+crate::metrics::inherent_metric_api!(LogLoss, usize);
 impl ScoreMetric for LogLoss {
     fn from_options(o: ScoreOptionsHandle) -> Result<Self> {
         Ok(LogLoss { o: o.0, r: Running::default() })
@@ -541,7 +544,7 @@ impl<F: Float> Metric<F, usize> for LogLoss {
 ///
 /// let mut b = BrierScoreLoss::new();
 /// b.update(array![0.1, 0.9, 0.8, 0.3].view().into_dyn(), array![0usize, 1, 1, 0].view().into_dyn())?;
-/// assert!((Metric::<f64, usize>::compute(&b)? - 0.0375).abs() < 1e-15);
+/// assert!((b.compute()? - 0.0375).abs() < 1e-15);
 /// # Ok::<(), ndtrain::Error>(())
 /// ```
 #[derive(Clone, Debug)]
@@ -562,6 +565,7 @@ impl Default for BrierScoreLoss {
     }
 }
 score_metric_common!(BrierScoreLoss);
+crate::metrics::inherent_metric_api!(BrierScoreLoss, usize);
 impl ScoreMetric for BrierScoreLoss {
     fn from_options(o: ScoreOptionsHandle) -> Result<Self> {
         Ok(BrierScoreLoss { o: o.0, r: Running::default() })
@@ -625,8 +629,8 @@ impl<F: Float> Metric<F, usize> for BrierScoreLoss {
 /// let mut top2 = TopKAccuracy::new(2)?;
 /// let s = array![[0.5, 0.2, 0.2], [0.3, 0.4, 0.2], [0.2, 0.4, 0.3], [0.7, 0.2, 0.1]];
 /// top2.update(s.view().into_dyn(), array![0usize, 1, 2, 2].view().into_dyn())?;
-/// assert_eq!(Metric::<f64, usize>::compute(&top2)?, 0.75);
-/// assert_eq!(Metric::<f64, usize>::name(&top2), "top_2_accuracy");
+/// assert_eq!(top2.compute()?, 0.75);
+/// assert_eq!(top2.name(), "top_2_accuracy");
 /// # Ok::<(), ndtrain::Error>(())
 /// ```
 #[derive(Clone, Debug)]
@@ -648,6 +652,7 @@ impl TopKAccuracy {
     }
 }
 score_metric_common!(TopKAccuracy);
+crate::metrics::inherent_metric_api!(TopKAccuracy, usize);
 impl ScoreMetric for TopKAccuracy {
     fn from_options(o: ScoreOptionsHandle) -> Result<Self> {
         let name = format!("top_{}_accuracy", o.0.k);
@@ -715,7 +720,7 @@ mod tests {
         let mut ll = LogLoss::new();
         let r = ll.update(array![[2.0, -1.0]].view().into_dyn(), array![0usize].view().into_dyn());
         assert!(matches!(r, Err(Error::InvalidValue { .. })));
-        assert!(matches!(Metric::<f64, usize>::compute(&ll), Err(Error::EmptyInput { .. })));
+        assert!(matches!(ll.compute(), Err(Error::EmptyInput { .. })));
     }
 
     #[test]
@@ -724,6 +729,6 @@ mod tests {
         let r = auc.update(array![0.1f32, f32::NAN].view().into_dyn(), array![0usize, 1].view().into_dyn());
         assert!(matches!(r, Err(Error::NonFinite { .. })));
         auc.update(array![0.1f32, 0.9].view().into_dyn(), array![0usize, 1].view().into_dyn()).unwrap();
-        assert_eq!(Metric::<f32, usize>::compute(&auc).unwrap(), 1.0);
+        assert_eq!(auc.compute().unwrap(), 1.0);
     }
 }
