@@ -938,5 +938,29 @@ mod tests {
         check::<F1Score>();
         check::<ClassCounts>();
         check::<ClassMetricBuilder<Precision>>();
+        check::<crate::metrics::RocAuc>();
+        check::<crate::metrics::LogLoss>();
+        check::<crate::metrics::R2>();
+        check::<crate::metrics::MedianAbsoluteError>();
+        check::<ConfusionMatrix<String>>();
+        check::<ClassificationReport>();
+        check::<crate::metrics::PrfOptions<'static, String>>();
+        check::<crate::metrics::RegressionOptions<'static>>();
+    }
+
+    #[test]
+    fn class_counts_report_and_matrix() {
+        let mut cc = ClassCounts::new();
+        // targets [0, 1, 1, 2], predictions [0, 1, 2, 2]
+        let out = array![[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 1.0]];
+        upd(&mut cc, out.into_dyn(), &[0, 1, 1, 2]).unwrap();
+        let cm = cc.confusion_matrix().unwrap();
+        assert_eq!(cm.values(), array![[1.0, 0.0, 0.0], [0.0, 1.0, 1.0], [0.0, 0.0, 1.0]]);
+        let r = cc.classification_report(3).unwrap();
+        assert_eq!(r.accuracy, Some(0.75));
+        assert_eq!(r.classes[2].precision, 0.5);
+        assert_eq!(r.support, 4.0);
+        assert_eq!(cc.compute().unwrap(), 0.75);
+        assert_eq!(cc.name(), "confusion_matrix");
     }
 }
