@@ -47,6 +47,7 @@ pub mod prelude {
     pub use crate::gradcheck::{GradcheckOptions, GradcheckReport, gradcheck, gradcheck_input};
     pub use crate::loss::{Loss, Reduction};
     pub use crate::metrics::Metric;
+    pub use crate::metrics::{Accuracy, Average, F1Score, Mae, Mse, Precision, R2, Recall};
     pub use crate::model::{
         Activation, Dense, Dropout, Flatten, Gelu, GeluApproximate, Init, LeakyRelu, Linear, Relu,
         Sequential, Sigmoid, Tanh,
