@@ -1,0 +1,305 @@
+//! Shared machinery of the losses: shape checks, weight broadcasting, the
+//! elementwise engine and the class-index helpers.
+//!
+//! Every loss validates everything (shapes, labels, domains) before it writes a
+//! single gradient element, then runs one fused pass.
+
+use ndarray::{Array1, ArrayD, ArrayViewD, ArrayViewMutD, Axis, Dimension, IxDyn, Zip};
+
+use crate::error::{Error, Result};
+use crate::loss::Reduction;
+use crate::tensor::Float;
+
+/// Where a loss computation writes, besides returning the reduced value.
+pub(crate) enum Sink<'a, F> {
+    /// Only the reduced value.
+    Value,
+    /// The gradient of the reduced value (of the sum for `Reduction::None`) w.r.t. the
+    /// input, same shape as the input.
+    Grad(ArrayViewMutD<'a, F>),
+    /// The unreduced per-element losses (weights applied, no mean).
+    Output(ArrayViewMutD<'a, F>),
+}
+
+impl<F> Sink<'_, F> {
+    /// The shape of the buffer, if any.
+    pub(crate) fn shape(&self) -> Option<&[usize]> {
+        match self {
+            Sink::Value => None,
+            Sink::Grad(g) => Some(g.shape()),
+            Sink::Output(o) => Some(o.shape()),
+        }
+    }
+}
+
+/// `Err(EmptyInput)` when `x` has no element.
+pub(crate) fn non_empty<F>(op: &'static str, x: &ArrayViewD<'_, F>) -> Result<()> {
+    if x.is_empty() { Err(Error::EmptyInput { op, what: "the input has no elements" }) } else { Ok(()) }
+}
+
+/// The target seen with the prediction's shape: the same shape, or a prediction
+/// `[N, 1]` with a target `[N]` (a regression model's output against a dataset's `y`).
+pub(crate) fn align_target<'a, Y>(
+    op: &'static str,
+    pred_shape: &[usize],
+    target: ArrayViewD<'a, Y>,
+) -> Result<ArrayViewD<'a, Y>> {
+    if target.shape() == pred_shape {
+        return Ok(target);
+    }
+    if pred_shape.len() == 2 && pred_shape[1] == 1 && target.ndim() == 1 && target.len() == pred_shape[0] {
+        return Ok(target.insert_axis(Axis(1)));
+    }
+    Err(Error::ShapeMismatch { op, expected: pred_shape.to_vec(), got: target.shape().to_vec() })
+}
+
+/// `Err(ShapeMismatch)` unless the gradient/output buffer has the expected shape.
+pub(crate) fn check_sink<F>(op: &'static str, expected: &[usize], sink: &Sink<'_, F>) -> Result<()> {
+    match sink.shape() {
+        Some(s) if s != expected => {
+            Err(Error::ShapeMismatch { op, expected: expected.to_vec(), got: s.to_vec() })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `w` broadcast to `shape` (numpy rules), or `Err(InvalidInput)` naming both shapes.
+pub(crate) fn broadcast_to<'a, F>(
+    op: &'static str,
+    what: &str,
+    w: &'a ArrayD<F>,
+    shape: &[usize],
+) -> Result<ArrayViewD<'a, F>> {
+    w.broadcast(IxDyn(shape)).ok_or_else(|| {
+        Error::invalid_input(
+            op,
+            format!("{what} of shape {:?} does not broadcast to the input shape {shape:?}", w.shape()),
+        )
+    })
+}
+
+/// Returns `Err(NonFinite)` naming `name` if any element of a hyper-parameter array is
+/// not finite (checked once, in the builder).
+pub(crate) fn finite_param<'a, F: Float>(
+    name: &'static str,
+    w: impl IntoIterator<Item = &'a F>,
+) -> Result<()> {
+    match w.into_iter().find(|v| !v.is_finite()) {
+        Some(v) => Err(Error::InvalidParameter { name, value: v.as_f64(), expected: "finite elements" }),
+        None => Ok(()),
+    }
+}
+
+/// Returns `Err(InvalidParameter)` unless `value` is finite and `ok(value)`.
+pub(crate) fn param(name: &'static str, value: f64, ok: bool, expected: &'static str) -> Result<()> {
+    if value.is_finite() && ok { Ok(()) } else { Err(Error::InvalidParameter { name, value, expected }) }
+}
+
+/// The denominator of a reduction: `1` for `None` and `Sum` (so that the value is the
+/// sum and the gradient is that of the sum), `mean_over` for `Mean`.
+pub(crate) fn denominator<F: Float>(reduction: Reduction, mean_over: impl FnOnce() -> F) -> F {
+    match reduction {
+        Reduction::Mean => mean_over(),
+        Reduction::None | Reduction::Sum => F::one(),
+    }
+}
+
+/// Sum of the elements of a (possibly broadcast) view.
+pub(crate) fn view_sum<F: Float>(w: &ArrayViewD<'_, F>) -> F {
+    w.iter().fold(F::zero(), |a, &b| a + b)
+}
+
+/// The per-element output buffer for `forward`, then the result: the buffer itself for
+/// `Reduction::None`, the reduced value as a 0-d array otherwise.
+pub(crate) fn forward_output<F: Float>(
+    none: bool,
+    shape: &[usize],
+    run: impl FnOnce(Sink<'_, F>) -> Result<F>,
+) -> Result<ArrayD<F>> {
+    if none {
+        let mut out = ArrayD::<F>::zeros(IxDyn(shape));
+        run(Sink::Output(out.view_mut()))?;
+        Ok(out)
+    } else {
+        Ok(ndarray::arr0(run(Sink::Value)?).into_dyn())
+    }
+}
+
+/// The elementwise engine. `kernel(x, y, a)` returns the per-element loss and its
+/// derivative w.r.t. `x`; `a` is the element of `aux` (or `1`). The loss and the
+/// derivative are multiplied by the element of `weight` (or `1`). Returns
+/// `sum(w * l) / denom` and writes `w * dl/dx / denom` (gradient sink) or `w * l`
+/// (output sink). `target`, `weight` and `aux` already have the input's shape (checked
+/// or broadcast by the caller), as has the sink.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub(crate) fn elementwise<F, Y, K>(
+    input: ArrayViewD<'_, F>,
+    target: ArrayViewD<'_, Y>,
+    weight: Option<ArrayViewD<'_, F>>,
+    aux: Option<ArrayViewD<'_, F>>,
+    denom: F,
+    sink: Sink<'_, F>,
+    kernel: K,
+) -> F
+where
+    F: Float,
+    Y: Copy,
+    K: Fn(F, Y, F) -> (F, F),
+{
+    let one = F::one();
+    let scale = one / denom;
+    let mut total = F::zero();
+    if weight.is_none() && aux.is_none() {
+        match sink {
+            Sink::Value => Zip::from(&input).and(&target).for_each(|&x, &y| total += kernel(x, y, one).0),
+            Sink::Grad(mut g) => Zip::from(&mut g).and(&input).and(&target).for_each(|g, &x, &y| {
+                let (l, d) = kernel(x, y, one);
+                total += l;
+                *g = d * scale;
+            }),
+            Sink::Output(mut o) => Zip::from(&mut o).and(&input).and(&target).for_each(|o, &x, &y| {
+                let l = kernel(x, y, one).0;
+                total += l;
+                *o = l;
+            }),
+        }
+    } else {
+        let ones = ndarray::arr0(one).into_dyn();
+        let filled = ones.broadcast(input.raw_dim()).expect("a 0-d array broadcasts to any shape");
+        let w = weight.unwrap_or_else(|| filled.view());
+        let a = aux.unwrap_or_else(|| filled.view());
+        match sink {
+            Sink::Value => Zip::from(&input).and(&target).and(&w).and(&a).for_each(|&x, &y, &w, &a| {
+                total += w * kernel(x, y, a).0;
+            }),
+            Sink::Grad(mut g) => {
+                Zip::from(&mut g).and(&input).and(&target).and(&w).and(&a).for_each(|g, &x, &y, &w, &a| {
+                    let (l, d) = kernel(x, y, a);
+                    total += w * l;
+                    *g = w * d * scale;
+                })
+            }
+            Sink::Output(mut o) => {
+                Zip::from(&mut o).and(&input).and(&target).and(&w).and(&a).for_each(|o, &x, &y, &w, &a| {
+                    let l = w * kernel(x, y, a).0;
+                    total += l;
+                    *o = l;
+                })
+            }
+        }
+    }
+    total / denom
+}
+
+/// `sign(x)` with `sign(0) = 0` (and NaN for NaN), the subgradient torch uses.
+#[inline]
+pub(crate) fn sign0<F: Float>(x: F) -> F {
+    if x > F::zero() {
+        F::one()
+    } else if x < F::zero() {
+        -F::one()
+    } else {
+        x * F::zero()
+    }
+}
+
+/// `log(1 + exp(x))` without overflow.
+#[inline]
+pub(crate) fn softplus<F: Float>(x: F) -> F {
+    x.max(F::zero()) + (-x.abs()).exp().ln_1p()
+}
+
+/// `1 / (1 + exp(-x))` without overflow.
+#[inline]
+pub(crate) fn sigmoid<F: Float>(x: F) -> F {
+    if x >= F::zero() {
+        F::one() / (F::one() + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (F::one() + e)
+    }
+}
+
+/// Shapes of a class-index loss: input `[C]` with target `[]`, or input
+/// `[N, C, d1, ...]` with target `[N, d1, ...]`. Returns the class axis and `C`.
+pub(crate) fn class_shapes(
+    op: &'static str,
+    input: &[usize],
+    target: &[usize],
+    max_ndim: Option<usize>,
+) -> Result<(Axis, usize)> {
+    let (axis, expected): (usize, Vec<usize>) = match input.len() {
+        0 => return Err(Error::ShapeMismatch { op, expected: vec![0, 0], got: vec![] }),
+        1 => (0, vec![]),
+        _ => (1, std::iter::once(input[0]).chain(input[2..].iter().copied()).collect()),
+    };
+    if let Some(m) = max_ndim {
+        if input.len() > m {
+            return Err(Error::invalid_input(
+                op,
+                format!("input of shape {input:?} has {} dimensions, expected at most {m}", input.len()),
+            ));
+        }
+    }
+    if target != expected.as_slice() {
+        return Err(Error::ShapeMismatch { op, expected, got: target.to_vec() });
+    }
+    if input.contains(&0) {
+        return Err(Error::EmptyInput { op, what: "the input has no samples or no classes" });
+    }
+    Ok((Axis(axis), input[axis]))
+}
+
+/// `Err(LengthMismatch)` unless a per-class weight has one entry per class.
+pub(crate) fn class_weight_len<F>(
+    op: &'static str,
+    weight: Option<&Array1<F>>,
+    n_classes: usize,
+) -> Result<()> {
+    match weight {
+        Some(w) if w.len() != n_classes => Err(Error::LengthMismatch {
+            op,
+            what: "weight (one entry per class)",
+            expected: n_classes,
+            got: w.len(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Checks every label (`< n_classes` unless ignored) and returns the sum of the class
+/// weights of the non-ignored targets (their count without weights): the denominator of
+/// torch's weighted mean.
+pub(crate) fn label_weight_sum<F: Float>(
+    op: &'static str,
+    target: &ArrayViewD<'_, usize>,
+    n_classes: usize,
+    ignore_index: Option<usize>,
+    weight: Option<&Array1<F>>,
+) -> Result<F> {
+    let mut sum = F::zero();
+    for &t in target {
+        if Some(t) == ignore_index {
+            continue;
+        }
+        if t >= n_classes {
+            return Err(Error::LabelOutOfRange { op, label: t, n_classes });
+        }
+        sum += weight.map_or(F::one(), |w| w[t]);
+    }
+    Ok(sum)
+}
+
+/// Builder-side conversion of a class weight to a contiguous 1-D array.
+pub(crate) fn class_weight<F: Float, D: Dimension>(
+    name: &'static str,
+    w: ndarray::Array<F, D>,
+) -> Result<Array1<F>> {
+    let shape = w.shape().to_vec();
+    let w = w.into_dimensionality::<ndarray::Ix1>().map_err(|_| {
+        Error::invalid_config(format!("{name} must be 1-D (one entry per class), got shape {shape:?}"))
+    })?;
+    finite_param(name, &w)?;
+    Ok(w)
+}
