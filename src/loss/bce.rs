@@ -55,7 +55,7 @@ const OP: &str = "BceLoss";
 /// use ndtrain::loss::{BceLoss, Loss};
 ///
 /// let loss = BceLoss::default();
-/// let p = array![0.8, 0.4].into_dyn();
+/// let p = array![0.8f64, 0.4].into_dyn();
 /// let labels = array![1usize, 0].into_dyn();
 /// let mut grad = p.clone();
 /// let value = loss.loss_and_grad(p.view(), labels.view(), grad.view_mut())?;

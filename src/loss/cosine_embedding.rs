@@ -51,7 +51,7 @@ const OP: &str = "CosineEmbeddingLoss";
 /// use ndtrain::loss::CosineEmbeddingLoss;
 ///
 /// let loss = CosineEmbeddingLoss::default();
-/// let a = array![[1.0, 0.0], [1.0, 1.0]].into_dyn();
+/// let a = array![[1.0f64, 0.0], [1.0, 1.0]].into_dyn();
 /// let b = array![[0.0, 1.0], [2.0, 2.0]].into_dyn();
 /// let y = array![1.0, -1.0].into_dyn();
 /// let (mut ga, mut gb) = (a.clone(), b.clone());
