@@ -69,7 +69,10 @@ fn fd_check(
             xs[k].as_slice_mut().unwrap()[i] = orig;
             let a = g.as_slice().unwrap()[i];
             let rel = (a - fd).abs() / a.abs().max(fd.abs()).max(1e-3);
-            assert!(rel < TOL, "{label}: input {k} element {i}: analytic {a:e}, finite difference {fd:e} (rel {rel:e})");
+            assert!(
+                rel < TOL,
+                "{label}: input {k} element {i}: analytic {a:e}, finite difference {fd:e} (rel {rel:e})"
+            );
         }
     }
 }
@@ -143,8 +146,12 @@ fn binary_cross_entropies() {
             let plain = BceWithLogitsLoss::builder().reduction(r).build().unwrap();
             check_loss(&format!("bce_logits {l}"), &plain, &logits, &y);
             check_loss(&format!("bce_logits labels {l}"), &plain, &logits, &labels);
-            let weighted =
-                BceWithLogitsLoss::builder().reduction(r).weight(w.clone()).pos_weight(pw.clone()).build().unwrap();
+            let weighted = BceWithLogitsLoss::builder()
+                .reduction(r)
+                .weight(w.clone())
+                .pos_weight(pw.clone())
+                .build()
+                .unwrap();
             check_loss(&format!("bce_logits weight+pos_weight {l}"), &weighted, &logits, &y);
             check_loss(&format!("bce_logits weight+pos_weight labels {l}"), &weighted, &logits, &labels);
             let pos = BceWithLogitsLoss::builder().reduction(r).pos_weight(pw.clone()).build().unwrap();
@@ -214,16 +221,28 @@ fn classification_losses() {
                             b = b.weight(w);
                         }
                         let mm = b.build().unwrap();
-                        check_loss(&format!("multi_margin p {p} weight {} {l}", weight.is_some()), &mm, &x, &t);
+                        check_loss(
+                            &format!("multi_margin p {p} weight {} {l}", weight.is_some()),
+                            &mm,
+                            &x,
+                            &t,
+                        );
                     }
                 }
             }
         }
-        for red in [KlDivReduction::None, KlDivReduction::BatchMean, KlDivReduction::Mean, KlDivReduction::Sum] {
+        for red in
+            [KlDivReduction::None, KlDivReduction::BatchMean, KlDivReduction::Mean, KlDivReduction::Sum]
+        {
             let kl = KlDivLoss::builder().reduction(red).build().unwrap();
             check_loss(&format!("kl {ishape:?} {red:?}"), &kl, &log_probs, &probs);
             let kl_log = KlDivLoss::builder().reduction(red).log_target(true).build().unwrap();
-            check_loss(&format!("kl log_target {ishape:?} {red:?}"), &kl_log, &log_probs, &probs.mapv(f64::ln));
+            check_loss(
+                &format!("kl log_target {ishape:?} {red:?}"),
+                &kl_log,
+                &log_probs,
+                &probs.mapv(f64::ln),
+            );
         }
     }
 }
@@ -246,7 +265,8 @@ fn margin_and_count_losses() {
             for full in [false, true] {
                 let log_in = PoissonNllLoss::builder().reduction(r).full(full).build().unwrap();
                 check_loss(&format!("poisson log_input full {full} {l}"), &log_in, &x, &counts);
-                let rate_in = PoissonNllLoss::builder().reduction(r).log_input(false).full(full).build().unwrap();
+                let rate_in =
+                    PoissonNllLoss::builder().reduction(r).log_input(false).full(full).build().unwrap();
                 check_loss(&format!("poisson rate full {full} {l}"), &rate_in, &rate, &counts);
             }
         }
@@ -309,12 +329,16 @@ fn forward_none_sums_to_trait_value() {
     let t = rng.labels(&[5], 3);
     let none = Reduction::None;
     let mse = MseLoss::builder().reduction(none).build().unwrap();
-    assert!((mse.forward(x.view(), y.view()).unwrap().sum() - mse.loss(x.view(), y.view()).unwrap()).abs() < 1e-12);
+    assert!(
+        (mse.forward(x.view(), y.view()).unwrap().sum() - mse.loss(x.view(), y.view()).unwrap()).abs()
+            < 1e-12
+    );
     let ce = CrossEntropyLoss::builder().reduction(none).label_smoothing(0.1).build().unwrap();
     let per_sample = ce.forward(x.view(), t.view()).unwrap();
     assert_eq!(per_sample.shape(), &[5]);
     assert!((per_sample.sum() - ce.loss(x.view(), t.view()).unwrap()).abs() < 1e-12);
-    let plain = CrossEntropyLoss::builder().reduction(none).build().unwrap().forward(x.view(), t.view()).unwrap();
+    let plain =
+        CrossEntropyLoss::builder().reduction(none).build().unwrap().forward(x.view(), t.view()).unwrap();
     let mean = CrossEntropyLoss::<f64>::default().forward(x.view(), t.view()).unwrap();
     assert_eq!(mean.ndim(), 0);
     assert!((mean[[]] - plain.sum() / 5.0).abs() < 1e-12);
@@ -330,4 +354,101 @@ fn checker_detects_a_wrong_gradient() {
     fd_check("wrong", std::slice::from_ref(&x), &[0], &[half], &|xs| {
         MseLoss::builder().reduction(Reduction::Sum).build().unwrap().loss(xs[0].view(), y.view()).unwrap()
     });
+}
+
+/// Logits of ±100 and ±1000 give finite values and gradients, in f32 and f64, for every
+/// loss that takes logits or scores (and the gradients are the saturated limits).
+fn extreme_logits<F: ndtrain::Float>()
+where
+    CrossEntropyLoss<F>: Loss<F, F>,
+    BceWithLogitsLoss<F>: Loss<F, usize>,
+{
+    let lit = |v: &[f64]| v.iter().map(|&x| F::lit(x)).collect::<Vec<F>>();
+    let finite = |label: &str, v: F, g: &ArrayD<F>| {
+        assert!(v.is_finite(), "{label}: value {v}");
+        assert!(g.iter().all(|g| g.is_finite()), "{label}: gradient {g}");
+    };
+    for big in [100.0, 1000.0] {
+        let x = ArrayD::from_shape_vec(IxDyn(&[3, 3]), lit(&[big, -big, 0.0, -big, big, big, big, big, big]))
+            .unwrap();
+        let t = ArrayD::from_shape_vec(IxDyn(&[3]), vec![1usize, 0, 2]).unwrap();
+        let mut g = ArrayD::zeros(x.raw_dim());
+        let w = Array1::from_vec(lit(&[0.5, 1.0, 2.0]));
+        for ls in [0.0, 0.1] {
+            for r in REDUCTIONS {
+                let ce = CrossEntropyLoss::builder()
+                    .reduction(r)
+                    .label_smoothing(ls)
+                    .weight(w.clone())
+                    .build()
+                    .unwrap();
+                let v = Loss::<F, usize>::loss_and_grad(&ce, x.view(), t.view(), g.view_mut()).unwrap();
+                finite(&format!("ce ±{big} ls {ls} {r}"), v, &g);
+                let probs = ArrayD::from_shape_vec(
+                    IxDyn(&[3, 3]),
+                    lit(&[0.2, 0.8, 0.0, 1.0, 0.0, 0.0, 0.3, 0.3, 0.4]),
+                )
+                .unwrap();
+                let v = ce.loss_and_grad(x.view(), probs.view(), g.view_mut()).unwrap();
+                finite(&format!("ce probs ±{big} ls {ls} {r}"), v, &g);
+            }
+        }
+        // Row 0 (target 1, logit -big against +big): loss 2 big, grad (1, -1, 0) / 3.
+        let ce = CrossEntropyLoss::<F>::default();
+        let t0 = ArrayD::from_shape_vec(IxDyn(&[1]), vec![1usize]).unwrap();
+        let x0 = x.slice(ndarray::s![0..1, ..]).into_dyn();
+        let mut g0 = ArrayD::zeros(x0.raw_dim());
+        let v = Loss::<F, usize>::loss_and_grad(&ce, x0, t0.view(), g0.view_mut()).unwrap();
+        assert!((v.as_f64() - 2.0 * big).abs() <= 1e-6 * big, "ce saturated value {v}");
+        assert!((g0[[0, 0]].as_f64() - 1.0).abs() < 1e-6 && (g0[[0, 1]].as_f64() + 1.0).abs() < 1e-6);
+
+        let xs = ArrayD::from_shape_vec(IxDyn(&[4]), lit(&[big, -big, big, -big])).unwrap();
+        let labels = ArrayD::from_shape_vec(IxDyn(&[4]), vec![0usize, 1, 1, 0]).unwrap();
+        let signs = ArrayD::from_shape_vec(IxDyn(&[4]), lit(&[-1.0, 1.0, 1.0, -1.0])).unwrap();
+        let mut gs = ArrayD::zeros(xs.raw_dim());
+        for r in REDUCTIONS {
+            let pw = Array1::from_vec(lit(&[3.0]));
+            let bce = BceWithLogitsLoss::builder().reduction(r).pos_weight(pw).build().unwrap();
+            let v = bce.loss_and_grad(xs.view(), labels.view(), gs.view_mut()).unwrap();
+            finite(&format!("bce_with_logits ±{big} {r}"), v, &gs);
+            let soft = SoftMarginLoss::builder().reduction(r).build().unwrap();
+            let v = soft.loss_and_grad(xs.view(), signs.view(), gs.view_mut()).unwrap();
+            finite(&format!("soft_margin ±{big} {r}"), v, &gs);
+            let hinge = HingeEmbeddingLoss::builder().reduction(r).build().unwrap();
+            let v = hinge.loss_and_grad(xs.view(), signs.view(), gs.view_mut()).unwrap();
+            finite(&format!("hinge ±{big} {r}"), v, &gs);
+            let mm = MultiMarginLoss::builder().reduction(r).p(2).build().unwrap();
+            let v = mm.loss_and_grad(x.view(), t.view(), g.view_mut()).unwrap();
+            finite(&format!("multi_margin ±{big} {r}"), v, &g);
+            let rank = MarginRankingLoss::builder().reduction(r).build().unwrap();
+            let (mut g1, mut g2) = (gs.clone(), gs.clone());
+            let v = rank
+                .loss_and_grads(xs.view(), signs.view(), signs.view(), g1.view_mut(), g2.view_mut())
+                .unwrap();
+            finite(&format!("margin_ranking ±{big} {r}"), v, &g1);
+            let cos = CosineEmbeddingLoss::builder().reduction(r).build().unwrap();
+            let (mut g1, mut g2) = (g.clone(), g.clone());
+            let y = ArrayD::from_shape_vec(IxDyn(&[3]), lit(&[1.0, -1.0, 1.0])).unwrap();
+            let v = cos.loss_and_grads(x.view(), x.view(), y.view(), g1.view_mut(), g2.view_mut()).unwrap();
+            finite(&format!("cosine ±{big} {r}"), v, &g1);
+        }
+        // Saturated BCE-with-logits: each element's loss is 0 or big (times pos_weight 1).
+        let bce = BceWithLogitsLoss::<F>::builder().reduction(Reduction::Sum).build().unwrap();
+        let v = bce.loss_and_grad(xs.view(), labels.view(), gs.view_mut()).unwrap();
+        assert!((v.as_f64() - 2.0 * big).abs() <= 1e-6 * big, "bce_with_logits saturated value {v}");
+        let expected = [1.0, -1.0, 0.0, 0.0];
+        for (g, e) in gs.iter().zip(expected) {
+            assert!((g.as_f64() - e).abs() < 1e-6, "bce_with_logits saturated gradient {gs}");
+        }
+    }
+}
+
+#[test]
+fn extreme_logits_f32() {
+    extreme_logits::<f32>();
+}
+
+#[test]
+fn extreme_logits_f64() {
+    extreme_logits::<f64>();
 }
