@@ -40,6 +40,7 @@ pub use tensor::{Buffer, Float, Param, SeededRng, seeded_rng};
 /// The names most programs need: `use ndtrain::prelude::*;`.
 pub mod prelude {
     pub use crate::error::{Error, Result};
+    pub use crate::loss::{BceWithLogitsLoss, CrossEntropyLoss, MseLoss};
     pub use crate::loss::{Loss, Reduction};
     pub use crate::metrics::Metric;
     pub use crate::model::{Layer, Mode, Model};

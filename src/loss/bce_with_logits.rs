@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::loss::bce::{binary_labels, label_to_f};
 use crate::loss::util::{
     Sink, align_target, broadcast_to, check_sink, denominator, elementwise, finite_param, forward_output,
-    non_empty,
+    log1p_small, non_empty,
 };
 use crate::loss::{Loss, Reduction};
 use crate::tensor::Float;
@@ -179,7 +179,7 @@ impl<F: Float> BceWithLogitsLoss<F> {
                 let y = to_f(y);
                 let e = (-x.abs()).exp();
                 let sig = if x >= zero { one / (one + e) } else { e / (one + e) };
-                (x.max(zero) - x * y + e.ln_1p(), sig - y)
+                (x.max(zero) - x * y + log1p_small(e), sig - y)
             }))
         } else {
             Ok(elementwise(input, target, weight, pos, denom, sink, |x, y, p| {
@@ -187,7 +187,7 @@ impl<F: Float> BceWithLogitsLoss<F> {
                 let e = (-x.abs()).exp();
                 let sig = if x >= zero { one / (one + e) } else { e / (one + e) };
                 let log_weight = one + (p - one) * y;
-                let softplus_neg = (-x).max(zero) + e.ln_1p();
+                let softplus_neg = (-x).max(zero) + log1p_small(e);
                 ((one - y) * x + log_weight * softplus_neg, log_weight * sig - p * y)
             }))
         }

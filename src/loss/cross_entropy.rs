@@ -1,12 +1,10 @@
 //! Softmax cross-entropy on logits.
 
-use ndarray::{
-    Array, Array1, ArrayD, ArrayView1, ArrayViewD, ArrayViewMut1, ArrayViewMutD, Axis, Dimension, Zip,
-};
+use ndarray::{Array, Array1, ArrayD, ArrayView1, ArrayViewD, ArrayViewMutD, Axis, Dimension};
 
 use crate::error::{Error, Result};
 use crate::loss::util::{
-    Sink, class_shapes, class_weight, class_weight_len, forward_output, label_weight_sum, param,
+    Sink, class_shapes, class_weight, class_weight_len, for_rows, forward_output, label_weight_sum, param,
 };
 use crate::loss::{Loss, Reduction};
 use crate::tensor::Float;
@@ -163,7 +161,7 @@ impl<F: Float> CrossEntropyLossBuilder<F> {
 
 /// What one row needs besides its logits.
 struct Row<'a, F> {
-    weight: Option<&'a Array1<F>>,
+    weight: Option<&'a [F]>,
     weight_total: F,
     smoothing: F,
     n_classes: F,
@@ -172,16 +170,22 @@ struct Row<'a, F> {
 
 /// `max_c z_c` and `Σ_c exp(z_c - max)`, writing the exponentials into `g` if given.
 #[inline]
-fn shifted_exp_sum<F: Float>(z: &ArrayView1<'_, F>, g: Option<&mut ArrayViewMut1<'_, F>>) -> (F, F) {
-    let m = z.fold(F::neg_infinity(), |a, &b| a.max(b));
+fn shifted_exp_sum<F: Float>(z: &[F], g: Option<&mut [F]>) -> (F, F) {
+    let m = z.iter().fold(F::neg_infinity(), |a, &b| a.max(b));
     let mut sum = F::zero();
     match g {
-        Some(g) => Zip::from(g).and(z).for_each(|g, &z| {
-            let e = (z - m).exp();
-            *g = e;
-            sum += e;
-        }),
-        None => z.for_each(|&z| sum += (z - m).exp()),
+        Some(g) => {
+            for (g, &z) in g.iter_mut().zip(z) {
+                let e = (z - m).exp();
+                *g = e;
+                sum += e;
+            }
+        }
+        None => {
+            for &z in z {
+                sum += (z - m).exp();
+            }
+        }
     }
     (m, sum)
 }
@@ -194,15 +198,17 @@ impl<F: Float> Row<'_, F> {
 
     /// Loss of one row with class index `t` (not ignored); writes the scaled gradient.
     #[inline]
-    fn index(&self, z: ArrayView1<'_, F>, t: usize, mut g: Option<&mut ArrayViewMut1<'_, F>>) -> F {
+    fn index(&self, z: &[F], t: usize, mut g: Option<&mut [F]>) -> F {
         let one = F::one();
-        let (m, sum) = shifted_exp_sum(&z, g.as_deref_mut());
+        let (m, sum) = shifted_exp_sum(z, g.as_deref_mut());
         let lse = m + sum.ln();
         let wy = self.w(t);
         if self.smoothing == F::zero() {
             if let Some(g) = g {
                 let k = self.scale * wy / sum;
-                g.mapv_inplace(|e| e * k);
+                for g in g.iter_mut() {
+                    *g *= k;
+                }
                 g[t] -= self.scale * wy;
             }
             wy * (lse - z[t])
@@ -226,24 +232,19 @@ impl<F: Float> Row<'_, F> {
 
     /// Loss of one row with class probabilities `t`; writes the scaled gradient.
     #[inline]
-    fn probs(
-        &self,
-        z: ArrayView1<'_, F>,
-        t: ArrayView1<'_, F>,
-        mut g: Option<&mut ArrayViewMut1<'_, F>>,
-    ) -> F {
-        let (m, sum) = shifted_exp_sum(&z, g.as_deref_mut());
+    fn probs(&self, z: &[F], t: &[F], mut g: Option<&mut [F]>) -> F {
+        let (m, sum) = shifted_exp_sum(z, g.as_deref_mut());
         let lse = m + sum.ln();
         let (keep, eps_c) = (F::one() - self.smoothing, self.smoothing / self.n_classes);
         let (mut loss, mut s) = (F::zero(), F::zero());
-        for (c, (&zc, &tc)) in z.iter().zip(t.iter()).enumerate() {
+        for (c, (&zc, &tc)) in z.iter().zip(t).enumerate() {
             let wt = self.w(c) * (keep * tc + eps_c);
             s += wt;
             loss += wt * (lse - zc);
         }
         if let Some(g) = g {
             let k = self.scale * s / sum;
-            for (c, (g, &tc)) in g.iter_mut().zip(t.iter()).enumerate() {
+            for (c, (g, &tc)) in g.iter_mut().zip(t).enumerate() {
                 *g = *g * k - self.scale * self.w(c) * (keep * tc + eps_c);
             }
         }
@@ -309,7 +310,7 @@ impl<F: Float> CrossEntropyLoss<F> {
     fn row(&self, n_classes: usize, scale: F) -> Row<'_, F> {
         let weight_total = self.weight.as_ref().map_or(F::lit(n_classes as f64), |w| w.sum());
         Row {
-            weight: self.weight.as_ref(),
+            weight: self.weight.as_ref().and_then(|w| w.as_slice()),
             weight_total,
             smoothing: self.label_smoothing,
             n_classes: F::lit(n_classes as f64),
@@ -330,29 +331,18 @@ impl<F: Float> CrossEntropyLoss<F> {
         let denom = if self.reduction == Reduction::Mean { counted } else { F::one() };
         let row = self.row(c, F::one() / denom);
         let ignore = self.ignore_index;
-        let mut total = F::zero();
-        match sink {
-            Sink::Grad(mut g) => {
-                Zip::from(input.lanes(axis)).and(g.lanes_mut(axis)).and(&target).for_each(|z, mut g, &t| {
-                    if Some(t) == ignore {
-                        g.fill(F::zero());
-                    } else {
-                        total += row.index(z, t, Some(&mut g));
-                    }
-                })
-            }
-            Sink::Output(mut o) => {
-                Zip::from(input.lanes(axis)).and(&mut o).and(&target).for_each(|z, o, &t| {
-                    *o = if Some(t) == ignore { F::zero() } else { row.index(z, t, None) };
-                    total += *o;
-                })
-            }
-            Sink::Value => Zip::from(input.lanes(axis)).and(&target).for_each(|z, &t| {
-                if Some(t) != ignore {
-                    total += row.index(z, t, None);
+        let mut targets = target.iter();
+        let total = for_rows(&input, None, axis, sink, |z, _, g| {
+            let t = targets.next().copied();
+            match (t, g) {
+                (Some(t), g) if Some(t) != ignore => row.index(z, t, g),
+                (_, Some(g)) => {
+                    g.fill(F::zero());
+                    F::zero()
                 }
-            }),
-        }
+                _ => F::zero(),
+            }
+        });
         Ok(total / denom)
     }
 
@@ -389,22 +379,7 @@ impl<F: Float> CrossEntropyLoss<F> {
         }
         let denom = if self.reduction == Reduction::Mean { F::lit(rows as f64) } else { F::one() };
         let row = self.row(c, F::one() / denom);
-        let mut total = F::zero();
-        match sink {
-            Sink::Grad(mut g) => Zip::from(input.lanes(axis))
-                .and(target.lanes(axis))
-                .and(g.lanes_mut(axis))
-                .for_each(|z, t, mut g| total += row.probs(z, t, Some(&mut g))),
-            Sink::Output(mut o) => {
-                Zip::from(input.lanes(axis)).and(target.lanes(axis)).and(&mut o).for_each(|z, t, o| {
-                    *o = row.probs(z, t, None);
-                    total += *o;
-                })
-            }
-            Sink::Value => Zip::from(input.lanes(axis))
-                .and(target.lanes(axis))
-                .for_each(|z, t| total += row.probs(z, t, None)),
-        }
+        let total = for_rows(&input, Some(&target), axis, sink, |z, t, g| row.probs(z, t, g));
         Ok(total / denom)
     }
 }
@@ -465,7 +440,7 @@ impl_probs!(f32, f64);
 mod tests {
     use super::*;
     use approx::assert_abs_diff_eq;
-    use ndarray::array;
+    use ndarray::{IxDyn, array};
 
     #[test]
     fn invalid_hyper_parameters() {
@@ -515,5 +490,27 @@ mod tests {
         let mut g = x.clone();
         assert!(loss.loss_and_grad(x.view(), t.view(), g.view_mut()).unwrap().is_nan());
         assert!(g.iter().all(|&g| g == 0.0));
+    }
+
+    #[test]
+    fn strided_views_match_contiguous() {
+        // The same logits as a transposed (column-major) view, and a strided gradient buffer.
+        let x = array![[0.3, -1.0, 2.0], [1.5, 0.2, -0.7]];
+        let xt = x.t().as_standard_layout().into_owned(); // [3, 2], C order
+        let strided = xt.t(); // a [2, 3] view that is not in standard layout
+        assert!(!strided.is_standard_layout());
+        let t = array![2usize, 0].into_dyn();
+        let loss =
+            CrossEntropyLoss::builder().label_smoothing(0.1).weight(array![1.0, 2.0, 0.5]).build().unwrap();
+        let mut g1 = ArrayD::zeros(IxDyn(&[2, 3]));
+        let v1 = loss.loss_and_grad(x.view().into_dyn(), t.view(), g1.view_mut()).unwrap();
+        let mut g2_t = ArrayD::<f64>::zeros(IxDyn(&[3, 2]));
+        let g2 = g2_t.view_mut().reversed_axes();
+        let v2 = loss.loss_and_grad(strided.into_dyn(), t.view(), g2).unwrap();
+        assert_abs_diff_eq!(v1, v2, epsilon = 1e-15);
+        assert_abs_diff_eq!(g1, g2_t.t().to_owned(), epsilon = 1e-15);
+        let p = array![[0.2, 0.3, 0.5], [1.0, 0.0, 0.0]].into_dyn();
+        let v3 = loss.loss(strided.into_dyn(), p.view()).unwrap();
+        assert_abs_diff_eq!(v3, loss.loss(x.view().into_dyn(), p.view()).unwrap(), epsilon = 1e-15);
     }
 }

@@ -1,10 +1,10 @@
 //! Multi-class hinge loss.
 
-use ndarray::{Array, Array1, ArrayD, ArrayView1, ArrayViewD, ArrayViewMutD, Dimension, Zip};
+use ndarray::{Array, Array1, ArrayD, ArrayView1, ArrayViewD, ArrayViewMutD, Dimension};
 
 use crate::error::{Error, Result};
 use crate::loss::util::{
-    Sink, class_shapes, class_weight, class_weight_len, forward_output, label_weight_sum, param,
+    Sink, class_shapes, class_weight, class_weight_len, for_rows, forward_output, label_weight_sum, param,
 };
 use crate::loss::{Loss, Reduction};
 use crate::tensor::Float;
@@ -187,7 +187,10 @@ impl<F: Float> MultiMarginLoss<F> {
         let scale = inv_c / denom;
         let square = self.p == 2;
         let w = |t: usize| self.weight.as_ref().map_or(F::one(), |w| w[t]);
-        let row = |z: ArrayView1<'_, F>, t: usize, mut g: Option<ndarray::ArrayViewMut1<'_, F>>| -> F {
+        let mut targets = target.iter();
+        let total = for_rows(&input, None, axis, sink, |z, _, mut g| {
+            // Labels were checked above, so every row has its target.
+            let t = targets.next().copied().unwrap_or(0);
             let (xy, wy) = (z[t], w(t));
             let (mut l, mut gy) = (zero, zero);
             for (i, &xi) in z.iter().enumerate() {
@@ -196,7 +199,7 @@ impl<F: Float> MultiMarginLoss<F> {
                 if active {
                     l += if square { v * v } else { v };
                 }
-                if let Some(g) = g.as_mut() {
+                if let Some(g) = g.as_deref_mut() {
                     if i != t {
                         let d = if !active {
                             zero
@@ -210,27 +213,11 @@ impl<F: Float> MultiMarginLoss<F> {
                     }
                 }
             }
-            if let Some(g) = g.as_mut() {
+            if let Some(g) = g {
                 g[t] = gy;
             }
             l * wy * inv_c
-        };
-        let mut total = F::zero();
-        match sink {
-            Sink::Grad(mut g) => Zip::from(input.lanes(axis))
-                .and(g.lanes_mut(axis))
-                .and(&target)
-                .for_each(|z, g, &t| total += row(z, t, Some(g))),
-            Sink::Output(mut o) => {
-                Zip::from(input.lanes(axis)).and(&mut o).and(&target).for_each(|z, o, &t| {
-                    *o = row(z, t, None);
-                    total += *o;
-                })
-            }
-            Sink::Value => {
-                Zip::from(input.lanes(axis)).and(&target).for_each(|z, &t| total += row(z, t, None))
-            }
-        }
+        });
         Ok(total / denom)
     }
 }

@@ -1,10 +1,10 @@
 //! Negative log-likelihood on log-probabilities.
 
-use ndarray::{Array, Array1, ArrayD, ArrayView1, ArrayViewD, ArrayViewMutD, Dimension, Zip};
+use ndarray::{Array, Array1, ArrayD, ArrayView1, ArrayViewD, ArrayViewMutD, Dimension};
 
 use crate::error::{Error, Result};
 use crate::loss::util::{
-    Sink, class_shapes, class_weight, class_weight_len, forward_output, label_weight_sum,
+    Sink, class_shapes, class_weight, class_weight_len, for_rows, forward_output, label_weight_sum,
 };
 use crate::loss::{Loss, Reduction};
 use crate::tensor::Float;
@@ -171,29 +171,17 @@ impl<F: Float> NllLoss<F> {
         let scale = F::one() / denom;
         let ignore = self.ignore_index;
         let w = |t: usize| self.weight.as_ref().map_or(F::one(), |w| w[t]);
-        let mut total = F::zero();
-        match sink {
-            Sink::Grad(mut g) => {
-                Zip::from(input.lanes(axis)).and(g.lanes_mut(axis)).and(&target).for_each(|z, mut g, &t| {
-                    g.fill(F::zero());
-                    if Some(t) != ignore {
-                        total -= w(t) * z[t];
-                        g[t] = -w(t) * scale;
-                    }
-                })
-            }
-            Sink::Output(mut o) => {
-                Zip::from(input.lanes(axis)).and(&mut o).and(&target).for_each(|z, o, &t| {
-                    *o = if Some(t) == ignore { F::zero() } else { -w(t) * z[t] };
-                    total += *o;
-                })
-            }
-            Sink::Value => Zip::from(input.lanes(axis)).and(&target).for_each(|z, &t| {
-                if Some(t) != ignore {
-                    total -= w(t) * z[t];
+        let mut targets = target.iter();
+        let total = for_rows(&input, None, axis, sink, |z, _, g| {
+            let t = targets.next().copied().filter(|&t| Some(t) != ignore);
+            if let Some(g) = g {
+                g.fill(F::zero());
+                if let Some(t) = t {
+                    g[t] = -w(t) * scale;
                 }
-            }),
-        }
+            }
+            t.map_or(F::zero(), |t| -w(t) * z[t])
+        });
         Ok(total / denom)
     }
 }
