@@ -452,3 +452,65 @@ fn extreme_logits_f32() {
 fn extreme_logits_f64() {
     extreme_logits::<f64>();
 }
+
+/// Counts the heap allocations of the current thread while `COUNTING` is set.
+struct CountingAlloc;
+
+thread_local! {
+    static COUNTING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static ALLOCS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+unsafe impl std::alloc::GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        if COUNTING.with(|c| c.get()) {
+            ALLOCS.with(|a| a.set(a.get() + 1));
+        }
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAlloc = CountingAlloc;
+
+fn allocations(f: impl FnOnce()) -> usize {
+    ALLOCS.with(|a| a.set(0));
+    COUNTING.with(|c| c.set(true));
+    f();
+    COUNTING.with(|c| c.set(false));
+    ALLOCS.with(|a| a.get())
+}
+
+/// The Trainer's hot path: `loss_and_grad` of CrossEntropyLoss, MseLoss and
+/// BceWithLogitsLoss allocates nothing (the gradient buffer is the caller's).
+#[test]
+fn hot_paths_do_not_allocate() {
+    let mut rng = Rng::new(8);
+    let logits = rng.normal_ish(&[32, 10]).mapv(|v| v as f32);
+    let labels = rng.labels(&[32], 10);
+    let mut g = ArrayD::<f32>::zeros(logits.raw_dim());
+    let ce = CrossEntropyLoss::<f32>::default();
+    let ce_ls = CrossEntropyLoss::<f32>::builder().label_smoothing(0.1).build().unwrap();
+    let n = allocations(|| {
+        ce.loss_and_grad(logits.view(), labels.view(), g.view_mut()).unwrap();
+        ce_ls.loss_and_grad(logits.view(), labels.view(), g.view_mut()).unwrap();
+    });
+    assert_eq!(n, 0, "CrossEntropyLoss allocated");
+
+    let pred = rng.normal_ish(&[32, 1]).mapv(|v| v as f32);
+    let y = rng.normal_ish(&[32]).mapv(|v| v as f32);
+    let mut gp = ArrayD::<f32>::zeros(pred.raw_dim());
+    let mse = MseLoss::<f32>::default();
+    let bce = BceWithLogitsLoss::<f32>::default();
+    let y01 = rng.labels(&[32], 2);
+    let n = allocations(|| {
+        mse.loss_and_grad(pred.view(), y.view(), gp.view_mut()).unwrap();
+        bce.loss_and_grad(pred.view(), y01.view(), gp.view_mut()).unwrap();
+    });
+    assert_eq!(n, 0, "MseLoss / BceWithLogitsLoss allocated");
+    // The counter works: forward allocates its output.
+    assert!(allocations(|| drop(ce.forward(logits.view(), labels.view()).unwrap())) > 0);
+}

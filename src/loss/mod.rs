@@ -36,6 +36,12 @@
 //! `Reduction::None`, a 0-d array otherwise); the losses with two differentiable
 //! inputs have `loss_and_grads`, which writes one gradient per input.
 //!
+//! The first impl listed is generic over `F: Float`. The second ones
+//! (`Loss<F, usize>` of the binary cross-entropies, `Loss<F, F>` of
+//! [`CrossEntropyLoss`]) are implemented for `f32` and `f64` one by one: Rust's
+//! coherence rules do not let `Loss<F, F>` and `Loss<F, usize>` both be generic. In
+//! generic code, name the trait (`Loss::<F, usize>::loss(&l, ...)`) if inference needs it.
+//!
 //! # Shapes
 //!
 //! Elementwise losses (`Loss<F, F>` and the 0/1-label `Loss<F, usize>` of the binary

@@ -237,11 +237,9 @@ pub(crate) fn class_shapes(
     target: &[usize],
     max_ndim: Option<usize>,
 ) -> Result<(Axis, usize)> {
-    let (axis, expected): (usize, Vec<usize>) = match input.len() {
-        0 => return Err(Error::ShapeMismatch { op, expected: vec![0, 0], got: vec![] }),
-        1 => (0, vec![]),
-        _ => (1, std::iter::once(input[0]).chain(input[2..].iter().copied()).collect()),
-    };
+    if input.is_empty() {
+        return Err(Error::ShapeMismatch { op, expected: vec![0, 0], got: vec![] });
+    }
     if let Some(m) = max_ndim {
         if input.len() > m {
             return Err(Error::invalid_input(
@@ -250,7 +248,13 @@ pub(crate) fn class_shapes(
             ));
         }
     }
-    if target != expected.as_slice() {
+    // Expected target: [] for input [C], [N, d1, ...] for input [N, C, d1, ...]
+    // (compared without building it: this runs once per batch).
+    let axis = usize::from(input.len() > 1);
+    let fits = target.len() + 1 == input.len()
+        && (axis == 0 || (target[0] == input[0] && target[1..] == input[2..]));
+    if !fits {
+        let expected = input.iter().enumerate().filter(|&(i, _)| i != axis).map(|(_, &d)| d).collect();
         return Err(Error::ShapeMismatch { op, expected, got: target.to_vec() });
     }
     if input.contains(&0) {
