@@ -45,6 +45,7 @@ pub mod prelude {
     pub use crate::data::Dataset;
     pub use crate::error::{Error, Result};
     pub use crate::gradcheck::{GradcheckOptions, GradcheckReport, gradcheck, gradcheck_input};
+    pub use crate::loss::{BceWithLogitsLoss, CrossEntropyLoss, MseLoss};
     pub use crate::loss::{Loss, Reduction};
     pub use crate::metrics::Metric;
     pub use crate::metrics::{Accuracy, Average, F1Score, Mae, Mse, Precision, R2, Recall};

@@ -1,0 +1,403 @@
+//! Shared machinery of the losses: shape checks, weight broadcasting, the
+//! elementwise engine and the class-index helpers.
+//!
+//! Every loss validates everything (shapes, labels, domains) before it writes a
+//! single gradient element, then runs one fused pass.
+
+use ndarray::{Array1, ArrayD, ArrayView1, ArrayViewD, ArrayViewMutD, Axis, Dimension, IxDyn, Zip};
+
+use crate::error::{Error, Result};
+use crate::loss::Reduction;
+use crate::tensor::Float;
+
+/// Where a loss computation writes, besides returning the reduced value.
+pub(crate) enum Sink<'a, F> {
+    /// Only the reduced value.
+    Value,
+    /// The gradient of the reduced value (of the sum for `Reduction::None`) w.r.t. the
+    /// input, same shape as the input.
+    Grad(ArrayViewMutD<'a, F>),
+    /// The unreduced per-element losses (weights applied, no mean).
+    Output(ArrayViewMutD<'a, F>),
+}
+
+impl<F> Sink<'_, F> {
+    /// The shape of the buffer, if any.
+    pub(crate) fn shape(&self) -> Option<&[usize]> {
+        match self {
+            Sink::Value => None,
+            Sink::Grad(g) => Some(g.shape()),
+            Sink::Output(o) => Some(o.shape()),
+        }
+    }
+}
+
+/// `Err(EmptyInput)` when `x` has no element.
+pub(crate) fn non_empty<F>(op: &'static str, x: &ArrayViewD<'_, F>) -> Result<()> {
+    if x.is_empty() { Err(Error::EmptyInput { op, what: "the input has no elements" }) } else { Ok(()) }
+}
+
+/// The target seen with the prediction's shape: the same shape, or a prediction
+/// `[N, 1]` with a target `[N]` (a regression model's output against a dataset's `y`).
+pub(crate) fn align_target<'a, Y>(
+    op: &'static str,
+    pred_shape: &[usize],
+    target: ArrayViewD<'a, Y>,
+) -> Result<ArrayViewD<'a, Y>> {
+    if target.shape() == pred_shape {
+        return Ok(target);
+    }
+    if pred_shape.len() == 2 && pred_shape[1] == 1 && target.ndim() == 1 && target.len() == pred_shape[0] {
+        return Ok(target.insert_axis(Axis(1)));
+    }
+    Err(Error::ShapeMismatch { op, expected: pred_shape.to_vec(), got: target.shape().to_vec() })
+}
+
+/// `Err(ShapeMismatch)` unless the gradient/output buffer has the expected shape.
+pub(crate) fn check_sink<F>(op: &'static str, expected: &[usize], sink: &Sink<'_, F>) -> Result<()> {
+    match sink.shape() {
+        Some(s) if s != expected => {
+            Err(Error::ShapeMismatch { op, expected: expected.to_vec(), got: s.to_vec() })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `w` broadcast to `shape` (numpy rules), or `Err(InvalidInput)` naming both shapes.
+pub(crate) fn broadcast_to<'a, F>(
+    op: &'static str,
+    what: &str,
+    w: &'a ArrayD<F>,
+    shape: &[usize],
+) -> Result<ArrayViewD<'a, F>> {
+    w.broadcast(IxDyn(shape)).ok_or_else(|| {
+        Error::invalid_input(
+            op,
+            format!("{what} of shape {:?} does not broadcast to the input shape {shape:?}", w.shape()),
+        )
+    })
+}
+
+/// Returns `Err(NonFinite)` naming `name` if any element of a hyper-parameter array is
+/// not finite (checked once, in the builder).
+pub(crate) fn finite_param<'a, F: Float>(
+    name: &'static str,
+    w: impl IntoIterator<Item = &'a F>,
+) -> Result<()> {
+    match w.into_iter().find(|v| !v.is_finite()) {
+        Some(v) => Err(Error::InvalidParameter { name, value: v.as_f64(), expected: "finite elements" }),
+        None => Ok(()),
+    }
+}
+
+/// Returns `Err(InvalidParameter)` unless `value` is finite and `ok(value)`.
+pub(crate) fn param(name: &'static str, value: f64, ok: bool, expected: &'static str) -> Result<()> {
+    if value.is_finite() && ok { Ok(()) } else { Err(Error::InvalidParameter { name, value, expected }) }
+}
+
+/// The denominator of a reduction: `1` for `None` and `Sum` (so that the value is the
+/// sum and the gradient is that of the sum), `mean_over` for `Mean`.
+pub(crate) fn denominator<F: Float>(reduction: Reduction, mean_over: impl FnOnce() -> F) -> F {
+    match reduction {
+        Reduction::Mean => mean_over(),
+        Reduction::None | Reduction::Sum => F::one(),
+    }
+}
+
+/// Sum of the elements of a (possibly broadcast) view.
+pub(crate) fn view_sum<F: Float>(w: &ArrayViewD<'_, F>) -> F {
+    w.iter().fold(F::zero(), |a, &b| a + b)
+}
+
+/// The per-element output buffer for `forward`, then the result: the buffer itself for
+/// `Reduction::None`, the reduced value as a 0-d array otherwise.
+pub(crate) fn forward_output<F: Float>(
+    none: bool,
+    shape: &[usize],
+    run: impl FnOnce(Sink<'_, F>) -> Result<F>,
+) -> Result<ArrayD<F>> {
+    if none {
+        let mut out = ArrayD::<F>::zeros(IxDyn(shape));
+        run(Sink::Output(out.view_mut()))?;
+        Ok(out)
+    } else {
+        Ok(ndarray::arr0(run(Sink::Value)?).into_dyn())
+    }
+}
+
+/// The elementwise engine. `kernel(x, y, a)` returns the per-element loss and its
+/// derivative w.r.t. `x`; `a` is the element of `aux` (or `1`). The loss and the
+/// derivative are multiplied by the element of `weight` (or `1`). Returns
+/// `sum(w * l) / denom` and writes `w * dl/dx / denom` (gradient sink) or `w * l`
+/// (output sink). `target`, `weight` and `aux` already have the input's shape (checked
+/// or broadcast by the caller), as has the sink.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub(crate) fn elementwise<F, Y, K>(
+    input: ArrayViewD<'_, F>,
+    target: ArrayViewD<'_, Y>,
+    weight: Option<ArrayViewD<'_, F>>,
+    aux: Option<ArrayViewD<'_, F>>,
+    denom: F,
+    sink: Sink<'_, F>,
+    kernel: K,
+) -> F
+where
+    F: Float,
+    Y: Copy,
+    K: Fn(F, Y, F) -> (F, F),
+{
+    let one = F::one();
+    let scale = one / denom;
+    let mut total = F::zero();
+    if weight.is_none() && aux.is_none() {
+        match sink {
+            Sink::Value => Zip::from(&input).and(&target).for_each(|&x, &y| total += kernel(x, y, one).0),
+            Sink::Grad(mut g) => Zip::from(&mut g).and(&input).and(&target).for_each(|g, &x, &y| {
+                let (l, d) = kernel(x, y, one);
+                total += l;
+                *g = d * scale;
+            }),
+            Sink::Output(mut o) => Zip::from(&mut o).and(&input).and(&target).for_each(|o, &x, &y| {
+                let l = kernel(x, y, one).0;
+                total += l;
+                *o = l;
+            }),
+        }
+    } else {
+        let ones = ndarray::arr0(one).into_dyn();
+        let filled = ones.broadcast(input.raw_dim()).expect("a 0-d array broadcasts to any shape");
+        let w = weight.unwrap_or_else(|| filled.view());
+        let a = aux.unwrap_or_else(|| filled.view());
+        match sink {
+            Sink::Value => Zip::from(&input).and(&target).and(&w).and(&a).for_each(|&x, &y, &w, &a| {
+                total += w * kernel(x, y, a).0;
+            }),
+            Sink::Grad(mut g) => {
+                Zip::from(&mut g).and(&input).and(&target).and(&w).and(&a).for_each(|g, &x, &y, &w, &a| {
+                    let (l, d) = kernel(x, y, a);
+                    total += w * l;
+                    *g = w * d * scale;
+                })
+            }
+            Sink::Output(mut o) => {
+                Zip::from(&mut o).and(&input).and(&target).and(&w).and(&a).for_each(|o, &x, &y, &w, &a| {
+                    let l = w * kernel(x, y, a).0;
+                    total += l;
+                    *o = l;
+                })
+            }
+        }
+    }
+    total / denom
+}
+
+/// `sign(x)` with `sign(0) = 0` (and NaN for NaN), the subgradient torch uses.
+#[inline]
+pub(crate) fn sign0<F: Float>(x: F) -> F {
+    if x > F::zero() {
+        F::one()
+    } else if x < F::zero() {
+        -F::one()
+    } else {
+        x * F::zero()
+    }
+}
+
+/// `log(1 + e)` for `e` in `[0, 1]`, to a few ulps, by Goldberg's trick
+/// (`log(u) * e / (u - 1)` with `u = 1 + e`): about 1.6 times faster than `ln_1p`.
+#[inline]
+pub(crate) fn log1p_small<F: Float>(e: F) -> F {
+    let u = F::one() + e;
+    if u == F::one() { e } else { u.ln() * (e / (u - F::one())) }
+}
+
+/// `log(1 + exp(x))` without overflow.
+#[inline]
+pub(crate) fn softplus<F: Float>(x: F) -> F {
+    x.max(F::zero()) + log1p_small((-x.abs()).exp())
+}
+
+/// `1 / (1 + exp(-x))` without overflow.
+#[inline]
+pub(crate) fn sigmoid<F: Float>(x: F) -> F {
+    if x >= F::zero() {
+        F::one() / (F::one() + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (F::one() + e)
+    }
+}
+
+/// Shapes of a class-index loss: input `[C]` with target `[]`, or input
+/// `[N, C, d1, ...]` with target `[N, d1, ...]`. Returns the class axis and `C`.
+pub(crate) fn class_shapes(
+    op: &'static str,
+    input: &[usize],
+    target: &[usize],
+    max_ndim: Option<usize>,
+) -> Result<(Axis, usize)> {
+    if input.is_empty() {
+        return Err(Error::ShapeMismatch { op, expected: vec![0, 0], got: vec![] });
+    }
+    if let Some(m) = max_ndim {
+        if input.len() > m {
+            return Err(Error::invalid_input(
+                op,
+                format!("input of shape {input:?} has {} dimensions, expected at most {m}", input.len()),
+            ));
+        }
+    }
+    // Expected target: [] for input [C], [N, d1, ...] for input [N, C, d1, ...]
+    // (compared without building it: this runs once per batch).
+    let axis = usize::from(input.len() > 1);
+    let fits = target.len() + 1 == input.len()
+        && (axis == 0 || (target[0] == input[0] && target[1..] == input[2..]));
+    if !fits {
+        let expected = input.iter().enumerate().filter(|&(i, _)| i != axis).map(|(_, &d)| d).collect();
+        return Err(Error::ShapeMismatch { op, expected, got: target.to_vec() });
+    }
+    if input.contains(&0) {
+        return Err(Error::EmptyInput { op, what: "the input has no samples or no classes" });
+    }
+    Ok((Axis(axis), input[axis]))
+}
+
+/// `Err(LengthMismatch)` unless a per-class weight has one entry per class.
+pub(crate) fn class_weight_len<F>(
+    op: &'static str,
+    weight: Option<&Array1<F>>,
+    n_classes: usize,
+) -> Result<()> {
+    match weight {
+        Some(w) if w.len() != n_classes => Err(Error::LengthMismatch {
+            op,
+            what: "weight (one entry per class)",
+            expected: n_classes,
+            got: w.len(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Checks every label (`< n_classes` unless ignored) and returns the sum of the class
+/// weights of the non-ignored targets (their count without weights): the denominator of
+/// torch's weighted mean.
+pub(crate) fn label_weight_sum<F: Float>(
+    op: &'static str,
+    target: &ArrayViewD<'_, usize>,
+    n_classes: usize,
+    ignore_index: Option<usize>,
+    weight: Option<&Array1<F>>,
+) -> Result<F> {
+    let mut sum = F::zero();
+    for &t in target {
+        if Some(t) == ignore_index {
+            continue;
+        }
+        if t >= n_classes {
+            return Err(Error::LabelOutOfRange { op, label: t, n_classes });
+        }
+        sum += weight.map_or(F::one(), |w| w[t]);
+    }
+    Ok(sum)
+}
+
+/// Builder-side conversion of a class weight to a contiguous 1-D array.
+pub(crate) fn class_weight<F: Float, D: Dimension>(
+    name: &'static str,
+    w: ndarray::Array<F, D>,
+) -> Result<Array1<F>> {
+    let shape = w.shape().to_vec();
+    let w = w.into_dimensionality::<ndarray::Ix1>().map_err(|_| {
+        Error::invalid_config(format!("{name} must be 1-D (one entry per class), got shape {shape:?}"))
+    })?;
+    finite_param(name, &w)?;
+    Ok(Array1::from_iter(w.iter().copied())) // standard layout: read as a slice
+}
+
+/// Runs `row(logits, second, grad)` over every row along `axis` (rows in the row-major
+/// order of the other axes, the order of the class-index targets) and returns the sum of
+/// what it returns; `second` is the matching row of `second` (probability targets), or
+/// empty. The gradient sink receives each row's gradient, the output sink each row's
+/// value. Rows are read straight from memory when the class axis is the last one and
+/// every array is in standard layout (`[N, C]`, the hot path: no copy, no allocation);
+/// otherwise each lane goes through a scratch row.
+pub(crate) fn for_rows<F: Float>(
+    x: &ArrayViewD<'_, F>,
+    second: Option<&ArrayViewD<'_, F>>,
+    axis: Axis,
+    sink: Sink<'_, F>,
+    mut row: impl FnMut(&[F], &[F], Option<&mut [F]>) -> F,
+) -> F {
+    let c = x.len_of(axis);
+    let mut total = F::zero();
+    let contiguous = axis.index() + 1 == x.ndim()
+        && x.is_standard_layout()
+        && second.is_none_or(|s| s.is_standard_layout())
+        && match &sink {
+            Sink::Value => true,
+            Sink::Grad(g) => g.is_standard_layout(),
+            Sink::Output(o) => o.is_standard_layout(),
+        };
+    if contiguous {
+        // Standard layout guarantees the slices; the fallbacks below are never taken.
+        let xs = x.as_slice().unwrap_or(&[]);
+        let ss = second.and_then(|s| s.as_slice()).unwrap_or(&[]);
+        let second_row = |r: usize| if ss.is_empty() { &[][..] } else { &ss[r * c..(r + 1) * c] };
+        match sink {
+            Sink::Grad(mut g) => {
+                let gs = g.as_slice_mut().unwrap_or(&mut []);
+                for (r, (z, gr)) in xs.chunks_exact(c).zip(gs.chunks_exact_mut(c)).enumerate() {
+                    total += row(z, second_row(r), Some(gr));
+                }
+            }
+            Sink::Output(mut o) => {
+                let os = o.as_slice_mut().unwrap_or(&mut []);
+                for (r, (z, o)) in xs.chunks_exact(c).zip(os.iter_mut()).enumerate() {
+                    *o = row(z, second_row(r), None);
+                    total += *o;
+                }
+            }
+            Sink::Value => {
+                for (r, z) in xs.chunks_exact(c).enumerate() {
+                    total += row(z, second_row(r), None);
+                }
+            }
+        }
+        return total;
+    }
+    let (mut zb, mut sb, mut gb) = (vec![F::zero(); c], Vec::new(), vec![F::zero(); c]);
+    let mut second_lanes = second.map(|s| s.lanes(axis).into_iter());
+    let mut load = |z: ArrayView1<'_, F>, zb: &mut Vec<F>, sb: &mut Vec<F>| {
+        zb.clear();
+        zb.extend(z.iter().copied());
+        if let Some(lanes) = second_lanes.as_mut() {
+            sb.clear();
+            sb.extend(lanes.next().into_iter().flat_map(|l| l.into_iter().copied()));
+        }
+    };
+    match sink {
+        Sink::Grad(mut g) => {
+            for (z, mut gl) in x.lanes(axis).into_iter().zip(g.lanes_mut(axis)) {
+                load(z, &mut zb, &mut sb);
+                total += row(&zb, &sb, Some(&mut gb));
+                gl.iter_mut().zip(&gb).for_each(|(d, &s)| *d = s);
+            }
+        }
+        Sink::Output(mut o) => {
+            for (z, o) in x.lanes(axis).into_iter().zip(o.iter_mut()) {
+                load(z, &mut zb, &mut sb);
+                *o = row(&zb, &sb, None);
+                total += *o;
+            }
+        }
+        Sink::Value => {
+            for z in x.lanes(axis) {
+                load(z, &mut zb, &mut sb);
+                total += row(&zb, &sb, None);
+            }
+        }
+    }
+    total
+}
