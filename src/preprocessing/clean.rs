@@ -224,8 +224,17 @@ impl<F: Float> Preprocessor<F> for DropDuplicateRows {
 /// Per-column clipping bounds, shared by the two clippers.
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(bound(
+        serialize = "F: Float + serde::Serialize",
+        deserialize = "F: Float + serde::Deserialize<'de>"
+    ))
+)]
 struct Bounds<F> {
+    #[cfg_attr(feature = "serde", serde(with = "super::serde_nan::vec"))]
     lower: Array1<F>,
+    #[cfg_attr(feature = "serde", serde(with = "super::serde_nan::vec"))]
     upper: Array1<F>,
 }
 
@@ -304,6 +313,13 @@ impl<F: Float> Bounds<F> {
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(bound(
+        serialize = "F: Float + serde::Serialize",
+        deserialize = "F: Float + serde::Deserialize<'de>"
+    ))
+)]
 pub struct IqrClipper<F = f64> {
     k: f64,
     q_low: f64,
@@ -313,8 +329,17 @@ pub struct IqrClipper<F = f64> {
 
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(bound(
+        serialize = "F: Float + serde::Serialize",
+        deserialize = "F: Float + serde::Deserialize<'de>"
+    ))
+)]
 struct IqrFitted<F> {
+    #[cfg_attr(feature = "serde", serde(with = "super::serde_nan::vec"))]
     q_low: Array1<F>,
+    #[cfg_attr(feature = "serde", serde(with = "super::serde_nan::vec"))]
     q_high: Array1<F>,
     bounds: Bounds<F>,
 }
@@ -504,6 +529,13 @@ impl<F: Float> Preprocessor<F> for IqrClipper<F> {
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(bound(
+        serialize = "F: Float + serde::Serialize",
+        deserialize = "F: Float + serde::Deserialize<'de>"
+    ))
+)]
 pub struct ZScoreClipper<F = f64> {
     threshold: f64,
     ddof: usize,
@@ -512,8 +544,17 @@ pub struct ZScoreClipper<F = f64> {
 
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(bound(
+        serialize = "F: Float + serde::Serialize",
+        deserialize = "F: Float + serde::Deserialize<'de>"
+    ))
+)]
 struct ZFitted<F> {
+    #[cfg_attr(feature = "serde", serde(with = "super::serde_nan::vec"))]
     mean: Array1<F>,
+    #[cfg_attr(feature = "serde", serde(with = "super::serde_nan::vec"))]
     std: Array1<F>,
     bounds: Bounds<F>,
 }

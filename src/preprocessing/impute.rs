@@ -191,6 +191,13 @@ pub enum EmptyFeatures {
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(bound(
+        serialize = "T: MissingValue + serde::Serialize",
+        deserialize = "T: MissingValue + serde::Deserialize<'de>"
+    ))
+)]
 pub struct SimpleImputer<T = f64> {
     strategy: ImputeStrategy,
     fill_value: Option<T>,
@@ -201,7 +208,15 @@ pub struct SimpleImputer<T = f64> {
 
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(bound(
+        serialize = "T: MissingValue + serde::Serialize",
+        deserialize = "T: MissingValue + serde::Deserialize<'de>"
+    ))
+)]
 struct Fitted<T> {
+    #[cfg_attr(feature = "serde", serde(with = "super::serde_nan::missing_vec"))]
     statistics: Array1<T>,
     /// Input columns present in the output, in order.
     kept: Vec<usize>,

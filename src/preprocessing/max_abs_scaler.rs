@@ -53,6 +53,13 @@ use crate::tensor::Float;
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(bound(
+        serialize = "F: Float + serde::Serialize",
+        deserialize = "F: Float + serde::Deserialize<'de>"
+    ))
+)]
 pub struct MaxAbsScaler<F = f64> {
     clip: bool,
     fitted: Option<Fitted<F>>,
@@ -60,8 +67,17 @@ pub struct MaxAbsScaler<F = f64> {
 
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(bound(
+        serialize = "F: Float + serde::Serialize",
+        deserialize = "F: Float + serde::Deserialize<'de>"
+    ))
+)]
 struct Fitted<F> {
+    #[cfg_attr(feature = "serde", serde(with = "super::serde_nan::vec"))]
     max_abs: Array1<F>,
+    #[cfg_attr(feature = "serde", serde(with = "super::serde_nan::vec"))]
     scale: Array1<F>,
     n_samples_seen: usize,
 }

@@ -59,6 +59,13 @@ use crate::tensor::Float;
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(bound(
+        serialize = "F: Float + serde::Serialize",
+        deserialize = "F: Float + serde::Deserialize<'de>"
+    ))
+)]
 pub struct MinMaxScaler<F = f64> {
     feature_range: (F, F),
     clip: bool,
@@ -67,11 +74,23 @@ pub struct MinMaxScaler<F = f64> {
 
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(bound(
+        serialize = "F: Float + serde::Serialize",
+        deserialize = "F: Float + serde::Deserialize<'de>"
+    ))
+)]
 struct Fitted<F> {
+    #[cfg_attr(feature = "serde", serde(with = "super::serde_nan::vec"))]
     data_min: Array1<F>,
+    #[cfg_attr(feature = "serde", serde(with = "super::serde_nan::vec"))]
     data_max: Array1<F>,
+    #[cfg_attr(feature = "serde", serde(with = "super::serde_nan::vec"))]
     data_range: Array1<F>,
+    #[cfg_attr(feature = "serde", serde(with = "super::serde_nan::vec"))]
     scale: Array1<F>,
+    #[cfg_attr(feature = "serde", serde(with = "super::serde_nan::vec"))]
     min: Array1<F>,
     n_samples_seen: usize,
 }

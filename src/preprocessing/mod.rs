@@ -80,6 +80,8 @@ mod min_max_scaler;
 mod normalizer;
 mod polynomial;
 mod robust_scaler;
+#[cfg(feature = "serde")]
+mod serde_nan;
 mod standard_scaler;
 mod stats;
 pub use clean::{

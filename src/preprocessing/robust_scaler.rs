@@ -68,6 +68,13 @@ use crate::tensor::Float;
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(bound(
+        serialize = "F: Float + serde::Serialize",
+        deserialize = "F: Float + serde::Deserialize<'de>"
+    ))
+)]
 pub struct RobustScaler<F = f64> {
     with_centering: bool,
     with_scaling: bool,
@@ -78,11 +85,22 @@ pub struct RobustScaler<F = f64> {
 
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(bound(
+        serialize = "F: Float + serde::Serialize",
+        deserialize = "F: Float + serde::Deserialize<'de>"
+    ))
+)]
 struct Fitted<F> {
+    #[cfg_attr(feature = "serde", serde(with = "super::serde_nan::opt_vec"))]
     center: Option<Array1<F>>,
+    #[cfg_attr(feature = "serde", serde(with = "super::serde_nan::opt_vec"))]
     scale: Option<Array1<F>>,
     /// `(x - shift) / divisor`: shift = center or 0, divisor = scale or 1.
+    #[cfg_attr(feature = "serde", serde(with = "super::serde_nan::vec"))]
     shift: Array1<F>,
+    #[cfg_attr(feature = "serde", serde(with = "super::serde_nan::vec"))]
     divisor: Array1<F>,
 }
 

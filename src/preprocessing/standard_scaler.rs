@@ -75,6 +75,13 @@ use crate::tensor::Float;
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(bound(
+        serialize = "F: Float + serde::Serialize",
+        deserialize = "F: Float + serde::Deserialize<'de>"
+    ))
+)]
 pub struct StandardScaler<F = f64> {
     with_mean: bool,
     with_std: bool,
@@ -83,13 +90,25 @@ pub struct StandardScaler<F = f64> {
 
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(bound(
+        serialize = "F: Float + serde::Serialize",
+        deserialize = "F: Float + serde::Deserialize<'de>"
+    ))
+)]
 struct Fitted<F> {
+    #[cfg_attr(feature = "serde", serde(with = "super::serde_nan::opt_vec"))]
     mean: Option<Array1<F>>,
+    #[cfg_attr(feature = "serde", serde(with = "super::serde_nan::opt_vec"))]
     var: Option<Array1<F>>,
+    #[cfg_attr(feature = "serde", serde(with = "super::serde_nan::opt_vec"))]
     scale: Option<Array1<F>>,
     n_samples_seen: Array1<usize>,
     /// `transform` computes `(x - shift) * factor`: shift = mean or 0, factor = 1/scale or 1.
+    #[cfg_attr(feature = "serde", serde(with = "super::serde_nan::vec"))]
     shift: Array1<F>,
+    #[cfg_attr(feature = "serde", serde(with = "super::serde_nan::vec"))]
     factor: Array1<F>,
 }
 
