@@ -208,3 +208,19 @@ fn f32_bad_input() {
     let mut imp = SimpleImputer::<f32>::new();
     assert!(matches!(imp.fit(array![[f32::NEG_INFINITY]].view()), Err(Error::NonFinite { .. })));
 }
+
+#[test]
+fn public_types_are_send_sync() {
+    fn check<T: Send + Sync + 'static>() {}
+    check::<StandardScaler<f32>>();
+    check::<MinMaxScaler<f64>>();
+    check::<MaxAbsScaler<f64>>();
+    check::<RobustScaler<f64>>();
+    check::<Normalizer<f64>>();
+    check::<SimpleImputer<f64>>();
+    check::<SimpleImputer<Option<String>>>();
+    check::<PolynomialFeatures<f64>>();
+    check::<DropDuplicateRows>();
+    check::<IqrClipper<f32>>();
+    check::<ZScoreClipper<f64>>();
+}
