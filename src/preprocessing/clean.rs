@@ -243,25 +243,29 @@ impl<F: Float> Bounds<F> {
     fn clip_into(&self, op: &'static str, x: ArrayView2<'_, F>, mut out: ArrayViewMut2<'_, F>) -> Result<()> {
         check_n_features(op, &x, self.lower.len())?;
         check_out_shape(op, &x, &out)?;
-        let (lo, hi) = (self.lower.as_slice().unwrap_or(&[]), self.upper.as_slice().unwrap_or(&[]));
-        let bad = stats::map_rows(&x, &mut out, |xr, or| {
-            let mut bad = false;
-            for (((o, &v), &l), &h) in or.iter_mut().zip(xr).zip(lo).zip(hi) {
-                *o = if v < l {
-                    l
-                } else if v > h {
-                    h
-                } else {
-                    v
-                };
-                bad |= v.abs() == F::infinity();
-            }
-            bad
-        });
-        match bad {
-            None => Ok(()),
-            Some(i) => Err(stats::infinite_in_row(op, "x", &x, i)),
-        }
+        stats::elementwise_into(op, &x, &mut out, slice(&self.lower), slice(&self.upper), clip)
+    }
+
+    fn clip_new(&self, op: &'static str, x: ArrayView2<'_, F>) -> Result<Array2<F>> {
+        check_n_features(op, &x, self.lower.len())?;
+        stats::elementwise_new(op, &x, slice(&self.lower), slice(&self.upper), clip)
+    }
+}
+
+/// A contiguous `Array1` as a slice (every `Array1` built here is contiguous).
+fn slice<F>(a: &Array1<F>) -> &[F] {
+    a.as_slice().unwrap_or(&[])
+}
+
+/// `min(max(v, lo), hi)`; NaN stays NaN, a NaN bound does not clip.
+#[inline]
+fn clip<F: Float>(v: F, lo: F, hi: F) -> F {
+    if v < lo {
+        lo
+    } else if v > hi {
+        hi
+    } else {
+        v
     }
 }
 
@@ -477,11 +481,7 @@ impl<F: Float> Preprocessor<F> for IqrClipper<F> {
     }
 
     fn transform(&self, x: ArrayView2<'_, F>) -> Result<Array2<F>> {
-        let f = self.fitted("IqrClipper::transform")?;
-        check_n_features("IqrClipper::transform", &x, f.q_low.len())?;
-        let mut out = Array2::zeros(x.raw_dim());
-        self.transform_into(x, out.view_mut())?;
-        Ok(out)
+        self.fitted("IqrClipper::transform")?.bounds.clip_new("IqrClipper::transform", x)
     }
 }
 
@@ -677,11 +677,7 @@ impl<F: Float> Preprocessor<F> for ZScoreClipper<F> {
     }
 
     fn transform(&self, x: ArrayView2<'_, F>) -> Result<Array2<F>> {
-        let f = self.fitted("ZScoreClipper::transform")?;
-        check_n_features("ZScoreClipper::transform", &x, f.mean.len())?;
-        let mut out = Array2::zeros(x.raw_dim());
-        self.transform_into(x, out.view_mut())?;
-        Ok(out)
+        self.fitted("ZScoreClipper::transform")?.bounds.clip_new("ZScoreClipper::transform", x)
     }
 }
 

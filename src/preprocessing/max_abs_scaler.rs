@@ -162,28 +162,29 @@ impl<F: Float> MaxAbsScaler<F> {
         let f = self.fitted(OP)?;
         check_n_features(OP, &x, f.scale.len())?;
         check_out_shape(OP, &x, &out)?;
-        let scale = f.scale.as_slice().unwrap_or(&[]);
-        let clip = self.clip;
-        let (lo, hi) = (-F::one(), F::one());
-        let bad = stats::map_rows(&x, &mut out, |xr, or| {
-            let mut bad = false;
-            for ((o, &v), &s) in or.iter_mut().zip(xr).zip(scale) {
-                let y = v / s;
-                *o = if clip && y < lo {
-                    lo
-                } else if clip && y > hi {
-                    hi
-                } else {
-                    y
-                };
-                bad |= v.abs() == F::infinity();
-            }
-            bad
-        });
-        match bad {
-            None => Ok(()),
-            Some(i) => Err(stats::infinite_in_row(OP, "x", &x, i)),
+        let scale = slice(&f.scale);
+        if self.clip {
+            stats::elementwise_into(OP, &x, &mut out, scale, scale, |v, s, _| clip_unit(v / s))
+        } else {
+            stats::elementwise_into(OP, &x, &mut out, scale, scale, |v, s, _| v / s)
         }
+    }
+}
+
+/// A contiguous `Array1` as a slice (every `Array1` built here is contiguous).
+fn slice<F>(a: &Array1<F>) -> &[F] {
+    a.as_slice().unwrap_or(&[])
+}
+
+/// Clamps to `[-1, 1]`; NaN passes through.
+#[inline]
+fn clip_unit<F: Float>(v: F) -> F {
+    if v < -F::one() {
+        -F::one()
+    } else if v > F::one() {
+        F::one()
+    } else {
+        v
     }
 }
 
@@ -209,11 +210,15 @@ impl<F: Float> Preprocessor<F> for MaxAbsScaler<F> {
     }
 
     fn transform(&self, x: ArrayView2<'_, F>) -> Result<Array2<F>> {
-        let f = self.fitted("MaxAbsScaler::transform")?;
-        check_n_features("MaxAbsScaler::transform", &x, f.scale.len())?;
-        let mut out = Array2::zeros(x.raw_dim());
-        self.transform_into(x, out.view_mut())?;
-        Ok(out)
+        const OP: &str = "MaxAbsScaler::transform";
+        let f = self.fitted(OP)?;
+        check_n_features(OP, &x, f.scale.len())?;
+        let scale = slice(&f.scale);
+        if self.clip {
+            stats::elementwise_new(OP, &x, scale, scale, |v, s, _| clip_unit(v / s))
+        } else {
+            stats::elementwise_new(OP, &x, scale, scale, |v, s, _| v / s)
+        }
     }
 }
 
@@ -223,20 +228,8 @@ impl<F: Float> InverseTransform<F> for MaxAbsScaler<F> {
         const OP: &str = "MaxAbsScaler::inverse_transform";
         let f = self.fitted(OP)?;
         check_n_features(OP, &y, f.scale.len())?;
-        let mut out = Array2::zeros(y.raw_dim());
-        let scale = f.scale.as_slice().unwrap_or(&[]);
-        let bad = stats::map_rows(&y, &mut out.view_mut(), |yr, or| {
-            let mut bad = false;
-            for ((o, &v), &s) in or.iter_mut().zip(yr).zip(scale) {
-                *o = v * s;
-                bad |= v.abs() == F::infinity();
-            }
-            bad
-        });
-        match bad {
-            None => Ok(out),
-            Some(i) => Err(stats::infinite_in_row(OP, "x", &y, i)),
-        }
+        let scale = slice(&f.scale);
+        stats::elementwise_new(OP, &y, scale, scale, |v, s, _| v * s)
     }
 }
 

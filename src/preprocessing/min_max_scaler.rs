@@ -209,33 +209,30 @@ impl<F: Float> MinMaxScaler<F> {
         let f = self.fitted(OP)?;
         check_n_features(OP, &x, f.scale.len())?;
         check_out_shape(OP, &x, &out)?;
-        let (scale, min) = (f.scale.as_slice().unwrap_or(&[]), f.min.as_slice().unwrap_or(&[]));
+        let (scale, min) = (slice(&f.scale), slice(&f.min));
         let (lo, hi) = self.feature_range;
-        let clip = self.clip;
-        let bad = stats::map_rows(&x, &mut out, |xr, or| {
-            let mut bad = false;
-            for (((o, &v), &s), &m) in or.iter_mut().zip(xr).zip(scale).zip(min) {
-                *o = v * s + m;
-                bad |= v.abs() == F::infinity();
-            }
-            if clip {
-                // NaN compares false both ways and passes through, as np.clip.
-                for o in or.iter_mut() {
-                    *o = if *o < lo {
-                        lo
-                    } else if *o > hi {
-                        hi
-                    } else {
-                        *o
-                    };
-                }
-            }
-            bad
-        });
-        match bad {
-            None => Ok(()),
-            Some(i) => Err(stats::infinite_in_row(OP, "x", &x, i)),
+        if self.clip {
+            stats::elementwise_into(OP, &x, &mut out, scale, min, |v, s, m| clip(v * s + m, lo, hi))
+        } else {
+            stats::elementwise_into(OP, &x, &mut out, scale, min, |v, s, m| v * s + m)
         }
+    }
+}
+
+/// A contiguous `Array1` as a slice (every `Array1` built here is contiguous).
+fn slice<F>(a: &Array1<F>) -> &[F] {
+    a.as_slice().unwrap_or(&[])
+}
+
+/// Clamps to `[lo, hi]`; NaN compares false both ways and passes through, as `np.clip`.
+#[inline]
+fn clip<F: Float>(v: F, lo: F, hi: F) -> F {
+    if v < lo {
+        lo
+    } else if v > hi {
+        hi
+    } else {
+        v
     }
 }
 
@@ -284,11 +281,16 @@ impl<F: Float> Preprocessor<F> for MinMaxScaler<F> {
     }
 
     fn transform(&self, x: ArrayView2<'_, F>) -> Result<Array2<F>> {
-        let f = self.fitted("MinMaxScaler::transform")?;
-        check_n_features("MinMaxScaler::transform", &x, f.scale.len())?;
-        let mut out = Array2::zeros(x.raw_dim());
-        self.transform_into(x, out.view_mut())?;
-        Ok(out)
+        const OP: &str = "MinMaxScaler::transform";
+        let f = self.fitted(OP)?;
+        check_n_features(OP, &x, f.scale.len())?;
+        let (scale, min) = (slice(&f.scale), slice(&f.min));
+        let (lo, hi) = self.feature_range;
+        if self.clip {
+            stats::elementwise_new(OP, &x, scale, min, |v, s, m| clip(v * s + m, lo, hi))
+        } else {
+            stats::elementwise_new(OP, &x, scale, min, |v, s, m| v * s + m)
+        }
     }
 }
 
@@ -298,20 +300,7 @@ impl<F: Float> InverseTransform<F> for MinMaxScaler<F> {
         const OP: &str = "MinMaxScaler::inverse_transform";
         let f = self.fitted(OP)?;
         check_n_features(OP, &y, f.scale.len())?;
-        let mut out = Array2::zeros(y.raw_dim());
-        let (scale, min) = (f.scale.as_slice().unwrap_or(&[]), f.min.as_slice().unwrap_or(&[]));
-        let bad = stats::map_rows(&y, &mut out.view_mut(), |yr, or| {
-            let mut bad = false;
-            for (((o, &v), &s), &m) in or.iter_mut().zip(yr).zip(scale).zip(min) {
-                *o = (v - m) / s;
-                bad |= v.abs() == F::infinity();
-            }
-            bad
-        });
-        match bad {
-            None => Ok(out),
-            Some(i) => Err(stats::infinite_in_row(OP, "x", &y, i)),
-        }
+        stats::elementwise_new(OP, &y, slice(&f.scale), slice(&f.min), |v, s, m| (v - m) / s)
     }
 }
 

@@ -239,20 +239,13 @@ impl<F: Float> RobustScaler<F> {
         let f = self.fitted(OP)?;
         check_n_features(OP, &x, f.shift.len())?;
         check_out_shape(OP, &x, &out)?;
-        let (shift, div) = (f.shift.as_slice().unwrap_or(&[]), f.divisor.as_slice().unwrap_or(&[]));
-        let bad = stats::map_rows(&x, &mut out, |xr, or| {
-            let mut bad = false;
-            for (((o, &v), &c), &s) in or.iter_mut().zip(xr).zip(shift).zip(div) {
-                *o = (v - c) / s;
-                bad |= v.abs() == F::infinity();
-            }
-            bad
-        });
-        match bad {
-            None => Ok(()),
-            Some(i) => Err(stats::infinite_in_row(OP, "x", &x, i)),
-        }
+        stats::elementwise_into(OP, &x, &mut out, slice(&f.shift), slice(&f.divisor), |v, c, s| (v - c) / s)
     }
+}
+
+/// A contiguous `Array1` as a slice (every `Array1` built here is contiguous).
+fn slice<F>(a: &Array1<F>) -> &[F] {
+    a.as_slice().unwrap_or(&[])
 }
 
 impl<F: Float> Preprocessor<F> for RobustScaler<F> {
@@ -287,11 +280,10 @@ impl<F: Float> Preprocessor<F> for RobustScaler<F> {
     }
 
     fn transform(&self, x: ArrayView2<'_, F>) -> Result<Array2<F>> {
-        let f = self.fitted("RobustScaler::transform")?;
-        check_n_features("RobustScaler::transform", &x, f.shift.len())?;
-        let mut out = Array2::zeros(x.raw_dim());
-        self.transform_into(x, out.view_mut())?;
-        Ok(out)
+        const OP: &str = "RobustScaler::transform";
+        let f = self.fitted(OP)?;
+        check_n_features(OP, &x, f.shift.len())?;
+        stats::elementwise_new(OP, &x, slice(&f.shift), slice(&f.divisor), |v, c, s| (v - c) / s)
     }
 }
 
@@ -301,20 +293,7 @@ impl<F: Float> InverseTransform<F> for RobustScaler<F> {
         const OP: &str = "RobustScaler::inverse_transform";
         let f = self.fitted(OP)?;
         check_n_features(OP, &y, f.shift.len())?;
-        let mut out = Array2::zeros(y.raw_dim());
-        let (shift, div) = (f.shift.as_slice().unwrap_or(&[]), f.divisor.as_slice().unwrap_or(&[]));
-        let bad = stats::map_rows(&y, &mut out.view_mut(), |yr, or| {
-            let mut bad = false;
-            for (((o, &v), &c), &s) in or.iter_mut().zip(yr).zip(shift).zip(div) {
-                *o = v * s + c;
-                bad |= v.abs() == F::infinity();
-            }
-            bad
-        });
-        match bad {
-            None => Ok(out),
-            Some(i) => Err(stats::infinite_in_row(OP, "x", &y, i)),
-        }
+        stats::elementwise_new(OP, &y, slice(&f.shift), slice(&f.divisor), |v, c, s| v * s + c)
     }
 }
 

@@ -208,19 +208,7 @@ impl<F: Float> StandardScaler<F> {
         let f = self.fitted(OP)?;
         check_n_features(OP, &x, f.shift.len())?;
         check_out_shape(OP, &x, &out)?;
-        let (shift, factor) = (slice(&f.shift), slice(&f.factor));
-        let bad = stats::map_rows(&x, &mut out, |xr, or| {
-            let mut bad = false;
-            for (((o, &v), &m), &s) in or.iter_mut().zip(xr).zip(shift).zip(factor) {
-                *o = (v - m) * s;
-                bad |= v.abs() == F::infinity();
-            }
-            bad
-        });
-        match bad {
-            None => Ok(()),
-            Some(i) => Err(stats::infinite_in_row(OP, "x", &x, i)),
-        }
+        stats::elementwise_into(OP, &x, &mut out, slice(&f.shift), slice(&f.factor), |v, m, s| (v - m) * s)
     }
 }
 
@@ -269,11 +257,10 @@ impl<F: Float> Preprocessor<F> for StandardScaler<F> {
     }
 
     fn transform(&self, x: ArrayView2<'_, F>) -> Result<Array2<F>> {
-        let f = self.fitted("StandardScaler::transform")?;
-        check_n_features("StandardScaler::transform", &x, f.shift.len())?;
-        let mut out = Array2::zeros(x.raw_dim());
-        self.transform_into(x, out.view_mut())?;
-        Ok(out)
+        const OP: &str = "StandardScaler::transform";
+        let f = self.fitted(OP)?;
+        check_n_features(OP, &x, f.shift.len())?;
+        stats::elementwise_new(OP, &x, slice(&f.shift), slice(&f.factor), |v, m, s| (v - m) * s)
     }
 }
 
@@ -283,21 +270,8 @@ impl<F: Float> InverseTransform<F> for StandardScaler<F> {
         const OP: &str = "StandardScaler::inverse_transform";
         let f = self.fitted(OP)?;
         check_n_features(OP, &z, f.shift.len())?;
-        let mut out = Array2::zeros(z.raw_dim());
         let scale: Array1<F> = f.scale.clone().unwrap_or_else(|| Array1::ones(f.shift.len()));
-        let (shift, scale) = (slice(&f.shift), slice(&scale));
-        let bad = stats::map_rows(&z, &mut out.view_mut(), |zr, or| {
-            let mut bad = false;
-            for (((o, &v), &m), &s) in or.iter_mut().zip(zr).zip(shift).zip(scale) {
-                *o = v * s + m;
-                bad |= v.abs() == F::infinity();
-            }
-            bad
-        });
-        match bad {
-            None => Ok(out),
-            Some(i) => Err(stats::infinite_in_row(OP, "x", &z, i)),
-        }
+        stats::elementwise_new(OP, &z, slice(&scale), slice(&f.shift), |v, s, m| v * s + m)
     }
 }
 

@@ -2,7 +2,7 @@
 //! row-major data, accurate column moments, numpy's linear percentiles and the standard
 //! normal quantile. Crate-private.
 
-use ndarray::{ArrayView2, ArrayViewMut2};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
 use crate::error::{Error, Result};
 use crate::tensor::Float;
@@ -149,6 +149,58 @@ pub(crate) fn map_rows<T: Copy, U: Copy + Default>(
         }
     }
     None
+}
+
+/// Whether a row holds an infinite value (branch-free, vectorizes).
+#[inline]
+fn row_has_infinite<F: Float>(row: &[F]) -> bool {
+    row.iter().fold(false, |bad, v| bad | (v.abs() == F::infinity()))
+}
+
+/// Per-column elementwise map `out_ij = g(x_ij, a_j, b_j)` into `out` (same shape as `x`,
+/// checked by the caller), rejecting infinite inputs. On an error `out` is partly
+/// written.
+pub(crate) fn elementwise_into<F: Float>(
+    op: &'static str,
+    x: &ArrayView2<'_, F>,
+    out: &mut ArrayViewMut2<'_, F>,
+    a: &[F],
+    b: &[F],
+    g: impl Fn(F, F, F) -> F,
+) -> Result<()> {
+    let bad = map_rows(x, out, |xr, or| {
+        for (((o, &v), &a), &b) in or.iter_mut().zip(xr).zip(a).zip(b) {
+            *o = g(v, a, b);
+        }
+        row_has_infinite(xr)
+    });
+    match bad {
+        None => Ok(()),
+        Some(i) => Err(infinite_in_row(op, "x", x, i)),
+    }
+}
+
+/// As [`elementwise_into`], into a new array. The output is written once, straight into
+/// fresh memory (no zero-fill first).
+pub(crate) fn elementwise_new<F: Float>(
+    op: &'static str,
+    x: &ArrayView2<'_, F>,
+    a: &[F],
+    b: &[F],
+    g: impl Fn(F, F, F) -> F,
+) -> Result<Array2<F>> {
+    let mut data: Vec<F> = Vec::with_capacity(x.len());
+    let mut bad = false;
+    for_each_row(x, |xr| {
+        data.extend(xr.iter().zip(a).zip(b).map(|((&v, &a), &b)| g(v, a, b)));
+        bad |= row_has_infinite(xr);
+    });
+    if bad {
+        if let Some((i, j, value)) = first_infinite(x) {
+            return Err(Error::NonFinite { op, what: "x", value, index: vec![i, j] });
+        }
+    }
+    Array2::from_shape_vec(x.raw_dim(), data).map_err(|e| Error::invalid_input(op, e))
 }
 
 /// The non-NaN values of every column, as f64, in row order (one pass over rows).
