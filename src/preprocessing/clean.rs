@@ -445,6 +445,12 @@ impl<F: Float> IqrClipper<F> {
         Ok(self.fitted("IqrClipper::upper")?.bounds.upper.view())
     }
 
+    /// Number of columns seen in `fit`.
+    #[doc(alias = "n_features_in_")]
+    pub fn n_features_in(&self) -> Result<usize> {
+        Ok(self.fitted("IqrClipper::n_features_in")?.bounds.lower.len())
+    }
+
     /// Clips `x` into `out` (same shape) without allocating.
     ///
     /// # Errors
@@ -641,6 +647,12 @@ impl<F: Float> ZScoreClipper<F> {
     #[doc(alias = "upper_")]
     pub fn upper(&self) -> Result<ArrayView1<'_, F>> {
         Ok(self.fitted("ZScoreClipper::upper")?.bounds.upper.view())
+    }
+
+    /// Number of columns seen in `fit`.
+    #[doc(alias = "n_features_in_")]
+    pub fn n_features_in(&self) -> Result<usize> {
+        Ok(self.fitted("ZScoreClipper::n_features_in")?.bounds.lower.len())
     }
 
     /// Clips `x` into `out` (same shape) without allocating.
