@@ -14,7 +14,7 @@ use proptest::prelude::*;
 /// A random matrix: column `j` is `offset_j + spread_j · u` with `u` uniform in [-1, 1);
 /// a spread of 0 makes a constant column.
 fn matrix(max_rows: usize) -> impl Strategy<Value = Array2<f64>> {
-    (1usize..max_rows, 1usize..6).prop_flat_map(|(r, c)| {
+    (1usize..max_rows, 1usize..20).prop_flat_map(|(r, c)| {
         let spread = prop_oneof![1 => Just(0.0), 4 => 1e-3f64..1e3];
         (proptest::collection::vec(-1.0f64..1.0, r * c), proptest::collection::vec((-1e6f64..1e6, spread), c))
             .prop_map(move |(u, cols)| {
