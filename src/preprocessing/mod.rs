@@ -101,3 +101,27 @@ pub trait InverseTransform<T, U = T> {
     /// columns.
     fn inverse_transform(&self, y: ArrayView2<'_, U>) -> Result<Array2<T>>;
 }
+
+// Numeric preprocessing (scalers, imputation, cleaning, polynomial features).
+mod clean;
+mod impute;
+mod max_abs_scaler;
+mod min_max_scaler;
+mod normalizer;
+mod polynomial;
+mod robust_scaler;
+#[cfg(feature = "serde")]
+mod serde_nan;
+mod standard_scaler;
+mod stats;
+pub use clean::{
+    DropDuplicateRows, DropDuplicateRowsBuilder, IqrClipper, IqrClipperBuilder, Keep, ZScoreClipper,
+    ZScoreClipperBuilder, drop_duplicate_rows, drop_missing_rows,
+};
+pub use impute::{EmptyFeatures, ImputeStrategy, MissingValue, SimpleImputer, SimpleImputerBuilder};
+pub use max_abs_scaler::{MaxAbsScaler, MaxAbsScalerBuilder};
+pub use min_max_scaler::{MinMaxScaler, MinMaxScalerBuilder};
+pub use normalizer::{Norm, Normalizer, NormalizerBuilder, normalize};
+pub use polynomial::{PolynomialFeatures, PolynomialFeaturesBuilder};
+pub use robust_scaler::{RobustScaler, RobustScalerBuilder};
+pub use standard_scaler::{StandardScaler, StandardScalerBuilder};
