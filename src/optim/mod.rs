@@ -11,6 +11,33 @@ use crate::error::Result;
 use crate::model::Model;
 use crate::tensor::{Float, Param, same_shape};
 
+mod adadelta;
+mod adafactor;
+mod adagrad;
+mod adam;
+mod adamax;
+mod asgd;
+mod groups;
+mod nadam;
+mod radam;
+mod rmsprop;
+mod rprop;
+mod sgd;
+pub(crate) mod state;
+
+pub use adadelta::{Adadelta, AdadeltaBuilder, AdadeltaState};
+pub use adafactor::{Adafactor, AdafactorBuilder, AdafactorState};
+pub use adagrad::{Adagrad, AdagradBuilder, AdagradState};
+pub use adam::{Adam, AdamBuilder, AdamState, AdamW, AdamWBuilder};
+pub use adamax::{Adamax, AdamaxBuilder, AdamaxState};
+pub use asgd::{Asgd, AsgdBuilder, AsgdState};
+pub use groups::ParamGroups;
+pub use nadam::{NAdam, NAdamBuilder, NAdamState};
+pub use radam::{RAdam, RAdamBuilder, RAdamState};
+pub use rmsprop::{RmsProp, RmsPropBuilder, RmsPropState};
+pub use rprop::{Rprop, RpropBuilder, RpropState};
+pub use sgd::{Sgd, SgdBuilder, SgdState};
+
 /// Updates parameters from their gradients.
 ///
 /// # Example: sign-SGD written outside the crate
@@ -137,6 +164,51 @@ pub trait Optimizer<F: Float> {
     }
 }
 
+/// A boxed optimizer is an optimizer: `Box<dyn Optimizer<F> + Send + Sync>` mixes
+/// optimizer types (for example in [`ParamGroups`]). Every method forwards, so
+/// overridden provided methods keep their behaviour.
+impl<F: Float, O: Optimizer<F> + ?Sized> Optimizer<F> for Box<O> {
+    fn update(&mut self, param: Param<'_>, value: ArrayViewMutD<'_, F>, grad: ArrayViewD<'_, F>) -> Result<()> {
+        (**self).update(param, value, grad)
+    }
+    fn lr(&self) -> F {
+        (**self).lr()
+    }
+    fn set_lr(&mut self, lr: F) {
+        (**self).set_lr(lr)
+    }
+    fn validate(&self, param: Param<'_>, value: ArrayViewD<'_, F>, grad: ArrayViewD<'_, F>) -> Result<()> {
+        (**self).validate(param, value, grad)
+    }
+    fn begin_step(&mut self) {
+        (**self).begin_step()
+    }
+    fn step(&mut self, model: &mut dyn Model<F>) -> Result<()> {
+        (**self).step(model)
+    }
+    fn num_groups(&self) -> usize {
+        (**self).num_groups()
+    }
+    fn group_lr(&self, group: usize) -> F {
+        (**self).group_lr(group)
+    }
+    fn set_group_lr(&mut self, group: usize, lr: F) {
+        (**self).set_group_lr(group, lr)
+    }
+    fn group_momentum(&self, group: usize) -> Option<F> {
+        (**self).group_momentum(group)
+    }
+    fn set_group_momentum(&mut self, group: usize, momentum: F) {
+        (**self).set_group_momentum(group, momentum)
+    }
+    fn state_dict(&self) -> StateDict<F> {
+        (**self).state_dict()
+    }
+    fn load_state_dict(&mut self, state: &StateDict<F>) -> Result<()> {
+        (**self).load_state_dict(state)
+    }
+}
+
 /// Named plain tensors and scalars: an optimizer's saved state.
 ///
 /// Keys follow PyTorch's `state_dict()` layout: `"state.<param id>.<field>"` for
@@ -155,6 +227,7 @@ pub trait Optimizer<F: Float> {
 /// assert!(s.tensor("state.0.exp_avg").is_none());
 /// ```
 #[derive(Clone, Debug, Default, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct StateDict<F> {
     /// Named tensors.
     pub tensors: Vec<(String, ArrayD<F>)>,
