@@ -100,7 +100,8 @@ impl AdadeltaConfig {
     }
 }
 
-const DEFAULTS: AdadeltaConfig = AdadeltaConfig { lr: 1.0, rho: 0.9, eps: 1e-6, weight_decay: 0.0, maximize: false };
+const DEFAULTS: AdadeltaConfig =
+    AdadeltaConfig { lr: 1.0, rho: 0.9, eps: 1e-6, weight_decay: 0.0, maximize: false };
 
 /// Builder of [`Adadelta`]; setters take torch's names, [`build`](AdadeltaBuilder::build)
 /// validates.
@@ -267,7 +268,11 @@ impl<F: Float> Optimizer<F> for Adadelta<F> {
             let mut placer = Placer::unknown();
             state.insert(
                 id,
-                AdadeltaState { step, square_avg: placer.copy_of(v.view()), acc_delta: placer.copy_of(u.view()) },
+                AdadeltaState {
+                    step,
+                    square_avg: placer.copy_of(v.view()),
+                    acc_delta: placer.copy_of(u.view()),
+                },
             );
         }
         r.finish()?;

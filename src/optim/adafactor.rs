@@ -101,7 +101,12 @@ pub struct AdafactorState<F> {
 }
 
 impl<F: Float> AdafactorState<F> {
-    fn new(step: u64, row_var: Option<ArrayD<F>>, col_var: Option<ArrayD<F>>, variance: Option<ArrayD<F>>) -> Self {
+    fn new(
+        step: u64,
+        row_var: Option<ArrayD<F>>,
+        col_var: Option<ArrayD<F>>,
+        variance: Option<ArrayD<F>>,
+    ) -> Self {
         let row_mean = row_var.as_ref().map(|r| {
             let mut shape = r.shape().to_vec();
             let nd = shape.len();
@@ -124,19 +129,34 @@ impl<F: Float> AdafactorState<F> {
         }
     }
 
-    /// Checks that the state fits a parameter of shape `shape`.
+    /// Checks that the state fits a parameter of shape `shape` (without allocating).
     fn check(&self, op: &'static str, shape: &[usize]) -> Result<()> {
         let nd = shape.len();
         if nd >= 2 {
             let (Some(r), Some(c)) = (&self.row_var, &self.col_var) else {
-                return Err(Error::invalid_input(op, "state has no row_var/col_var for a tensor of >= 2 dimensions"));
+                return Err(Error::invalid_input(
+                    op,
+                    "state has no row_var/col_var for a tensor of >= 2 dimensions",
+                ));
             };
-            let mut rs = shape.to_vec();
-            rs[nd - 1] = 1;
-            same_shape(op, &rs, r.shape())?;
-            let mut cs = shape.to_vec();
-            cs[nd - 2] = 1;
-            same_shape(op, &cs, c.shape())
+            // row_var = shape with the last axis 1, col_var = shape with the second-last 1.
+            let fits = |t: &ArrayD<F>, one: usize| {
+                t.ndim() == nd
+                    && t.shape()
+                        .iter()
+                        .zip(shape)
+                        .enumerate()
+                        .all(|(i, (&a, &b))| a == if i == one { 1 } else { b })
+            };
+            // Only the error path allocates.
+            for (t, one) in [(r, nd - 1), (c, nd - 2)] {
+                if !fits(t, one) {
+                    let mut expected = shape.to_vec();
+                    expected[one] = 1;
+                    return Err(Error::ShapeMismatch { op, expected, got: t.shape().to_vec() });
+                }
+            }
+            Ok(())
         } else {
             match &self.variance {
                 Some(v) => same_shape(op, shape, v.shape()),
@@ -161,7 +181,11 @@ impl AdafactorConfig {
     fn validate(&self) -> Result<()> {
         check_nonneg("lr", self.lr)?;
         if !(self.beta2_decay <= 0.0) {
-            return Err(Error::InvalidParameter { name: "beta2_decay", value: self.beta2_decay, expected: "<= 0" });
+            return Err(Error::InvalidParameter {
+                name: "beta2_decay",
+                value: self.beta2_decay,
+                expected: "<= 0",
+            });
         }
         if let Some(e) = self.eps1 {
             check_nonneg("eps[0]", e)?;
@@ -174,8 +198,15 @@ impl AdafactorConfig {
     }
 }
 
-const DEFAULTS: AdafactorConfig =
-    AdafactorConfig { lr: 1e-2, beta2_decay: -0.8, eps1: None, eps2: 1e-3, d: 1.0, weight_decay: 0.0, maximize: false };
+const DEFAULTS: AdafactorConfig = AdafactorConfig {
+    lr: 1e-2,
+    beta2_decay: -0.8,
+    eps1: None,
+    eps2: 1e-3,
+    d: 1.0,
+    weight_decay: 0.0,
+    maximize: false,
+};
 
 /// Builder of [`Adafactor`]; setters take torch's names, [`build`](AdafactorBuilder::build)
 /// validates.
@@ -308,21 +339,26 @@ impl<F: Float> Optimizer<F> for Adafactor<F> {
         let nd = p.ndim();
         let u_sq_sum;
         if nd >= 2 {
-            let (Some(row_var), Some(col_var), Some(row_mean)) = (&mut s.row_var, &mut s.col_var, &mut s.row_mean)
+            let (Some(row_var), Some(col_var), Some(row_mean)) =
+                (&mut s.row_var, &mut s.col_var, &mut s.row_mean)
             else {
                 return Err(Error::invalid_input(OP, "factored state missing"));
             };
             let (rows, cols) = (shape[nd - 2], shape[nd - 1]);
             // mean over the last axis of g², as torch: ‖g‖² / cols.
             let (fr, fc) = (F::lit(rows as f64), F::lit(cols as f64));
-            Zip::from(g.lanes(Axis(nd - 1))).and(row_var.index_axis_mut(Axis(nd - 1), 0)).for_each(|lane, r| {
-                let norm = F::lit(sum_sq(lane.into_dyn()).sqrt());
-                *r = lerp(*r, norm * norm / fc, w, small);
-            });
-            Zip::from(g.lanes(Axis(nd - 2))).and(col_var.index_axis_mut(Axis(nd - 2), 0)).for_each(|lane, cv| {
-                let norm = F::lit(sum_sq(lane.into_dyn()).sqrt());
-                *cv = lerp(*cv, norm * norm / fr, w, small);
-            });
+            Zip::from(g.lanes(Axis(nd - 1))).and(row_var.index_axis_mut(Axis(nd - 1), 0)).for_each(
+                |lane, r| {
+                    let norm = F::lit(sum_sq(lane.into_dyn()).sqrt());
+                    *r = lerp(*r, norm * norm / fc, w, small);
+                },
+            );
+            Zip::from(g.lanes(Axis(nd - 2))).and(col_var.index_axis_mut(Axis(nd - 2), 0)).for_each(
+                |lane, cv| {
+                    let norm = F::lit(sum_sq(lane.into_dyn()).sqrt());
+                    *cv = lerp(*cv, norm * norm / fr, w, small);
+                },
+            );
             let eps1f = F::lit(eps1);
             Zip::from(row_var.lanes(Axis(nd - 2))).and(row_mean.index_axis_mut(Axis(nd - 2), 0)).for_each(
                 |lane, m| {
@@ -337,12 +373,14 @@ impl<F: Float> Optimizer<F> for Adafactor<F> {
                 F::one() / v.sqrt() * (sgn * g)
             };
             let mut acc = 0.0f64;
-            Zip::from(&g).and_broadcast(&*row_var).and_broadcast(&*col_var).and_broadcast(&*row_mean).for_each(
-                |&g, &r, &cv, &m| {
+            Zip::from(&g)
+                .and_broadcast(&*row_var)
+                .and_broadcast(&*col_var)
+                .and_broadcast(&*row_mean)
+                .for_each(|&g, &r, &cv, &m| {
                     let u = factored(g, r, cv, m).as_f64();
                     acc += u * u;
-                },
-            );
+                });
             u_sq_sum = acc;
             let coef: F = final_coef(alpha, u_sq_sum, n, c.d);
             let (decay, wd) = (F::lit(1.0 - c.lr * c.weight_decay), c.weight_decay != 0.0);
@@ -399,10 +437,12 @@ impl<F: Float> Optimizer<F> for Adafactor<F> {
     fn state_dict(&self) -> StateDict<F> {
         let c = &self.cfg;
         let mut w = Writer::new();
-        w.hyper("lr", c.lr)
-            .hyper("beta2_decay", c.beta2_decay)
-            .hyper("eps.0", c.eps1.unwrap_or(f64::NAN))
-            .hyper("eps.1", c.eps2)
+        w.hyper("lr", c.lr).hyper("beta2_decay", c.beta2_decay);
+        // `eps.0` is absent for None (machine epsilon).
+        if let Some(e) = c.eps1 {
+            w.hyper("eps.0", e);
+        }
+        w.hyper("eps.1", c.eps2)
             .hyper("d", c.d)
             .hyper("weight_decay", c.weight_decay)
             .flag("maximize", c.maximize);
@@ -420,11 +460,10 @@ impl<F: Float> Optimizer<F> for Adafactor<F> {
     fn load_state_dict(&mut self, sd: &StateDict<F>) -> Result<()> {
         let op = "Adafactor::load_state_dict";
         let mut r = Reader::new(op, sd);
-        let eps1 = r.hyper("eps.0")?;
         let cfg = AdafactorConfig {
             lr: r.hyper("lr")?,
             beta2_decay: r.hyper("beta2_decay")?,
-            eps1: if eps1.is_nan() { None } else { Some(eps1) },
+            eps1: r.opt_hyper("eps.0"),
             eps2: r.hyper("eps.1")?,
             d: r.hyper("d")?,
             weight_decay: r.hyper("weight_decay")?,
@@ -449,7 +488,9 @@ impl<F: Float> Optimizer<F> for Adafactor<F> {
                     if !ok {
                         return Err(Error::invalid_input(
                             op,
-                            format!("state.{id}: row_var {rs:?} and col_var {cs:?} are not factors of one tensor"),
+                            format!(
+                                "state.{id}: row_var {rs:?} and col_var {cs:?} are not factors of one tensor"
+                            ),
                         ));
                     }
                     AdafactorState::new(step, Some(row.clone()), Some(col.clone()), None)

@@ -210,7 +210,9 @@ impl<F: Float> Optimizer<F> for Adagrad<F> {
         let mut placer = Placer::new(&[p.as_ptr(), g.as_ptr()]);
         let shape = p.shape();
         let init = F::lit(c.initial_accumulator_value);
-        let s = self.state.get_or_insert_with(param.id, || AdagradState { step: 0, sum: placer.full(shape, init) });
+        let s = self
+            .state
+            .get_or_insert_with(param.id, || AdagradState { step: 0, sum: placer.full(shape, init) });
         s.step += 1;
         let clr = c.lr / (1.0 + (s.step as f64 - 1.0) * c.lr_decay);
         let (neg_clr, eps, wd) = (F::lit(-clr), F::lit(c.eps), F::lit(c.weight_decay));

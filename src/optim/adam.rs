@@ -6,7 +6,7 @@ use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Zip};
 
 use crate::error::{Error, Result};
 use crate::optim::state::{
-    Placer, Reader, Writer, bias_corrections, check_nonneg, check_state_shapes, check_unit_open, lerp, max_nan,
+    Placer, Reader, Writer, bias_corrections, check_nonneg, check_state_shapes, check_unit_open, max_nan,
 };
 use crate::optim::{Optimizer, StateDict, StateMap};
 use crate::tensor::{Float, Param, same_shape};
@@ -314,25 +314,24 @@ impl<F: Float> Optimizer<F> for Adam<F> {
                 (g, p)
             }
         };
-        match s.max_exp_avg_sq.as_mut() {
-            None => Zip::from(&mut p).and(&g).and(&mut s.exp_avg).and(&mut s.exp_avg_sq).for_each(
-                |p, &g, m, v| {
-                    let (g, pv) = prep(g, *p);
-                    *m = lerp(*m, g, w1, small1);
-                    *v = *v * b2 + omb2 * g * g;
-                    *p = pv + neg_step_size * *m / (v.sqrt() / bc2_sqrt + eps);
-                },
-            ),
-            Some(vmax) => Zip::from(&mut p).and(&g).and(&mut s.exp_avg).and(&mut s.exp_avg_sq).and(vmax).for_each(
+        let (exp_avg, exp_avg_sq, vmax) = (&mut s.exp_avg, &mut s.exp_avg_sq, s.max_exp_avg_sq.as_mut());
+        with_lerp!(small1, lerp => match vmax {
+            None => Zip::from(&mut p).and(&g).and(&mut *exp_avg).and(&mut *exp_avg_sq).for_each(|p, &g, m, v| {
+                let (g, pv) = prep(g, *p);
+                *m = lerp(*m, g, w1);
+                *v = *v * b2 + omb2 * g * g;
+                *p = pv + neg_step_size * *m / (v.sqrt() / bc2_sqrt + eps);
+            }),
+            Some(vmax) => Zip::from(&mut p).and(&g).and(&mut *exp_avg).and(&mut *exp_avg_sq).and(vmax).for_each(
                 |p, &g, m, v, vm| {
                     let (g, pv) = prep(g, *p);
-                    *m = lerp(*m, g, w1, small1);
+                    *m = lerp(*m, g, w1);
                     *v = *v * b2 + omb2 * g * g;
                     *vm = max_nan(*vm, *v);
                     *p = pv + neg_step_size * *m / (vm.sqrt() / bc2_sqrt + eps);
                 },
             ),
-        }
+        });
         Ok(())
     }
 
@@ -367,7 +366,11 @@ impl<F: Float> Optimizer<F> for Adam<F> {
         let mut w = Writer::new();
         self.cfg.write(&mut w);
         for (id, s) in self.state.iter() {
-            w.scalar(id, "step", s.step as f64).tensor(id, "exp_avg", &s.exp_avg).tensor(id, "exp_avg_sq", &s.exp_avg_sq);
+            w.scalar(id, "step", s.step as f64).tensor(id, "exp_avg", &s.exp_avg).tensor(
+                id,
+                "exp_avg_sq",
+                &s.exp_avg_sq,
+            );
             if let Some(m) = &s.max_exp_avg_sq {
                 w.tensor(id, "max_exp_avg_sq", m);
             }
@@ -383,7 +386,8 @@ impl<F: Float> Optimizer<F> for Adam<F> {
             let step = r.step(id)?;
             let m = r.tensor(id, "exp_avg")?;
             let v = r.tensor_shaped(id, "exp_avg_sq", m.shape())?;
-            let vmax = if cfg.amsgrad { Some(r.tensor_shaped(id, "max_exp_avg_sq", m.shape())?) } else { None };
+            let vmax =
+                if cfg.amsgrad { Some(r.tensor_shaped(id, "max_exp_avg_sq", m.shape())?) } else { None };
             let mut placer = Placer::unknown();
             state.insert(
                 id,
@@ -467,7 +471,8 @@ pub struct AdamWBuilder<F> {
     _f: PhantomData<fn() -> F>,
 }
 
-const ADAMW_DEFAULTS: AdamConfig = AdamConfig { weight_decay: 1e-2, decoupled_weight_decay: true, ..ADAM_DEFAULTS };
+const ADAMW_DEFAULTS: AdamConfig =
+    AdamConfig { weight_decay: 1e-2, decoupled_weight_decay: true, ..ADAM_DEFAULTS };
 
 impl<F: Float> AdamWBuilder<F> {
     adam_setters!();
@@ -527,7 +532,12 @@ impl<F: Float> AdamW<F> {
 }
 
 impl<F: Float> Optimizer<F> for AdamW<F> {
-    fn update(&mut self, param: Param<'_>, value: ArrayViewMutD<'_, F>, grad: ArrayViewD<'_, F>) -> Result<()> {
+    fn update(
+        &mut self,
+        param: Param<'_>,
+        value: ArrayViewMutD<'_, F>,
+        grad: ArrayViewD<'_, F>,
+    ) -> Result<()> {
         self.inner.update(param, value, grad)
     }
     fn validate(&self, param: Param<'_>, value: ArrayViewD<'_, F>, grad: ArrayViewD<'_, F>) -> Result<()> {
@@ -571,10 +581,16 @@ mod tests {
             e(Adam::builder().betas(1.0, 0.999)),
             Error::InvalidParameter { name: "betas[0]", value: 1.0, expected: "[0, 1)" }
         );
-        assert!(matches!(e(Adam::builder().betas(0.9, -0.1)), Error::InvalidParameter { name: "betas[1]", .. }));
+        assert!(matches!(
+            e(Adam::builder().betas(0.9, -0.1)),
+            Error::InvalidParameter { name: "betas[1]", .. }
+        ));
         assert!(matches!(e(Adam::builder().lr(-1e-3)), Error::InvalidParameter { name: "lr", .. }));
         assert!(matches!(e(Adam::builder().eps(-1.0)), Error::InvalidParameter { name: "eps", .. }));
-        assert!(matches!(e(Adam::builder().weight_decay(f64::NAN)), Error::InvalidParameter { name: "weight_decay", .. }));
+        assert!(matches!(
+            e(Adam::builder().weight_decay(f64::NAN)),
+            Error::InvalidParameter { name: "weight_decay", .. }
+        ));
         assert!(matches!(
             AdamW::<f32>::builder().betas(0.9, 1.0).build().unwrap_err(),
             Error::InvalidParameter { name: "betas[1]", .. }
@@ -603,7 +619,8 @@ mod tests {
         assert_eq!(AdamW::<f64>::default().weight_decay(), 1e-2);
         assert_eq!(Adam::<f64>::default().weight_decay(), 0.0);
         let mut adam = Adam::<f64>::default();
-        adam.update(Param::new(0, "w"), array![1.0].into_dyn().view_mut(), array![1.0].into_dyn().view()).unwrap();
+        adam.update(Param::new(0, "w"), array![1.0].into_dyn().view_mut(), array![1.0].into_dyn().view())
+            .unwrap();
         let sd = adam.state_dict();
         assert!(AdamW::<f64>::default().load_state_dict(&sd).is_err());
     }

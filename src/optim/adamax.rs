@@ -6,7 +6,7 @@ use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Zip};
 
 use crate::error::Result;
 use crate::optim::state::{
-    Placer, Reader, Writer, bias_corrections, check_nonneg, check_state_shapes, check_unit_open, lerp, max_nan,
+    Placer, Reader, Writer, bias_corrections, check_nonneg, check_state_shapes, check_unit_open, max_nan,
 };
 use crate::optim::{Optimizer, StateDict, StateMap};
 use crate::tensor::{Float, Param, same_shape};
@@ -210,13 +210,14 @@ impl<F: Float> Optimizer<F> for Adamax<F> {
         let (w1, small1) = (F::lit(1.0 - c.beta1), (1.0 - c.beta1).abs() < 0.5);
         let (b2, eps, wd) = (F::lit(c.beta2), F::lit(c.eps), F::lit(c.weight_decay));
         let (maximize, l2) = (c.maximize, c.weight_decay != 0.0);
-        Zip::from(&mut p).and(&g).and(&mut s.exp_avg).and(&mut s.exp_inf).for_each(|p, &g, m, u| {
+        let (exp_avg, exp_inf) = (&mut s.exp_avg, &mut s.exp_inf);
+        with_lerp!(small1, lerp => Zip::from(&mut p).and(&g).and(&mut *exp_avg).and(&mut *exp_inf).for_each(|p, &g, m, u| {
             let g = if maximize { -g } else { g };
             let g = if l2 { g + wd * *p } else { g };
-            *m = lerp(*m, g, w1, small1);
+            *m = lerp(*m, g, w1);
             *u = max_nan(*u * b2, g.abs() + eps);
             *p = *p + neg_clr * *m / *u;
-        });
+        }));
         Ok(())
     }
 
@@ -254,7 +255,9 @@ impl<F: Float> Optimizer<F> for Adamax<F> {
             .hyper("weight_decay", c.weight_decay)
             .flag("maximize", c.maximize);
         for (id, s) in self.state.iter() {
-            w.scalar(id, "step", s.step as f64).tensor(id, "exp_avg", &s.exp_avg).tensor(id, "exp_inf", &s.exp_inf);
+            w.scalar(id, "step", s.step as f64)
+                .tensor(id, "exp_avg", &s.exp_avg)
+                .tensor(id, "exp_inf", &s.exp_inf);
         }
         w.finish()
     }
@@ -276,7 +279,10 @@ impl<F: Float> Optimizer<F> for Adamax<F> {
             let m = r.tensor(id, "exp_avg")?;
             let u = r.tensor_shaped(id, "exp_inf", m.shape())?;
             let mut placer = Placer::unknown();
-            state.insert(id, AdamaxState { step, exp_avg: placer.copy_of(m.view()), exp_inf: placer.copy_of(u.view()) });
+            state.insert(
+                id,
+                AdamaxState { step, exp_avg: placer.copy_of(m.view()), exp_inf: placer.copy_of(u.view()) },
+            );
         }
         r.finish()?;
         self.cfg = cfg;

@@ -274,7 +274,10 @@ impl<F: Float> Optimizer<F> for Asgd<F> {
             .hyper("weight_decay", c.weight_decay)
             .flag("maximize", c.maximize);
         for (id, s) in self.state.iter() {
-            w.scalar(id, "step", s.step as f64).scalar(id, "eta", s.eta).scalar(id, "mu", s.mu).tensor(id, "ax", &s.ax);
+            w.scalar(id, "step", s.step as f64)
+                .scalar(id, "eta", s.eta)
+                .scalar(id, "mu", s.mu)
+                .tensor(id, "ax", &s.ax);
         }
         w.finish()
     }

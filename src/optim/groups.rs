@@ -100,7 +100,10 @@ impl<O> ParamGroups<O> {
 
     /// Index of the group that updates `param`.
     pub fn group_of(&self, param: Param<'_>) -> usize {
-        self.groups.iter().position(|(sel, _)| sel.as_ref().is_none_or(|s| s(param))).unwrap_or(self.groups.len() - 1)
+        self.groups
+            .iter()
+            .position(|(sel, _)| sel.as_ref().is_none_or(|s| s(param)))
+            .unwrap_or(self.groups.len() - 1)
     }
 
     /// The optimizer of group `g`.
@@ -153,7 +156,12 @@ fn state_id(key: &str) -> Option<usize> {
 }
 
 impl<F: Float, O: Optimizer<F>> Optimizer<F> for ParamGroups<O> {
-    fn update(&mut self, param: Param<'_>, value: ArrayViewMutD<'_, F>, grad: ArrayViewD<'_, F>) -> Result<()> {
+    fn update(
+        &mut self,
+        param: Param<'_>,
+        value: ArrayViewMutD<'_, F>,
+        grad: ArrayViewD<'_, F>,
+    ) -> Result<()> {
         self.route(param).update(param, value, grad)
     }
 
@@ -238,9 +246,13 @@ impl<F: Float, O: Optimizer<F>> Optimizer<F> for ParamGroups<O> {
             if !tail.starts_with("params.") {
                 continue;
             }
-            let g: usize = g.parse().map_err(|_| Error::invalid_input(op, format!("malformed entry {k:?}")))?;
+            let g: usize =
+                g.parse().map_err(|_| Error::invalid_input(op, format!("malformed entry {k:?}")))?;
             if g >= n {
-                return Err(Error::invalid_input(op, format!("entry {k:?} names group {g}, but there are {n} groups")));
+                return Err(Error::invalid_input(
+                    op,
+                    format!("entry {k:?} names group {g}, but there are {n} groups"),
+                ));
             }
             if !(*v >= 0.0 && v.fract() == 0.0) {
                 return Err(Error::invalid_input(op, format!("entry {k:?} = {v} is not a parameter id")));
@@ -254,7 +266,9 @@ impl<F: Float, O: Optimizer<F>> Optimizer<F> for ParamGroups<O> {
             if let Some(id) = state_id(k) {
                 return match owner_of(id) {
                     Some(g) => Ok(Some((g, k.to_string()))),
-                    None => Err(Error::invalid_input(op, format!("state of parameter {id} belongs to no group"))),
+                    None => {
+                        Err(Error::invalid_input(op, format!("state of parameter {id} belongs to no group")))
+                    }
                 };
             }
             for g in 0..n {
@@ -359,7 +373,10 @@ mod tests {
     fn boxed_optimizers_mix_types() {
         let mut opt: ParamGroups<Box<dyn Optimizer<f32> + Send + Sync>> =
             ParamGroups::new(Box::new(Adam::<f32>::default()) as Box<dyn Optimizer<f32> + Send + Sync>)
-                .group(|p: Param<'_>| p.name == "b", Box::new(Sgd::<f32>::builder().lr(1.0).build().unwrap()));
+                .group(
+                    |p: Param<'_>| p.name == "b",
+                    Box::new(Sgd::<f32>::builder().lr(1.0).build().unwrap()),
+                );
         let mut b = array![1.0f32].into_dyn();
         opt.update(Param::new(0, "b"), b.view_mut(), array![0.25f32].into_dyn().view()).unwrap();
         assert_eq!(b[0], 0.75);

@@ -11,6 +11,21 @@ use crate::error::Result;
 use crate::model::Model;
 use crate::tensor::{Float, Param, same_shape};
 
+/// Runs `$body` with `$lerp(start, end, weight)` bound to torch's CPU `lerp` formula for
+/// weights below 0.5 (`$small`) or the other one, chosen once outside the loop: a
+/// per-element choice between the two formulas keeps the compiler from vectorizing.
+macro_rules! with_lerp {
+    ($small:expr, $lerp:ident => $body:expr) => {
+        if $small {
+            let $lerp = |a: F, b: F, w: F| a + w * (b - a);
+            $body
+        } else {
+            let $lerp = |a: F, b: F, w: F| b - (b - a) * (F::one() - w);
+            $body
+        }
+    };
+}
+
 mod adadelta;
 mod adafactor;
 mod adagrad;
@@ -168,7 +183,12 @@ pub trait Optimizer<F: Float> {
 /// optimizer types (for example in [`ParamGroups`]). Every method forwards, so
 /// overridden provided methods keep their behaviour.
 impl<F: Float, O: Optimizer<F> + ?Sized> Optimizer<F> for Box<O> {
-    fn update(&mut self, param: Param<'_>, value: ArrayViewMutD<'_, F>, grad: ArrayViewD<'_, F>) -> Result<()> {
+    fn update(
+        &mut self,
+        param: Param<'_>,
+        value: ArrayViewMutD<'_, F>,
+        grad: ArrayViewD<'_, F>,
+    ) -> Result<()> {
         (**self).update(param, value, grad)
     }
     fn lr(&self) -> F {

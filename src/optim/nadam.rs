@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Zip};
 
 use crate::error::Result;
-use crate::optim::state::{Placer, Reader, Writer, check_nonneg, check_state_shapes, check_unit_open, lerp};
+use crate::optim::state::{Placer, Reader, Writer, check_nonneg, check_state_shapes, check_unit_open};
 use crate::optim::{Optimizer, StateDict, StateMap};
 use crate::tensor::{Float, Param, same_shape};
 
@@ -258,7 +258,8 @@ impl<F: Float> Optimizer<F> for NAdam<F> {
         let maximize = c.maximize;
         let l2 = c.weight_decay != 0.0 && !c.decoupled_weight_decay;
         let decoupled = c.weight_decay != 0.0 && c.decoupled_weight_decay;
-        Zip::from(&mut p).and(&g).and(&mut s.exp_avg).and(&mut s.exp_avg_sq).for_each(|p, &g, m, v| {
+        let (exp_avg, exp_avg_sq) = (&mut s.exp_avg, &mut s.exp_avg_sq);
+        with_lerp!(small1, lerp => Zip::from(&mut p).and(&g).and(&mut *exp_avg).and(&mut *exp_avg_sq).for_each(|p, &g, m, v| {
             let g = if maximize { -g } else { g };
             let (g, pv) = if l2 {
                 (g + wd * *p, *p)
@@ -267,12 +268,12 @@ impl<F: Float> Optimizer<F> for NAdam<F> {
             } else {
                 (g, *p)
             };
-            *m = lerp(*m, g, w1, small1);
+            *m = lerp(*m, g, w1);
             *v = *v * b2 + omb2 * g * g;
             let denom = (*v / bc2).sqrt() + eps;
             let pv = pv + c_grad * g / denom;
             *p = pv + c_avg * *m / denom;
-        });
+        }));
         Ok(())
     }
 

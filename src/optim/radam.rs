@@ -6,7 +6,7 @@ use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Zip};
 
 use crate::error::Result;
 use crate::optim::state::{
-    Placer, Reader, Writer, bias_corrections, check_nonneg, check_state_shapes, check_unit_open, lerp,
+    Placer, Reader, Writer, bias_corrections, check_nonneg, check_state_shapes, check_unit_open,
 };
 use crate::optim::{Optimizer, StateDict, StateMap};
 use crate::tensor::{Float, Param, same_shape};
@@ -255,25 +255,28 @@ impl<F: Float> Optimizer<F> for RAdam<F> {
                 (g, p)
             }
         };
-        let zip = Zip::from(&mut p).and(&g).and(&mut s.exp_avg).and(&mut s.exp_avg_sq);
-        match rect {
-            Some(rect) => {
-                let rect = F::lit(rect);
-                zip.for_each(|p, &g, m, v| {
+        let (exp_avg, exp_avg_sq) = (&mut s.exp_avg, &mut s.exp_avg_sq);
+        with_lerp!(small1, lerp => {
+            let zip = Zip::from(&mut p).and(&g).and(&mut *exp_avg).and(&mut *exp_avg_sq);
+            match rect {
+                Some(rect) => {
+                    let rect = F::lit(rect);
+                    zip.for_each(|p, &g, m, v| {
+                        let (g, pv) = prep(g, *p);
+                        *m = lerp(*m, g, w1);
+                        *v = *v * b2 + omb2 * g * g;
+                        let adaptive = bc2_sqrt / (v.sqrt() + eps);
+                        *p = pv - *m / bc1 * lr * adaptive * rect;
+                    })
+                }
+                None => zip.for_each(|p, &g, m, v| {
                     let (g, pv) = prep(g, *p);
-                    *m = lerp(*m, g, w1, small1);
+                    *m = lerp(*m, g, w1);
                     *v = *v * b2 + omb2 * g * g;
-                    let adaptive = bc2_sqrt / (v.sqrt() + eps);
-                    *p = pv - *m / bc1 * lr * adaptive * rect;
-                })
+                    *p = pv - *m / bc1 * lr;
+                }),
             }
-            None => zip.for_each(|p, &g, m, v| {
-                let (g, pv) = prep(g, *p);
-                *m = lerp(*m, g, w1, small1);
-                *v = *v * b2 + omb2 * g * g;
-                *p = pv - *m / bc1 * lr;
-            }),
-        }
+        });
         Ok(())
     }
 

@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Zip};
 
 use crate::error::Result;
-use crate::optim::state::{Placer, Reader, Writer, check_nonneg, check_state_shapes, lerp};
+use crate::optim::state::{Placer, Reader, Writer, check_nonneg, check_state_shapes};
 use crate::optim::{Optimizer, StateDict, StateMap};
 use crate::tensor::{Float, Param, same_shape};
 
@@ -244,7 +244,8 @@ impl<F: Float> Optimizer<F> for RmsProp<F> {
             s.grad_avg = Some(placer.zeros(shape));
         }
         s.step += 1;
-        let (alpha, oma, eps, wd) = (F::lit(c.alpha), F::lit(1.0 - c.alpha), F::lit(c.eps), F::lit(c.weight_decay));
+        let (alpha, oma, eps, wd) =
+            (F::lit(c.alpha), F::lit(1.0 - c.alpha), F::lit(c.eps), F::lit(c.weight_decay));
         let small = (1.0 - c.alpha).abs() < 0.5;
         let (neg_lr, mu) = (F::lit(-c.lr), F::lit(c.momentum));
         let (maximize, l2) = (c.maximize, c.weight_decay != 0.0);
@@ -271,25 +272,27 @@ impl<F: Float> Optimizer<F> for RmsProp<F> {
             }
             (true, false) => {
                 let ga = s.grad_avg.as_mut().expect("created above");
-                Zip::from(&mut p).and(&g).and(&mut s.square_avg).and(ga).for_each(|p, &g, v, ga| {
+                let sq = &mut s.square_avg;
+                with_lerp!(small, lerp => Zip::from(&mut p).and(&g).and(&mut *sq).and(&mut *ga).for_each(|p, &g, v, ga| {
                     let g = d_p(g, *p);
                     sq_avg(v, g);
-                    *ga = lerp(*ga, g, oma, small);
+                    *ga = lerp(*ga, g, oma);
                     let avg = (*v - *ga * *ga).sqrt() + eps;
                     *p = *p + neg_lr * g / avg;
-                })
+                }))
             }
             (true, true) => {
                 let ga = s.grad_avg.as_mut().expect("created above");
                 let b = s.momentum_buffer.as_mut().expect("created above");
-                Zip::from(&mut p).and(&g).and(&mut s.square_avg).and(ga).and(b).for_each(|p, &g, v, ga, b| {
+                let sq = &mut s.square_avg;
+                with_lerp!(small, lerp => Zip::from(&mut p).and(&g).and(&mut *sq).and(&mut *ga).and(&mut *b).for_each(|p, &g, v, ga, b| {
                     let g = d_p(g, *p);
                     sq_avg(v, g);
-                    *ga = lerp(*ga, g, oma, small);
+                    *ga = lerp(*ga, g, oma);
                     let avg = (*v - *ga * *ga).sqrt() + eps;
                     *b = *b * mu + g / avg;
                     *p = *p + neg_lr * *b;
-                })
+                }))
             }
         }
         Ok(())
@@ -361,7 +364,8 @@ impl<F: Float> Optimizer<F> for RmsProp<F> {
             let step = r.step(id)?;
             let v = r.tensor(id, "square_avg")?;
             let shape = v.shape();
-            let b = if cfg.momentum > 0.0 { Some(r.tensor_shaped(id, "momentum_buffer", shape)?) } else { None };
+            let b =
+                if cfg.momentum > 0.0 { Some(r.tensor_shaped(id, "momentum_buffer", shape)?) } else { None };
             let ga = if cfg.centered { Some(r.tensor_shaped(id, "grad_avg", shape)?) } else { None };
             let mut placer = Placer::unknown();
             state.insert(

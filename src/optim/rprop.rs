@@ -99,7 +99,11 @@ impl RpropConfig {
     fn validate(&self) -> Result<()> {
         check_nonneg("lr", self.lr)?;
         if !(0.0 < self.eta_minus && self.eta_minus < 1.0) {
-            return Err(Error::InvalidParameter { name: "etas[0]", value: self.eta_minus, expected: "(0, 1)" });
+            return Err(Error::InvalidParameter {
+                name: "etas[0]",
+                value: self.eta_minus,
+                expected: "(0, 1)",
+            });
         }
         if !(1.0 < self.eta_plus) {
             return Err(Error::InvalidParameter { name: "etas[1]", value: self.eta_plus, expected: "> 1" });
@@ -116,8 +120,14 @@ impl RpropConfig {
     }
 }
 
-const DEFAULTS: RpropConfig =
-    RpropConfig { lr: 1e-2, eta_minus: 0.5, eta_plus: 1.2, step_size_min: 1e-6, step_size_max: 50.0, maximize: false };
+const DEFAULTS: RpropConfig = RpropConfig {
+    lr: 1e-2,
+    eta_minus: 0.5,
+    eta_plus: 1.2,
+    step_size_min: 1e-6,
+    step_size_max: 50.0,
+    maximize: false,
+};
 
 /// Builder of [`Rprop`]; setters take torch's names, [`build`](RpropBuilder::build)
 /// validates.
@@ -277,7 +287,11 @@ impl<F: Float> Optimizer<F> for Rprop<F> {
             .hyper("step_sizes.1", c.step_size_max)
             .flag("maximize", c.maximize);
         for (id, s) in self.state.iter() {
-            w.scalar(id, "step", s.step as f64).tensor(id, "prev", &s.prev).tensor(id, "step_size", &s.step_size);
+            w.scalar(id, "step", s.step as f64).tensor(id, "prev", &s.prev).tensor(
+                id,
+                "step_size",
+                &s.step_size,
+            );
         }
         w.finish()
     }
@@ -299,7 +313,10 @@ impl<F: Float> Optimizer<F> for Rprop<F> {
             let prev = r.tensor(id, "prev")?;
             let ss = r.tensor_shaped(id, "step_size", prev.shape())?;
             let mut placer = Placer::unknown();
-            state.insert(id, RpropState { step, prev: placer.copy_of(prev.view()), step_size: placer.copy_of(ss.view()) });
+            state.insert(
+                id,
+                RpropState { step, prev: placer.copy_of(prev.view()), step_size: placer.copy_of(ss.view()) },
+            );
         }
         r.finish()?;
         self.cfg = cfg;

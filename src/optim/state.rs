@@ -262,6 +262,11 @@ impl<'a, F: Float> Reader<'a, F> {
         self.find_scalar(&hyper_key(name))
     }
 
+    /// `param_groups.0.<name>`, if present.
+    pub(crate) fn opt_hyper(&mut self, name: &str) -> Option<f64> {
+        self.find_scalar(&hyper_key(name)).ok()
+    }
+
     /// `param_groups.0.<name>` as a flag: exactly 0 or 1.
     pub(crate) fn flag(&mut self, name: &str) -> Result<bool> {
         let key = hyper_key(name);
@@ -315,7 +320,8 @@ impl<'a, F: Float> Reader<'a, F> {
 
     /// `state.<id>.<field>` tensor (required).
     pub(crate) fn tensor(&mut self, id: usize, field: &str) -> Result<&'a ArrayD<F>> {
-        self.opt_tensor(id, field).ok_or_else(|| self.err(format!("state dict has no tensor state.{id}.{field}")))
+        self.opt_tensor(id, field)
+            .ok_or_else(|| self.err(format!("state dict has no tensor state.{id}.{field}")))
     }
 
     /// `state.<id>.<field>` tensor with the shape `shape` (required).
@@ -388,10 +394,7 @@ mod tests {
     #[test]
     fn checks_reject_nan_and_out_of_range() {
         assert!(check_nonneg("lr", 0.0).is_ok());
-        assert_eq!(
-            check_nonneg("lr", f64::NAN).unwrap_err().to_string(),
-            "invalid lr = NaN, expected >= 0"
-        );
+        assert_eq!(check_nonneg("lr", f64::NAN).unwrap_err().to_string(), "invalid lr = NaN, expected >= 0");
         assert!(check_unit_open("betas[0]", 1.0).is_err());
         assert!(check_unit_closed("rho", 1.0).is_ok());
         assert!(check_not_nan("t0", f64::INFINITY).is_ok());

@@ -4,8 +4,8 @@
 use ndarray::{ArrayD, IxDyn};
 use ndtrain::model::{Mode, Model, ParamVisitor};
 use ndtrain::optim::{
-    Adadelta, Adafactor, Adagrad, Adam, AdamW, Adamax, Asgd, NAdam, Optimizer, ParamGroups, RAdam, RmsProp, Rprop,
-    Sgd,
+    Adadelta, Adafactor, Adagrad, Adam, AdamW, Adamax, Asgd, NAdam, Optimizer, ParamGroups, RAdam, RmsProp,
+    Rprop, Sgd,
 };
 use ndtrain::{Param, Result as NdResult};
 use serde_json::Value;
@@ -190,7 +190,11 @@ struct Tensors {
 }
 
 impl Model<f64> for Tensors {
-    fn forward(&mut self, _x: ndarray::ArrayViewD<'_, f64>, _mode: Mode) -> NdResult<ndarray::ArrayViewD<'_, f64>> {
+    fn forward(
+        &mut self,
+        _x: ndarray::ArrayViewD<'_, f64>,
+        _mode: Mode,
+    ) -> NdResult<ndarray::ArrayViewD<'_, f64>> {
         Err(ndtrain::Error::invalid_input("Tensors::forward", "parameters only"))
     }
     fn backward(&mut self, _g: ndarray::ArrayViewD<'_, f64>) -> NdResult<()> {
@@ -326,7 +330,8 @@ pub fn run_open_loop(case: &Case<'_>) -> Outcome {
 /// Runs `f` with the optimizer built from the whole config and from only the
 /// `config_passed` keys (our defaults for the rest); both must pass and agree exactly.
 fn run_both_configs<T: PartialEq>(case: &Case<'_>, f: impl Fn(&mut DynOpt) -> Result<T, String>) -> Outcome {
-    let passed: Vec<Value> = case.raw.get("config_passed").and_then(Value::as_array).cloned().unwrap_or_default();
+    let passed: Vec<Value> =
+        case.raw.get("config_passed").and_then(Value::as_array).cloned().unwrap_or_default();
     let full = Hyper { obj: case.config, only: None };
     let mut opt = match build(case.name, &full) {
         Ok(Some(o)) => o,
