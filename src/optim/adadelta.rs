@@ -60,7 +60,7 @@ use crate::tensor::{Float, Param, same_shape};
 /// use ndtrain::prelude::*;
 ///
 /// let mut opt = Adadelta::<f64>::default();
-/// let mut w = array![1.0, 1.0].into_dyn();
+/// let mut w = array![1.0_f64, 1.0].into_dyn();
 /// opt.update(Param::new(0, "w"), w.view_mut(), array![1.0, -1.0].into_dyn().view())?;
 /// assert!(w[0] < 1.0 && w[1] > 1.0);
 /// # Ok::<(), ndtrain::Error>(())
@@ -211,7 +211,7 @@ impl<F: Float> Optimizer<F> for Adadelta<F> {
             let std = (*v + eps).sqrt();
             let delta = (*u + eps).sqrt() / std * g;
             *u = *u * rho + omr * delta * delta;
-            *p = *p + neg_lr * delta;
+            *p += neg_lr * delta;
         });
         Ok(())
     }

@@ -71,7 +71,7 @@ use crate::tensor::{Float, Param, same_shape};
 /// use ndtrain::prelude::*;
 ///
 /// let mut opt = Adafactor::builder().lr(0.01).build()?;
-/// let mut w = array![[1.0, 2.0], [3.0, 4.0]].into_dyn();
+/// let mut w = array![[1.0_f64, 2.0], [3.0, 4.0]].into_dyn();
 /// let g = array![[0.1, -0.2], [0.3, 0.0]].into_dyn();
 /// opt.update(Param::new(0, "w"), w.view_mut(), g.view())?;
 /// let s = opt.state(0).unwrap();
@@ -180,7 +180,7 @@ struct AdafactorConfig {
 impl AdafactorConfig {
     fn validate(&self) -> Result<()> {
         check_nonneg("lr", self.lr)?;
-        if !(self.beta2_decay <= 0.0) {
+        if self.beta2_decay.is_nan() || self.beta2_decay > 0.0 {
             return Err(Error::InvalidParameter {
                 name: "beta2_decay",
                 value: self.beta2_decay,
@@ -191,7 +191,7 @@ impl AdafactorConfig {
             check_nonneg("eps[0]", e)?;
         }
         check_nonneg("eps[1]", self.eps2)?;
-        if !(self.d >= 1.0) {
+        if self.d.is_nan() || self.d < 1.0 {
             return Err(Error::InvalidParameter { name: "d", value: self.d, expected: ">= 1" });
         }
         check_nonneg("weight_decay", self.weight_decay)

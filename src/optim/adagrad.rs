@@ -58,7 +58,7 @@ use crate::tensor::{Float, Param, same_shape};
 /// use ndtrain::prelude::*;
 ///
 /// let mut opt = Adagrad::builder().lr(0.5).eps(0.0).build()?;
-/// let mut w = array![1.0].into_dyn();
+/// let mut w = array![1.0_f64].into_dyn();
 /// opt.update(Param::new(0, "w"), w.view_mut(), array![3.0].into_dyn().view())?;
 /// // s = 9, step 0.5 · 3 / 3.
 /// assert_eq!(w[0], 0.5);
@@ -220,8 +220,8 @@ impl<F: Float> Optimizer<F> for Adagrad<F> {
         Zip::from(&mut p).and(&g).and(&mut s.sum).for_each(|p, &g, s| {
             let g = if maximize { -g } else { g };
             let g = if l2 { g + wd * *p } else { g };
-            *s = *s + g * g;
-            *p = *p + neg_clr * g / (s.sqrt() + eps);
+            *s += g * g;
+            *p += neg_clr * g / (s.sqrt() + eps);
         });
         Ok(())
     }

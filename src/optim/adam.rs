@@ -75,7 +75,7 @@ use crate::tensor::{Float, Param, same_shape};
 /// use ndtrain::prelude::*;
 ///
 /// let mut opt = Adam::builder().lr(0.1).betas(0.9, 0.999).build()?;
-/// let mut w = array![1.0, -1.0].into_dyn();
+/// let mut w = array![1.0_f64, -1.0].into_dyn();
 /// let g = array![2.0, -0.5].into_dyn();
 /// opt.update(Param::new(0, "w"), w.view_mut(), g.view())?;
 /// // The first bias-corrected step moves each weight by about lr against its gradient's sign.
@@ -452,7 +452,7 @@ impl<F: Float> Optimizer<F> for Adam<F> {
 /// use ndtrain::prelude::*;
 ///
 /// let mut opt = AdamW::builder().lr(0.1).weight_decay(0.5).build()?;
-/// let mut w = array![1.0].into_dyn();
+/// let mut w = array![1.0_f64].into_dyn();
 /// let g = array![0.0].into_dyn();
 /// opt.update(Param::new(0, "w"), w.view_mut(), g.view())?;
 /// // Zero gradient: only the decay acts, p ← p·(1 − 0.1·0.5).

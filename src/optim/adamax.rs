@@ -60,7 +60,7 @@ use crate::tensor::{Float, Param, same_shape};
 /// use ndtrain::prelude::*;
 ///
 /// let mut opt = Adamax::builder().lr(0.1).eps(0.0).build()?;
-/// let mut w = array![1.0].into_dyn();
+/// let mut w = array![1.0_f64].into_dyn();
 /// opt.update(Param::new(0, "w"), w.view_mut(), array![5.0].into_dyn().view())?;
 /// // m = 0.5, u = 5, step 0.1/0.1 · 0.5/5 = 0.1.
 /// assert!((w[0] - 0.9).abs() < 1e-12);
@@ -216,7 +216,7 @@ impl<F: Float> Optimizer<F> for Adamax<F> {
             let g = if l2 { g + wd * *p } else { g };
             *m = lerp(*m, g, w1);
             *u = max_nan(*u * b2, g.abs() + eps);
-            *p = *p + neg_clr * *m / *u;
+            *p += neg_clr * *m / *u;
         }));
         Ok(())
     }

@@ -64,7 +64,7 @@ use crate::tensor::{Float, Param, same_shape};
 /// use ndtrain::prelude::*;
 ///
 /// let mut opt = Asgd::builder().lr(0.1).lambd(0.0).build()?;
-/// let mut w = array![1.0].into_dyn();
+/// let mut w = array![1.0_f64].into_dyn();
 /// opt.update(Param::new(0, "w"), w.view_mut(), array![1.0].into_dyn().view())?;
 /// assert!((w[0] - 0.9).abs() < 1e-12);
 /// // Before t0 the average is the iterate itself.

@@ -56,7 +56,7 @@ type Selector = Arc<dyn Fn(Param<'_>) -> bool + Send + Sync>;
 /// assert_eq!(opt.group_of(Param::new(0, "0.weight")), 1); // the default group is last
 ///
 /// // Zero gradients: only the decoupled weight decay moves a parameter.
-/// let (mut w, mut b) = (array![1.0].into_dyn(), array![1.0].into_dyn());
+/// let (mut w, mut b) = (array![1.0_f64].into_dyn(), array![1.0_f64].into_dyn());
 /// let zero = array![0.0].into_dyn();
 /// opt.update(Param::new(0, "0.weight"), w.view_mut(), zero.view())?;
 /// opt.update(Param::new(1, "0.bias"), b.view_mut(), zero.view())?;
@@ -293,8 +293,8 @@ impl<F: Float, O: Optimizer<F>> Optimizer<F> for ParamGroups<O> {
         }
         // Load group by group; if one fails, put the earlier ones back as they were.
         let backup: Vec<StateDict<F>> = self.groups.iter().map(|(_, o)| o.state_dict()).collect();
-        for g in 0..n {
-            if let Err(e) = self.groups[g].1.load_state_dict(&parts[g]) {
+        for (g, part) in parts.iter().enumerate() {
+            if let Err(e) = self.groups[g].1.load_state_dict(part) {
                 for (h, saved) in backup.iter().enumerate().take(g) {
                     // Restoring a state the optimizer produced itself cannot fail.
                     let _ = self.groups[h].1.load_state_dict(saved);

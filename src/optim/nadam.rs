@@ -64,7 +64,7 @@ use crate::tensor::{Float, Param, same_shape};
 /// use ndtrain::prelude::*;
 ///
 /// let mut opt = NAdam::builder().lr(0.01).build()?;
-/// let mut w = array![1.0].into_dyn();
+/// let mut w = array![1.0_f64].into_dyn();
 /// opt.update(Param::new(0, "w"), w.view_mut(), array![1.0].into_dyn().view())?;
 /// assert!(w[0] < 1.0);
 /// assert_eq!(opt.state(0).map(|s| s.step), Some(1));

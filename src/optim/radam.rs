@@ -67,7 +67,7 @@ use crate::tensor::{Float, Param, same_shape};
 /// use ndtrain::prelude::*;
 ///
 /// let mut opt = RAdam::builder().lr(0.1).build()?;
-/// let mut w = array![1.0].into_dyn();
+/// let mut w = array![1.0_f64].into_dyn();
 /// opt.update(Param::new(0, "w"), w.view_mut(), array![2.0].into_dyn().view())?;
 /// // First step: ρ_1 = 1 ≤ 5, so p ← p − γ·m̂ = 1 − 0.1·2.
 /// assert!((w[0] - 0.8).abs() < 1e-12);

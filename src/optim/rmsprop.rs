@@ -62,7 +62,7 @@ use crate::tensor::{Float, Param, same_shape};
 /// use ndtrain::prelude::*;
 ///
 /// let mut opt = RmsProp::builder().lr(0.01).alpha(0.0).eps(0.0).build()?;
-/// let mut w = array![1.0].into_dyn();
+/// let mut w = array![1.0_f64].into_dyn();
 /// let g = array![4.0].into_dyn();
 /// opt.update(Param::new(0, "w"), w.view_mut(), g.view())?;
 /// // alpha = 0: v = g², the step is lr·sign(g).
@@ -259,7 +259,7 @@ impl<F: Float> Optimizer<F> for RmsProp<F> {
             (false, false) => Zip::from(&mut p).and(&g).and(&mut s.square_avg).for_each(|p, &g, v| {
                 let g = d_p(g, *p);
                 sq_avg(v, g);
-                *p = *p + neg_lr * g / (v.sqrt() + eps);
+                *p += neg_lr * g / (v.sqrt() + eps);
             }),
             (false, true) => {
                 let b = s.momentum_buffer.as_mut().expect("created above");
@@ -267,7 +267,7 @@ impl<F: Float> Optimizer<F> for RmsProp<F> {
                     let g = d_p(g, *p);
                     sq_avg(v, g);
                     *b = *b * mu + g / (v.sqrt() + eps);
-                    *p = *p + neg_lr * *b;
+                    *p += neg_lr * *b;
                 })
             }
             (true, false) => {
@@ -278,7 +278,7 @@ impl<F: Float> Optimizer<F> for RmsProp<F> {
                     sq_avg(v, g);
                     *ga = lerp(*ga, g, oma);
                     let avg = (*v - *ga * *ga).sqrt() + eps;
-                    *p = *p + neg_lr * g / avg;
+                    *p += neg_lr * g / avg;
                 }))
             }
             (true, true) => {
@@ -291,7 +291,7 @@ impl<F: Float> Optimizer<F> for RmsProp<F> {
                     *ga = lerp(*ga, g, oma);
                     let avg = (*v - *ga * *ga).sqrt() + eps;
                     *b = *b * mu + g / avg;
-                    *p = *p + neg_lr * *b;
+                    *p += neg_lr * *b;
                 }))
             }
         }

@@ -61,7 +61,7 @@ use crate::tensor::{Float, Param, same_shape};
 /// use ndtrain::prelude::*;
 ///
 /// let mut opt = Rprop::builder().lr(0.1).build()?;
-/// let mut w = array![1.0].into_dyn();
+/// let mut w = array![1.0_f64].into_dyn();
 /// let g = array![3.0].into_dyn();
 /// opt.update(Param::new(0, "w"), w.view_mut(), g.view())?; // step 0.1
 /// opt.update(Param::new(0, "w"), w.view_mut(), g.view())?; // same sign: step 0.12
@@ -105,11 +105,11 @@ impl RpropConfig {
                 expected: "(0, 1)",
             });
         }
-        if !(1.0 < self.eta_plus) {
+        if self.eta_plus.is_nan() || self.eta_plus <= 1.0 {
             return Err(Error::InvalidParameter { name: "etas[1]", value: self.eta_plus, expected: "> 1" });
         }
         check_nonneg("step_sizes[0]", self.step_size_min)?;
-        if !(self.step_size_max >= self.step_size_min) {
+        if self.step_size_max.is_nan() || self.step_size_max < self.step_size_min {
             return Err(Error::InvalidParameter {
                 name: "step_sizes[1]",
                 value: self.step_size_max,
@@ -255,7 +255,7 @@ impl<F: Float> Optimizer<F> for Rprop<F> {
             } else {
                 x
             };
-            *p = *p + (-sign(g)) * *ss;
+            *p += (-sign(g)) * *ss;
             *prev = g;
         });
         Ok(())

@@ -68,7 +68,7 @@ use crate::tensor::{Float, Param, same_shape};
 /// use ndtrain::prelude::*;
 ///
 /// let mut opt = Sgd::builder().lr(0.1).momentum(0.9).build()?;
-/// let mut w = array![1.0, 2.0].into_dyn();
+/// let mut w = array![1.0_f64, 2.0].into_dyn();
 /// let g = array![0.5, -1.0].into_dyn();
 /// opt.update(Param::new(0, "w"), w.view_mut(), g.view())?;
 /// // First step: the buffer is the gradient itself, p - lr * g.
@@ -244,7 +244,7 @@ impl<F: Float> Optimizer<F> for Sgd<F> {
                     let d = d_p(g, *p);
                     *b = *b * mu + one_minus_damp * d;
                     let dir = if nesterov { d + mu * *b } else { *b };
-                    *p = *p + neg_lr * dir;
+                    *p += neg_lr * dir;
                 });
             }
             None => {
@@ -253,7 +253,7 @@ impl<F: Float> Optimizer<F> for Sgd<F> {
                     let d = d_p(g, *p);
                     *b = d;
                     let dir = if nesterov { d + mu * d } else { d };
-                    *p = *p + neg_lr * dir;
+                    *p += neg_lr * dir;
                 });
                 self.state.insert(param.id, SgdState { momentum_buffer: buf });
             }

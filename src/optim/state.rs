@@ -271,8 +271,8 @@ impl<'a, F: Float> Reader<'a, F> {
     pub(crate) fn flag(&mut self, name: &str) -> Result<bool> {
         let key = hyper_key(name);
         match self.find_scalar(&key)? {
-            v if v == 0.0 => Ok(false),
-            v if v == 1.0 => Ok(true),
+            0.0 => Ok(false),
+            1.0 => Ok(true),
             v => Err(self.err(format!("entry {key:?} = {v} must be 0 or 1"))),
         }
     }
