@@ -65,6 +65,7 @@ use crate::tensor::{Float, Param, same_shape};
 /// assert!(w[0] < 1.0 && w[1] > 1.0);
 /// # Ok::<(), ndtrain::Error>(())
 /// ```
+#[doc(alias = "torch.optim.Adadelta")]
 #[derive(Clone, Debug)]
 pub struct Adadelta<F> {
     cfg: AdadeltaConfig,

@@ -79,6 +79,7 @@ use crate::tensor::{Float, Param, same_shape};
 /// assert!(w[[0, 0]] < 1.0 && w[[0, 1]] > 2.0 && w[[1, 1]] == 4.0);
 /// # Ok::<(), ndtrain::Error>(())
 /// ```
+#[doc(alias = "torch.optim.Adafactor")]
 #[derive(Clone, Debug)]
 pub struct Adafactor<F> {
     cfg: AdafactorConfig,

@@ -64,6 +64,7 @@ use crate::tensor::{Float, Param, same_shape};
 /// assert_eq!(w[0], 0.5);
 /// # Ok::<(), ndtrain::Error>(())
 /// ```
+#[doc(alias = "torch.optim.Adagrad")]
 #[derive(Clone, Debug)]
 pub struct Adagrad<F> {
     cfg: AdagradConfig,

@@ -82,6 +82,7 @@ use crate::tensor::{Float, Param, same_shape};
 /// assert!((w[0] - 0.9).abs() < 1e-6 && (w[1] + 0.9).abs() < 1e-6);
 /// # Ok::<(), ndtrain::Error>(())
 /// ```
+#[doc(alias = "torch.optim.Adam")]
 #[derive(Clone, Debug)]
 pub struct Adam<F> {
     cfg: AdamConfig,
@@ -459,6 +460,7 @@ impl<F: Float> Optimizer<F> for Adam<F> {
 /// assert!((w[0] - 0.95).abs() < 1e-12);
 /// # Ok::<(), ndtrain::Error>(())
 /// ```
+#[doc(alias = "torch.optim.AdamW")]
 #[derive(Clone, Debug)]
 pub struct AdamW<F> {
     inner: Adam<F>,

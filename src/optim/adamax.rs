@@ -66,6 +66,7 @@ use crate::tensor::{Float, Param, same_shape};
 /// assert!((w[0] - 0.9).abs() < 1e-12);
 /// # Ok::<(), ndtrain::Error>(())
 /// ```
+#[doc(alias = "torch.optim.Adamax")]
 #[derive(Clone, Debug)]
 pub struct Adamax<F> {
     cfg: AdamaxConfig,

@@ -72,6 +72,7 @@ use crate::tensor::{Float, Param, same_shape};
 /// # Ok::<(), ndtrain::Error>(())
 /// ```
 #[doc(alias = "ASGD")]
+#[doc(alias = "torch.optim.ASGD")]
 #[derive(Clone, Debug)]
 pub struct Asgd<F> {
     cfg: AsgdConfig,

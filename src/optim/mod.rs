@@ -4,6 +4,50 @@
 //! each tensor in place from its gradient. A custom optimizer implements
 //! [`Optimizer::update`] (its per-tensor rule) and the two learning-rate accessors;
 //! [`Optimizer::step`] walks the model for it.
+//!
+//! # The torch.optim family
+//!
+//! Names, hyper-parameters, defaults and update rules are PyTorch's (each type has
+//! torch's spelling as a doc alias), checked against torch 2.x reference trajectories:
+//!
+//! | ndtrain | torch | default `lr` | state per parameter |
+//! |---|---|---|---|
+//! | [`Sgd`] | `SGD` | `1e-3` | `momentum_buffer` |
+//! | [`Adam`] | `Adam` | `1e-3` | `step`, `exp_avg`, `exp_avg_sq`, (`max_exp_avg_sq`) |
+//! | [`AdamW`] | `AdamW` | `1e-3` | as Adam |
+//! | [`RmsProp`] | `RMSprop` | `1e-2` | `step`, `square_avg`, (`momentum_buffer`, `grad_avg`) |
+//! | [`Adagrad`] | `Adagrad` | `1e-2` | `step`, `sum` |
+//! | [`Adadelta`] | `Adadelta` | `1.0` | `step`, `square_avg`, `acc_delta` |
+//! | [`Adamax`] | `Adamax` | `2e-3` | `step`, `exp_avg`, `exp_inf` |
+//! | [`NAdam`] | `NAdam` | `2e-3` | `step`, `mu_product`, `exp_avg`, `exp_avg_sq` |
+//! | [`RAdam`] | `RAdam` | `1e-3` | `step`, `exp_avg`, `exp_avg_sq` |
+//! | [`Rprop`] | `Rprop` | `1e-2` | `step`, `prev`, `step_size` |
+//! | [`Asgd`] | `ASGD` | `1e-2` | `step`, `eta`, `mu`, `ax` |
+//! | [`Adafactor`] | `Adafactor` | `1e-2` | `step`, `row_var` + `col_var` or `variance` |
+//!
+//! Every optimizer is built once and validated (`X::builder().lr(..).build()?`, or
+//! `X::default()` for torch's defaults), updates each tensor in one fused pass,
+//! allocates its state the first time it sees a parameter and never again, and saves
+//! and restores its state with [`Optimizer::state_dict`] /
+//! [`Optimizer::load_state_dict`] (keys as torch's: `state.<id>.exp_avg`,
+//! `param_groups.0.lr`), so restored training continues bit for bit.
+//! Hyper-parameters are kept in `f64` and turned into `F` once per tensor and step, as
+//! torch computes its step scalars in Python floats.
+//!
+//! [`ParamGroups`] gives any optimizer (yours included) per-group hyper-parameters,
+//! e.g. no weight decay on biases.
+//!
+//! ```
+//! use ndtrain::optim::{AdamW, ParamGroups, Sgd};
+//! use ndtrain::prelude::*;
+//!
+//! let sgd = Sgd::<f32>::builder().lr(0.1).momentum(0.9).nesterov(true).build()?;
+//! assert_eq!(sgd.group_momentum(0), Some(0.9));
+//! let adamw = ParamGroups::new(AdamW::<f32>::default())
+//!     .group(|p: Param<'_>| p.name.ends_with("bias"), AdamW::builder().weight_decay(0.0).build()?);
+//! assert_eq!(adamw.num_groups(), 2);
+//! # Ok::<(), ndtrain::Error>(())
+//! ```
 
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
@@ -336,5 +380,36 @@ impl<S> StateMap<S> {
     /// Whether no parameter has state.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_map_grows_on_first_sight_only() {
+        let mut s: StateMap<Vec<u8>> = StateMap::default();
+        s.get_or_insert_with(3, || vec![1]);
+        s.get_or_insert_with(3, || vec![2]);
+        assert_eq!(s.get(3), Some(&vec![1]));
+        assert_eq!(s.len(), 1);
+        assert_eq!(s.iter().map(|(i, _)| i).collect::<Vec<_>>(), vec![3]);
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn state_dict_round_trips_through_serde() {
+        let mut opt = Adam::<f32>::default();
+        let mut w = ndarray::array![1.0f32, 2.0].into_dyn();
+        opt.update(Param::new(0, "w"), w.view_mut(), ndarray::array![0.5f32, -0.5].into_dyn().view())
+            .unwrap();
+        let sd = opt.state_dict();
+        let json = serde_json::to_string(&sd).unwrap();
+        let back: StateDict<f32> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, sd);
+        let mut fresh = Adam::<f32>::default();
+        fresh.load_state_dict(&back).unwrap();
+        assert_eq!(fresh.state_dict(), sd);
     }
 }

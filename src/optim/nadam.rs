@@ -71,6 +71,7 @@ use crate::tensor::{Float, Param, same_shape};
 /// # Ok::<(), ndtrain::Error>(())
 /// ```
 #[doc(alias = "Nadam")]
+#[doc(alias = "torch.optim.NAdam")]
 #[derive(Clone, Debug)]
 pub struct NAdam<F> {
     cfg: NAdamConfig,

@@ -73,6 +73,7 @@ use crate::tensor::{Float, Param, same_shape};
 /// assert!((w[0] - 0.8).abs() < 1e-12);
 /// # Ok::<(), ndtrain::Error>(())
 /// ```
+#[doc(alias = "torch.optim.RAdam")]
 #[derive(Clone, Debug)]
 pub struct RAdam<F> {
     cfg: RAdamConfig,

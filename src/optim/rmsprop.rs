@@ -70,6 +70,7 @@ use crate::tensor::{Float, Param, same_shape};
 /// # Ok::<(), ndtrain::Error>(())
 /// ```
 #[doc(alias = "RMSprop")]
+#[doc(alias = "torch.optim.RMSprop")]
 #[derive(Clone, Debug)]
 pub struct RmsProp<F> {
     cfg: RmsPropConfig,

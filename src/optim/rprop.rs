@@ -68,6 +68,7 @@ use crate::tensor::{Float, Param, same_shape};
 /// assert!((w[0] - (1.0 - 0.1 - 0.12)).abs() < 1e-12);
 /// # Ok::<(), ndtrain::Error>(())
 /// ```
+#[doc(alias = "torch.optim.Rprop")]
 #[derive(Clone, Debug)]
 pub struct Rprop<F> {
     cfg: RpropConfig,

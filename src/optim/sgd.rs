@@ -78,6 +78,7 @@ use crate::tensor::{Float, Param, same_shape};
 #[doc(alias = "SGD")]
 #[doc(alias = "gradient descent")]
 #[doc(alias = "full-batch gradient descent")]
+#[doc(alias = "torch.optim.SGD")]
 #[derive(Clone, Debug)]
 pub struct Sgd<F> {
     cfg: SgdConfig,
