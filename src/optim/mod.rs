@@ -216,7 +216,9 @@ pub trait Optimizer<F: Float> {
     ///
     /// # Errors
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) when an entry is missing,
-    /// unknown or of the wrong shape.
+    /// unknown or of the wrong shape;
+    /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) when a saved
+    /// hyper-parameter is out of range.
     fn load_state_dict(&mut self, state: &StateDict<F>) -> Result<()> {
         let _ = state;
         Ok(())
@@ -278,7 +280,10 @@ impl<F: Float, O: Optimizer<F> + ?Sized> Optimizer<F> for Box<O> {
 /// Keys follow PyTorch's `state_dict()` layout: `"state.<param id>.<field>"` for
 /// per-parameter tensors (`exp_avg`, `momentum_buffer`, ...) and scalars (`step`),
 /// `"param_groups.<group>.<hyper-parameter>"` for group settings. Scalars are `f64`
-/// so step counts stay exact in `f32` training.
+/// so step counts stay exact in `f32` training. Pairs are flattened
+/// (`param_groups.0.betas.0`, `param_groups.0.betas.1`), flags are `0` or `1`, and an
+/// optional value that is `None` (Adafactor's `eps.0`) is left out. With the `serde`
+/// feature a state dict serializes with serde.
 ///
 /// # Example
 ///
