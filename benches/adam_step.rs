@@ -6,6 +6,9 @@
 //! * `w4s/w1_params`: the six tensors of W1's MLP (784-256-256-10, 269,322 parameters,
 //!   cache-resident state).
 //!
+//! Each layout also runs a hand-written fused `Zip` loop (the peer "achievable target"
+//! of WORKLOADS.md) in the same run, so the ratio holds on a busy machine.
+//!
 //! Throughput is reported as 28 bytes per parameter (read p, g, m, v; write p, m, v), so
 //! criterion prints the effective bandwidth in GB/s. Run briefly on the shared machine:
 //! `cargo bench --bench adam_step -- --warm-up-time 1 --measurement-time 3`.
@@ -86,7 +89,26 @@ fn bench_layout(c: &mut Criterion, group: &str, name: &str, shapes: &[&[usize]])
     let mut g = c.benchmark_group(group);
     g.throughput(Throughput::Bytes(28 * n as u64));
     g.sample_size(10);
-    g.bench_function(name, |b| b.iter(|| opt.step(black_box(&mut params)).expect("step")));
+    g.bench_function(format!("{name}/ndtrain"), |b| {
+        b.iter(|| opt.step(black_box(&mut params)).expect("step"))
+    });
+    // The peer of WORKLOADS.md: a hand-written fused `Zip` loop over (p, g, m, v), state
+    // where the allocator puts it; the achievable target, measured in the same run.
+    let mut m: Vec<ArrayD<f32>> = params.values.iter().map(|v| ArrayD::zeros(v.raw_dim())).collect();
+    let mut v: Vec<ArrayD<f32>> = params.values.iter().map(|v| ArrayD::zeros(v.raw_dim())).collect();
+    let (w1, b2, eps, neg_step, bc2_sqrt) = (0.1f32, 0.999f32, 1e-8f32, -1e-3f32, 0.5f32);
+    g.bench_function(format!("{name}/handwritten_zip"), |b| {
+        b.iter(|| {
+            for (((p, g), m), v) in params.values.iter_mut().zip(&params.grads).zip(&mut m).zip(&mut v) {
+                ndarray::Zip::from(p).and(g).and(m).and(v).for_each(|p, &g, m, v| {
+                    *m += w1 * (g - *m);
+                    *v = *v * b2 + (1.0 - b2) * g * g;
+                    *p += neg_step * *m / (v.sqrt() / bc2_sqrt + eps);
+                });
+            }
+            black_box(&mut params);
+        })
+    });
     g.finish();
 }
 
