@@ -4,6 +4,50 @@
 //! each tensor in place from its gradient. A custom optimizer implements
 //! [`Optimizer::update`] (its per-tensor rule) and the two learning-rate accessors;
 //! [`Optimizer::step`] walks the model for it.
+//!
+//! # The torch.optim family
+//!
+//! Names, hyper-parameters, defaults and update rules are PyTorch's (each type has
+//! torch's spelling as a doc alias), checked against torch 2.x reference trajectories:
+//!
+//! | ndtrain | torch | default `lr` | state per parameter |
+//! |---|---|---|---|
+//! | [`Sgd`] | `SGD` | `1e-3` | `momentum_buffer` |
+//! | [`Adam`] | `Adam` | `1e-3` | `step`, `exp_avg`, `exp_avg_sq`, (`max_exp_avg_sq`) |
+//! | [`AdamW`] | `AdamW` | `1e-3` | as Adam |
+//! | [`RmsProp`] | `RMSprop` | `1e-2` | `step`, `square_avg`, (`momentum_buffer`, `grad_avg`) |
+//! | [`Adagrad`] | `Adagrad` | `1e-2` | `step`, `sum` |
+//! | [`Adadelta`] | `Adadelta` | `1.0` | `step`, `square_avg`, `acc_delta` |
+//! | [`Adamax`] | `Adamax` | `2e-3` | `step`, `exp_avg`, `exp_inf` |
+//! | [`NAdam`] | `NAdam` | `2e-3` | `step`, `mu_product`, `exp_avg`, `exp_avg_sq` |
+//! | [`RAdam`] | `RAdam` | `1e-3` | `step`, `exp_avg`, `exp_avg_sq` |
+//! | [`Rprop`] | `Rprop` | `1e-2` | `step`, `prev`, `step_size` |
+//! | [`Asgd`] | `ASGD` | `1e-2` | `step`, `eta`, `mu`, `ax` |
+//! | [`Adafactor`] | `Adafactor` | `1e-2` | `step`, `row_var` + `col_var` or `variance` |
+//!
+//! Every optimizer is built once and validated (`X::builder().lr(..).build()?`, or
+//! `X::default()` for torch's defaults), updates each tensor in one fused pass,
+//! allocates its state the first time it sees a parameter and never again, and saves
+//! and restores its state with [`Optimizer::state_dict`] /
+//! [`Optimizer::load_state_dict`] (keys as torch's: `state.<id>.exp_avg`,
+//! `param_groups.0.lr`), so restored training continues bit for bit.
+//! Hyper-parameters are kept in `f64` and turned into `F` once per tensor and step, as
+//! torch computes its step scalars in Python floats.
+//!
+//! [`ParamGroups`] gives any optimizer (yours included) per-group hyper-parameters,
+//! e.g. no weight decay on biases.
+//!
+//! ```
+//! use ndtrain::optim::{AdamW, ParamGroups, Sgd};
+//! use ndtrain::prelude::*;
+//!
+//! let sgd = Sgd::<f32>::builder().lr(0.1).momentum(0.9).nesterov(true).build()?;
+//! assert_eq!(sgd.group_momentum(0), Some(0.9));
+//! let adamw = ParamGroups::new(AdamW::<f32>::default())
+//!     .group(|p: Param<'_>| p.name.ends_with("bias"), AdamW::builder().weight_decay(0.0).build()?);
+//! assert_eq!(adamw.num_groups(), 2);
+//! # Ok::<(), ndtrain::Error>(())
+//! ```
 
 pub mod clip;
 pub use clip::{
@@ -16,6 +60,48 @@ use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 use crate::error::Result;
 use crate::model::Model;
 use crate::tensor::{Float, Param, same_shape};
+
+/// Runs `$body` with `$lerp(start, end, weight)` bound to torch's CPU `lerp` formula for
+/// weights below 0.5 (`$small`) or the other one, chosen once outside the loop: a
+/// per-element choice between the two formulas keeps the compiler from vectorizing.
+macro_rules! with_lerp {
+    ($small:expr, $lerp:ident => $body:expr) => {
+        if $small {
+            let $lerp = |a: F, b: F, w: F| a + w * (b - a);
+            $body
+        } else {
+            let $lerp = |a: F, b: F, w: F| b - (b - a) * (F::one() - w);
+            $body
+        }
+    };
+}
+
+mod adadelta;
+mod adafactor;
+mod adagrad;
+mod adam;
+mod adamax;
+mod asgd;
+mod groups;
+mod nadam;
+mod radam;
+mod rmsprop;
+mod rprop;
+mod sgd;
+pub(crate) mod state;
+
+pub use adadelta::{Adadelta, AdadeltaBuilder, AdadeltaState};
+pub use adafactor::{Adafactor, AdafactorBuilder, AdafactorState};
+pub use adagrad::{Adagrad, AdagradBuilder, AdagradState};
+pub use adam::{Adam, AdamBuilder, AdamState, AdamW, AdamWBuilder};
+pub use adamax::{Adamax, AdamaxBuilder, AdamaxState};
+pub use asgd::{Asgd, AsgdBuilder, AsgdState};
+pub use groups::ParamGroups;
+pub use nadam::{NAdam, NAdamBuilder, NAdamState};
+pub use radam::{RAdam, RAdamBuilder, RAdamState};
+pub use rmsprop::{RmsProp, RmsPropBuilder, RmsPropState};
+pub use rprop::{Rprop, RpropBuilder, RpropState};
+pub use sgd::{Sgd, SgdBuilder, SgdState};
 
 /// Updates parameters from their gradients.
 ///
@@ -136,10 +222,62 @@ pub trait Optimizer<F: Float> {
     ///
     /// # Errors
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) when an entry is missing,
-    /// unknown or of the wrong shape.
+    /// unknown or of the wrong shape;
+    /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) when a saved
+    /// hyper-parameter is out of range.
     fn load_state_dict(&mut self, state: &StateDict<F>) -> Result<()> {
         let _ = state;
         Ok(())
+    }
+}
+
+/// A boxed optimizer is an optimizer: `Box<dyn Optimizer<F> + Send + Sync>` mixes
+/// optimizer types (for example in [`ParamGroups`]). Every method forwards, so
+/// overridden provided methods keep their behaviour.
+impl<F: Float, O: Optimizer<F> + ?Sized> Optimizer<F> for Box<O> {
+    fn update(
+        &mut self,
+        param: Param<'_>,
+        value: ArrayViewMutD<'_, F>,
+        grad: ArrayViewD<'_, F>,
+    ) -> Result<()> {
+        (**self).update(param, value, grad)
+    }
+    fn lr(&self) -> F {
+        (**self).lr()
+    }
+    fn set_lr(&mut self, lr: F) {
+        (**self).set_lr(lr)
+    }
+    fn validate(&self, param: Param<'_>, value: ArrayViewD<'_, F>, grad: ArrayViewD<'_, F>) -> Result<()> {
+        (**self).validate(param, value, grad)
+    }
+    fn begin_step(&mut self) {
+        (**self).begin_step()
+    }
+    fn step(&mut self, model: &mut dyn Model<F>) -> Result<()> {
+        (**self).step(model)
+    }
+    fn num_groups(&self) -> usize {
+        (**self).num_groups()
+    }
+    fn group_lr(&self, group: usize) -> F {
+        (**self).group_lr(group)
+    }
+    fn set_group_lr(&mut self, group: usize, lr: F) {
+        (**self).set_group_lr(group, lr)
+    }
+    fn group_momentum(&self, group: usize) -> Option<F> {
+        (**self).group_momentum(group)
+    }
+    fn set_group_momentum(&mut self, group: usize, momentum: F) {
+        (**self).set_group_momentum(group, momentum)
+    }
+    fn state_dict(&self) -> StateDict<F> {
+        (**self).state_dict()
+    }
+    fn load_state_dict(&mut self, state: &StateDict<F>) -> Result<()> {
+        (**self).load_state_dict(state)
     }
 }
 
@@ -148,7 +286,10 @@ pub trait Optimizer<F: Float> {
 /// Keys follow PyTorch's `state_dict()` layout: `"state.<param id>.<field>"` for
 /// per-parameter tensors (`exp_avg`, `momentum_buffer`, ...) and scalars (`step`),
 /// `"param_groups.<group>.<hyper-parameter>"` for group settings. Scalars are `f64`
-/// so step counts stay exact in `f32` training.
+/// so step counts stay exact in `f32` training. Pairs are flattened
+/// (`param_groups.0.betas.0`, `param_groups.0.betas.1`), flags are `0` or `1`, and an
+/// optional value that is `None` (Adafactor's `eps.0`) is left out. With the `serde`
+/// feature a state dict serializes with serde.
 ///
 /// # Example
 ///
@@ -161,6 +302,7 @@ pub trait Optimizer<F: Float> {
 /// assert!(s.tensor("state.0.exp_avg").is_none());
 /// ```
 #[derive(Clone, Debug, Default, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct StateDict<F> {
     /// Named tensors.
     pub tensors: Vec<(String, ArrayD<F>)>,
@@ -249,5 +391,36 @@ impl<S> StateMap<S> {
     /// Whether no parameter has state.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_map_grows_on_first_sight_only() {
+        let mut s: StateMap<Vec<u8>> = StateMap::default();
+        s.get_or_insert_with(3, || vec![1]);
+        s.get_or_insert_with(3, || vec![2]);
+        assert_eq!(s.get(3), Some(&vec![1]));
+        assert_eq!(s.len(), 1);
+        assert_eq!(s.iter().map(|(i, _)| i).collect::<Vec<_>>(), vec![3]);
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn state_dict_round_trips_through_serde() {
+        let mut opt = Adam::<f32>::default();
+        let mut w = ndarray::array![1.0f32, 2.0].into_dyn();
+        opt.update(Param::new(0, "w"), w.view_mut(), ndarray::array![0.5f32, -0.5].into_dyn().view())
+            .unwrap();
+        let sd = opt.state_dict();
+        let json = serde_json::to_string(&sd).unwrap();
+        let back: StateDict<f32> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, sd);
+        let mut fresh = Adam::<f32>::default();
+        fresh.load_state_dict(&back).unwrap();
+        assert_eq!(fresh.state_dict(), sd);
     }
 }

@@ -1,0 +1,123 @@
+//! W4 / W4s of `shared/bench/WORKLOADS.md`: one Adam step (lr 1e-3, torch defaults) over
+//! f32 parameters with fixed gradients.
+//!
+//! * `w4/1x10M`: one tensor of 10,000,000 parameters;
+//! * `w4/100x100k`: 100 tensors of 100,000;
+//! * `w4s/w1_params`: the six tensors of W1's MLP (784-256-256-10, 269,322 parameters,
+//!   cache-resident state).
+//!
+//! Each layout also runs a hand-written fused `Zip` loop (the peer "achievable target"
+//! of WORKLOADS.md) in the same run, so the ratio holds on a busy machine.
+//!
+//! Throughput is reported as 28 bytes per parameter (read p, g, m, v; write p, m, v), so
+//! criterion prints the effective bandwidth in GB/s. Run briefly on the shared machine:
+//! `cargo bench --bench adam_step -- --warm-up-time 1 --measurement-time 3`.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use ndarray::{ArrayD, ArrayViewD, IxDyn};
+use ndtrain::model::{Mode, Model, ParamVisitor};
+use ndtrain::optim::{Adam, Optimizer};
+use ndtrain::{Param, Result};
+
+/// WORKLOADS.md's portable generator: splitmix64 stream → uniforms → Box–Muller normals.
+fn normal(seed: u64, k: u64) -> f64 {
+    fn splitmix64(seed: u64, i: u64) -> u64 {
+        let mut z = seed.wrapping_add((i + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    let uniform = |i: u64| (splitmix64(seed, i) >> 11) as f64 * (1.0 / (1u64 << 53) as f64);
+    let p = k / 2;
+    let (u1, u2) = (uniform(2 * p), uniform(2 * p + 1));
+    let r = (-2.0 * (1.0 - u1).ln()).sqrt();
+    let t = 2.0 * std::f64::consts::PI * u2;
+    if k % 2 == 0 { r * t.cos() } else { r * t.sin() }
+}
+
+/// Parameters and fixed gradients, as separate allocations (as a model holds them).
+struct Params {
+    names: Vec<String>,
+    values: Vec<ArrayD<f32>>,
+    grads: Vec<ArrayD<f32>>,
+}
+
+impl Params {
+    fn new(shapes: &[&[usize]]) -> Self {
+        let mut k = 0u64;
+        let mut p = Params { names: vec![], values: vec![], grads: vec![] };
+        for (i, s) in shapes.iter().enumerate() {
+            let n: usize = s.iter().product();
+            let v: Vec<f32> = (0..n as u64).map(|j| normal(0, k + j) as f32).collect();
+            let g: Vec<f32> = (0..n as u64).map(|j| (1e-3 * normal(1, k + j)) as f32).collect();
+            k += n as u64;
+            p.names.push(format!("{i}.weight"));
+            p.values.push(ArrayD::from_shape_vec(IxDyn(s), v).expect("shape"));
+            p.grads.push(ArrayD::from_shape_vec(IxDyn(s), g).expect("shape"));
+        }
+        p
+    }
+
+    fn len(&self) -> usize {
+        self.values.iter().map(ArrayD::len).sum()
+    }
+}
+
+impl Model<f32> for Params {
+    fn forward(&mut self, _x: ArrayViewD<'_, f32>, _mode: Mode) -> Result<ArrayViewD<'_, f32>> {
+        Err(ndtrain::Error::invalid_input("Params::forward", "benchmark model has no forward"))
+    }
+    fn backward(&mut self, _g: ArrayViewD<'_, f32>) -> Result<()> {
+        Err(ndtrain::Error::invalid_input("Params::backward", "benchmark model has no backward"))
+    }
+    fn visit_params(&mut self, f: &mut ParamVisitor<'_, f32>) -> Result<()> {
+        for (i, ((n, v), g)) in self.names.iter().zip(&mut self.values).zip(&mut self.grads).enumerate() {
+            f(Param::new(i, n), v.view_mut(), g.view_mut())?;
+        }
+        Ok(())
+    }
+}
+
+fn bench_layout(c: &mut Criterion, group: &str, name: &str, shapes: &[&[usize]]) {
+    let mut params = Params::new(shapes);
+    let n = params.len();
+    let mut opt = Adam::<f32>::builder().lr(1e-3).build().expect("valid Adam");
+    // First step allocates the state; not timed.
+    opt.step(&mut params).expect("step");
+    let mut g = c.benchmark_group(group);
+    g.throughput(Throughput::Bytes(28 * n as u64));
+    g.sample_size(10);
+    g.bench_function(format!("{name}/ndtrain"), |b| {
+        b.iter(|| opt.step(black_box(&mut params)).expect("step"))
+    });
+    // The peer of WORKLOADS.md: a hand-written fused `Zip` loop over (p, g, m, v), state
+    // where the allocator puts it; the achievable target, measured in the same run.
+    let mut m: Vec<ArrayD<f32>> = params.values.iter().map(|v| ArrayD::zeros(v.raw_dim())).collect();
+    let mut v: Vec<ArrayD<f32>> = params.values.iter().map(|v| ArrayD::zeros(v.raw_dim())).collect();
+    let (w1, b2, eps, neg_step, bc2_sqrt) = (0.1f32, 0.999f32, 1e-8f32, -1e-3f32, 0.5f32);
+    g.bench_function(format!("{name}/handwritten_zip"), |b| {
+        b.iter(|| {
+            for (((p, g), m), v) in params.values.iter_mut().zip(&params.grads).zip(&mut m).zip(&mut v) {
+                ndarray::Zip::from(p).and(g).and(m).and(v).for_each(|p, &g, m, v| {
+                    *m += w1 * (g - *m);
+                    *v = *v * b2 + (1.0 - b2) * g * g;
+                    *p += neg_step * *m / (v.sqrt() / bc2_sqrt + eps);
+                });
+            }
+            black_box(&mut params);
+        })
+    });
+    g.finish();
+}
+
+fn adam_step(c: &mut Criterion) {
+    bench_layout(c, "w4", "1x10M", &[&[10_000_000]]);
+    let hundred: Vec<&[usize]> = vec![&[100_000]; 100];
+    bench_layout(c, "w4", "100x100k", &hundred);
+    bench_layout(c, "w4s", "w1_params", &[&[784, 256], &[256], &[256, 256], &[256], &[256, 10], &[10]]);
+}
+
+criterion_group!(benches, adam_step);
+criterion_main!(benches);

@@ -1,0 +1,379 @@
+//! Stochastic gradient descent: [`Sgd`] (torch.optim.SGD).
+
+use std::marker::PhantomData;
+
+use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Zip};
+
+use crate::error::{Error, Result};
+use crate::optim::state::{Placer, Reader, Writer, check_nonneg, check_not_nan, check_state_shapes};
+use crate::optim::{Optimizer, StateDict, StateMap};
+use crate::tensor::{Float, Param, same_shape};
+
+/// Stochastic gradient descent with momentum, dampening, weight decay and Nesterov
+/// momentum: `torch.optim.SGD`.
+///
+/// # Update rule
+///
+/// For every parameter `p` with gradient `g`, learning rate `γ`, momentum `μ`,
+/// dampening `τ`, weight decay `λ` (torch's algorithm, step `t = 1, 2, ...`):
+///
+/// ```text
+/// g ← −g                              if maximize
+/// g ← g + λ·p                         if λ ≠ 0
+/// if μ ≠ 0:
+///     b ← g                           if t = 1 (the buffer starts at the first gradient:
+///                                               no dampening on that step)
+///     b ← μ·b + (1 − τ)·g             otherwise
+///     g ← g + μ·b                     if nesterov
+///     g ← b                           otherwise
+/// p ← p − γ·g
+/// ```
+///
+/// # Hyper-parameters
+///
+/// | name | default | range |
+/// |---|---|---|
+/// | `lr` | `1e-3` (torch 2.x) | `>= 0` |
+/// | `momentum` | `0` | `>= 0` |
+/// | `dampening` | `0` | any number |
+/// | `weight_decay` | `0` | `>= 0` |
+/// | `nesterov` | `false` | needs `momentum > 0` and `dampening = 0` |
+/// | `maximize` | `false` | |
+///
+/// State per parameter ([`SgdState`]): `momentum_buffer`, only when `momentum ≠ 0`.
+///
+/// **Full-batch gradient descent** is `Sgd` with the batch size equal to the dataset
+/// size: every step then uses the exact gradient of the whole training objective
+/// (with `momentum = 0` this is plain gradient descent `p ← p − γ ∇L(p)`).
+///
+/// # Errors
+///
+/// [`build`](SgdBuilder::build) returns [`Error::InvalidParameter`] for a negative (or
+/// NaN) `lr`, `momentum` or `weight_decay` or a NaN `dampening`, and
+/// [`Error::InvalidConfig`] for Nesterov momentum without momentum or with dampening.
+/// [`Optimizer::update`] returns [`Error::ShapeMismatch`] when the gradient (or the stored
+/// momentum buffer) does not have the parameter's shape.
+///
+/// # Reference
+///
+/// Sutskever, Martens, Dahl & Hinton, *On the importance of initialization and momentum
+/// in deep learning*, ICML 2013 (the momentum / Nesterov form used here);
+/// <https://pytorch.org/docs/stable/generated/torch.optim.SGD.html>.
+///
+/// # Example
+///
+/// ```
+/// use ndarray::array;
+/// use ndtrain::optim::Sgd;
+/// use ndtrain::prelude::*;
+///
+/// let mut opt = Sgd::builder().lr(0.1).momentum(0.9).build()?;
+/// let mut w = array![1.0_f64, 2.0].into_dyn();
+/// let g = array![0.5, -1.0].into_dyn();
+/// opt.update(Param::new(0, "w"), w.view_mut(), g.view())?;
+/// // First step: the buffer is the gradient itself, p - lr * g.
+/// assert_eq!(w, array![0.95, 2.1].into_dyn());
+/// # Ok::<(), ndtrain::Error>(())
+/// ```
+#[doc(alias = "SGD")]
+#[doc(alias = "gradient descent")]
+#[doc(alias = "full-batch gradient descent")]
+#[doc(alias = "torch.optim.SGD")]
+#[derive(Clone, Debug)]
+pub struct Sgd<F> {
+    cfg: SgdConfig,
+    state: StateMap<SgdState<F>>,
+}
+
+/// Per-parameter state of [`Sgd`] (torch's state keys).
+#[derive(Clone, Debug)]
+pub struct SgdState<F> {
+    /// The momentum buffer `b` (created at the first step with `momentum ≠ 0`, equal to
+    /// that step's gradient).
+    pub momentum_buffer: ArrayD<F>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct SgdConfig {
+    lr: f64,
+    momentum: f64,
+    dampening: f64,
+    weight_decay: f64,
+    nesterov: bool,
+    maximize: bool,
+}
+
+impl SgdConfig {
+    fn validate(&self) -> Result<()> {
+        check_nonneg("lr", self.lr)?;
+        check_nonneg("momentum", self.momentum)?;
+        check_not_nan("dampening", self.dampening)?;
+        check_nonneg("weight_decay", self.weight_decay)?;
+        if self.nesterov && (self.momentum <= 0.0 || self.dampening != 0.0) {
+            return Err(Error::invalid_config("Nesterov momentum requires a momentum and zero dampening"));
+        }
+        Ok(())
+    }
+}
+
+/// Builder of [`Sgd`]; every setter takes torch's name, [`build`](SgdBuilder::build)
+/// validates.
+#[derive(Clone, Debug)]
+pub struct SgdBuilder<F> {
+    cfg: SgdConfig,
+    _f: PhantomData<fn() -> F>,
+}
+
+impl<F: Float> SgdBuilder<F> {
+    /// Learning rate `γ` (default `1e-3`).
+    pub fn lr(mut self, lr: f64) -> Self {
+        self.cfg.lr = lr;
+        self
+    }
+    /// Momentum factor `μ` (default `0`).
+    pub fn momentum(mut self, momentum: f64) -> Self {
+        self.cfg.momentum = momentum;
+        self
+    }
+    /// Dampening `τ` for momentum (default `0`).
+    pub fn dampening(mut self, dampening: f64) -> Self {
+        self.cfg.dampening = dampening;
+        self
+    }
+    /// L2 penalty `λ` added to the gradient (default `0`).
+    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
+        self.cfg.weight_decay = weight_decay;
+        self
+    }
+    /// Nesterov momentum (default `false`).
+    pub fn nesterov(mut self, nesterov: bool) -> Self {
+        self.cfg.nesterov = nesterov;
+        self
+    }
+    /// Maximize the objective instead of minimizing it (default `false`).
+    pub fn maximize(mut self, maximize: bool) -> Self {
+        self.cfg.maximize = maximize;
+        self
+    }
+    /// Validates the hyper-parameters and builds the optimizer.
+    ///
+    /// # Errors
+    /// See [`Sgd`].
+    pub fn build(self) -> Result<Sgd<F>> {
+        self.cfg.validate()?;
+        Ok(Sgd { cfg: self.cfg, state: StateMap::default() })
+    }
+}
+
+impl<F: Float> Default for SgdBuilder<F> {
+    fn default() -> Self {
+        SgdBuilder {
+            cfg: SgdConfig {
+                lr: 1e-3,
+                momentum: 0.0,
+                dampening: 0.0,
+                weight_decay: 0.0,
+                nesterov: false,
+                maximize: false,
+            },
+            _f: PhantomData,
+        }
+    }
+}
+
+impl<F: Float> Default for Sgd<F> {
+    /// torch's defaults: `lr = 1e-3`, no momentum, no weight decay.
+    fn default() -> Self {
+        Sgd { cfg: SgdBuilder::<F>::default().cfg, state: StateMap::default() }
+    }
+}
+
+impl<F: Float> Sgd<F> {
+    /// A builder starting from torch's defaults.
+    pub fn builder() -> SgdBuilder<F> {
+        SgdBuilder::default()
+    }
+    /// Momentum factor.
+    pub fn momentum(&self) -> f64 {
+        self.cfg.momentum
+    }
+    /// Dampening.
+    pub fn dampening(&self) -> f64 {
+        self.cfg.dampening
+    }
+    /// Weight decay (L2 penalty).
+    pub fn weight_decay(&self) -> f64 {
+        self.cfg.weight_decay
+    }
+    /// Whether Nesterov momentum is on.
+    pub fn nesterov(&self) -> bool {
+        self.cfg.nesterov
+    }
+    /// Whether the objective is maximized.
+    pub fn maximize(&self) -> bool {
+        self.cfg.maximize
+    }
+    /// The state of parameter `id`, if it has any.
+    pub fn state(&self, id: usize) -> Option<&SgdState<F>> {
+        self.state.get(id)
+    }
+}
+
+const OP: &str = "Sgd::update";
+
+impl<F: Float> Optimizer<F> for Sgd<F> {
+    fn update(&mut self, param: Param<'_>, mut p: ArrayViewMutD<'_, F>, g: ArrayViewD<'_, F>) -> Result<()> {
+        self.validate(param, p.view(), g.view())?;
+        let c = self.cfg;
+        let neg_lr = F::lit(-c.lr);
+        let wd = F::lit(c.weight_decay);
+        let (l2, maximize) = (c.weight_decay != 0.0, c.maximize);
+        let d_p = move |g: F, p: F| {
+            let g = if maximize { -g } else { g };
+            if l2 { g + wd * p } else { g }
+        };
+        if c.momentum == 0.0 {
+            Zip::from(&mut p).and(&g).for_each(|p, &g| *p = *p + neg_lr * d_p(g, *p));
+            return Ok(());
+        }
+        let mu = F::lit(c.momentum);
+        let one_minus_damp = F::lit(1.0 - c.dampening);
+        let nesterov = c.nesterov;
+        match self.state.get_mut(param.id) {
+            Some(s) => {
+                Zip::from(&mut p).and(&g).and(&mut s.momentum_buffer).for_each(|p, &g, b| {
+                    let d = d_p(g, *p);
+                    *b = *b * mu + one_minus_damp * d;
+                    let dir = if nesterov { d + mu * *b } else { *b };
+                    *p += neg_lr * dir;
+                });
+            }
+            None => {
+                let mut buf = Placer::new(&[p.as_ptr(), g.as_ptr()]).zeros(p.shape());
+                Zip::from(&mut p).and(&g).and(&mut buf).for_each(|p, &g, b| {
+                    let d = d_p(g, *p);
+                    *b = d;
+                    let dir = if nesterov { d + mu * d } else { d };
+                    *p += neg_lr * dir;
+                });
+                self.state.insert(param.id, SgdState { momentum_buffer: buf });
+            }
+        }
+        Ok(())
+    }
+
+    fn validate(&self, param: Param<'_>, value: ArrayViewD<'_, F>, grad: ArrayViewD<'_, F>) -> Result<()> {
+        same_shape(OP, value.shape(), grad.shape())?;
+        if let Some(s) = self.state.get(param.id) {
+            check_state_shapes(OP, value.shape(), &[&s.momentum_buffer])?;
+        }
+        Ok(())
+    }
+
+    fn lr(&self) -> F {
+        F::lit(self.cfg.lr)
+    }
+
+    fn set_lr(&mut self, lr: F) {
+        self.cfg.lr = lr.as_f64();
+    }
+
+    fn group_momentum(&self, _group: usize) -> Option<F> {
+        Some(F::lit(self.cfg.momentum))
+    }
+
+    fn set_group_momentum(&mut self, _group: usize, momentum: F) {
+        self.cfg.momentum = momentum.as_f64();
+    }
+
+    fn state_dict(&self) -> StateDict<F> {
+        let c = &self.cfg;
+        let mut w = Writer::new();
+        w.hyper("lr", c.lr)
+            .hyper("momentum", c.momentum)
+            .hyper("dampening", c.dampening)
+            .hyper("weight_decay", c.weight_decay)
+            .flag("nesterov", c.nesterov)
+            .flag("maximize", c.maximize);
+        for (id, s) in self.state.iter() {
+            w.tensor(id, "momentum_buffer", &s.momentum_buffer);
+        }
+        w.finish()
+    }
+
+    fn load_state_dict(&mut self, sd: &StateDict<F>) -> Result<()> {
+        let mut r = Reader::new("Sgd::load_state_dict", sd);
+        let cfg = SgdConfig {
+            lr: r.hyper("lr")?,
+            momentum: r.hyper("momentum")?,
+            dampening: r.hyper("dampening")?,
+            weight_decay: r.hyper("weight_decay")?,
+            nesterov: r.flag("nesterov")?,
+            maximize: r.flag("maximize")?,
+        };
+        cfg.validate()?;
+        let mut state = StateMap::default();
+        for id in r.ids()? {
+            let b = r.tensor(id, "momentum_buffer")?;
+            state.insert(id, SgdState { momentum_buffer: Placer::unknown().copy_of(b.view()) });
+        }
+        r.finish()?;
+        self.cfg = cfg;
+        self.state = state;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn invalid_hyper_parameters() {
+        let e = |b: SgdBuilder<f64>| b.build().unwrap_err();
+        assert_eq!(
+            e(Sgd::builder().lr(-1.0)),
+            Error::InvalidParameter { name: "lr", value: -1.0, expected: ">= 0" }
+        );
+        assert!(matches!(e(Sgd::builder().momentum(-0.1)), Error::InvalidParameter { name: "momentum", .. }));
+        assert!(matches!(
+            e(Sgd::builder().weight_decay(-0.1)),
+            Error::InvalidParameter { name: "weight_decay", .. }
+        ));
+        assert!(matches!(
+            e(Sgd::builder().dampening(f64::NAN)),
+            Error::InvalidParameter { name: "dampening", .. }
+        ));
+        let msg = "Nesterov momentum requires a momentum and zero dampening".to_string();
+        assert_eq!(e(Sgd::builder().nesterov(true)), Error::InvalidConfig(msg.clone()));
+        assert_eq!(e(Sgd::builder().nesterov(true).momentum(0.9).dampening(0.1)), Error::InvalidConfig(msg));
+    }
+
+    #[test]
+    fn nesterov_by_hand() {
+        // Step 1: b = g = 1, direction g + 0.5*b = 1.5, p = 1 - 0.1*1.5 = 0.85.
+        // Step 2: b = 0.5*1 + 1 = 1.5, direction 1 + 0.75 = 1.75, p = 0.85 - 0.175 = 0.675.
+        let mut opt = Sgd::builder().lr(0.1).momentum(0.5).nesterov(true).build().unwrap();
+        let mut w = array![1.0f64].into_dyn();
+        let g = array![1.0f64].into_dyn();
+        opt.update(Param::new(0, "w"), w.view_mut(), g.view()).unwrap();
+        assert!((w[0] - 0.85).abs() < 1e-15);
+        opt.update(Param::new(0, "w"), w.view_mut(), g.view()).unwrap();
+        assert!((w[0] - 0.675).abs() < 1e-15);
+        assert_eq!(opt.state(0).unwrap().momentum_buffer, array![1.5].into_dyn());
+    }
+
+    #[test]
+    fn shape_mismatch_changes_nothing() {
+        let mut opt = Sgd::<f32>::builder().momentum(0.9).build().unwrap();
+        let mut w = array![1.0f32, 2.0].into_dyn();
+        let bad = array![1.0f32].into_dyn();
+        assert!(matches!(
+            opt.update(Param::new(0, "w"), w.view_mut(), bad.view()),
+            Err(Error::ShapeMismatch { .. })
+        ));
+        assert_eq!(w, array![1.0f32, 2.0].into_dyn());
+        assert!(opt.state(0).is_none());
+    }
+}
