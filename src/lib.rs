@@ -31,19 +31,23 @@ pub mod metrics;
 pub mod model;
 pub mod optim;
 pub mod preprocessing;
+pub mod schedule;
 pub mod tensor;
 pub mod train;
 
+pub use data::datasets;
 pub use error::{Error, Result};
 pub use tensor::{Buffer, Float, Param, SeededRng, seeded_rng};
 
 /// The names most programs need: `use ndtrain::prelude::*;`.
 pub mod prelude {
+    pub use crate::data::Dataset;
     pub use crate::error::{Error, Result};
     pub use crate::loss::{Loss, Reduction};
     pub use crate::metrics::Metric;
     pub use crate::model::{Layer, Mode, Model};
     pub use crate::optim::Optimizer;
     pub use crate::preprocessing::{InverseTransform, Preprocessor};
+    pub use crate::schedule::LrScheduler;
     pub use crate::tensor::{Buffer, Float, Param};
 }

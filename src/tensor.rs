@@ -150,16 +150,23 @@ impl<'a> Param<'a> {
 /// assert_eq!(buf.capacity(), cap);
 /// assert_eq!(buf.view().shape(), &[96, 10]);
 /// ```
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Buffer<T> {
     data: Vec<T>,
     shape: Vec<usize>,
 }
 
+impl<T> Default for Buffer<T> {
+    /// An empty buffer (shape `[0]`).
+    fn default() -> Self {
+        Buffer { data: Vec::new(), shape: vec![0] }
+    }
+}
+
 impl<T: Clone + Default> Buffer<T> {
     /// An empty buffer (shape `[0]`).
     pub fn new() -> Self {
-        Buffer { data: Vec::new(), shape: vec![0] }
+        Self::default()
     }
 
     /// Sets the shape and returns a mutable view of it. Contents are unspecified

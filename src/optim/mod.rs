@@ -5,6 +5,12 @@
 //! [`Optimizer::update`] (its per-tensor rule) and the two learning-rate accessors;
 //! [`Optimizer::step`] walks the model for it.
 
+pub mod clip;
+pub use clip::{
+    GradClip, NormType, OnNonFinite, clip_grad_norm, clip_grad_norm_model, clip_grad_value,
+    clip_grad_value_model,
+};
+
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
 use crate::error::Result;

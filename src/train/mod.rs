@@ -1,1 +1,512 @@
-//! The training loop: [`Trainer`], its builder, [`History`] and callbacks.
+//! The training loop: [`Trainer`], its builder, [`History`] and [`callbacks`].
+//!
+//! ```text
+//! for epoch in 0..epochs:
+//!     order = seeded permutation (or 0..n)
+//!     for batch in order.chunks(batch_size):        // last partial batch kept
+//!         gather rows -> out = model.forward(x, Train)
+//!         loss, dL/dout = loss.loss_and_grad(out, y)  // metrics.update(out, y)
+//!         model.backward(dL/dout) -> [clip] -> optimizer.step(model) -> [batch scheduler]
+//!     validation (Eval mode) -> [epoch scheduler] -> callbacks -> History
+//! ```
+//!
+//! Every per-batch buffer (gathered inputs and targets, the loss gradient, the
+//! layers' activations) is reused: after the first epoch a step allocates nothing.
+//!
+//! `fit` is transactional: if it fails (bad data, a label out of range found in the
+//! third epoch, a callback error), the model's parameters and the optimizer's state
+//! are put back as they were before the call.
+
+pub mod callbacks;
+mod history;
+
+pub use callbacks::{Callback, Control, EarlyStopping, MonitorMode};
+pub use history::{EpochLog, History};
+
+use ndarray::{ArrayD, ArrayView, ArrayViewD, Axis, Dimension};
+
+use crate::data::{Dataset, batch_indices, gather_rows_into, shuffle_indices};
+use crate::error::{Error, Result};
+use crate::loss::Loss;
+use crate::metrics::Metric;
+use crate::model::{Mode, Model};
+use crate::optim::Optimizer;
+use crate::tensor::{Buffer, Float, check_finite, seeded_rng};
+
+/// Default mini-batch size (Keras' default).
+pub const DEFAULT_BATCH_SIZE: usize = 32;
+
+/// Settings collected by [`TrainerBuilder`], validated by [`TrainerBuilder::build`].
+struct Settings {
+    epochs: usize,
+    batch_size: Option<usize>,
+    seed: u64,
+    shuffle: bool,
+    verbose: bool,
+}
+
+/// Builds a [`Trainer`]; every setting has a default, `build` validates them.
+///
+/// | setting | default | range |
+/// |---|---|---|
+/// | `epochs` | 10 | ≥ 0 |
+/// | `batch_size` | 32 | ≥ 1 ([`full_batch`](TrainerBuilder::full_batch): the whole dataset) |
+/// | `seed` | 0 | any `u64` (shuffling) |
+/// | `shuffle` | `true` | |
+/// | `verbose` | `false` | prints one line per epoch |
+pub struct TrainerBuilder<F: Float, Y, O, L> {
+    optimizer: O,
+    loss: L,
+    settings: Settings,
+    metrics: Vec<Box<dyn Metric<F, Y>>>,
+    callbacks: Vec<Box<dyn Callback<F>>>,
+    validation: Option<(ArrayD<F>, ArrayD<Y>)>,
+}
+
+impl<F, Y, O, L> TrainerBuilder<F, Y, O, L>
+where
+    F: Float,
+    Y: Copy + Default + 'static,
+    O: Optimizer<F>,
+    L: Loss<F, Y>,
+{
+    /// Number of passes over the training data.
+    pub fn epochs(mut self, epochs: usize) -> Self {
+        self.settings.epochs = epochs;
+        self
+    }
+
+    /// Samples per mini-batch; the last batch of an epoch may be smaller (it is kept).
+    pub fn batch_size(mut self, batch_size: usize) -> Self {
+        self.settings.batch_size = Some(batch_size);
+        self
+    }
+
+    /// One batch holding the whole training set: full-batch gradient descent with
+    /// [`Sgd`](crate::optim::Sgd).
+    pub fn full_batch(mut self) -> Self {
+        self.settings.batch_size = None;
+        self
+    }
+
+    /// Seed of the per-epoch shuffling. The same seed (and the same model
+    /// initialisation) gives a bit-identical [`History`] and weights.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.settings.seed = seed;
+        self
+    }
+
+    /// Whether to visit the samples in a fresh random order every epoch.
+    pub fn shuffle(mut self, shuffle: bool) -> Self {
+        self.settings.shuffle = shuffle;
+        self
+    }
+
+    /// Print one line per epoch (loss, metrics, validation) to stdout.
+    pub fn verbose(mut self, verbose: bool) -> Self {
+        self.settings.verbose = verbose;
+        self
+    }
+
+    /// Adds a metric, reported on the training batches (streamed over the epoch) and,
+    /// with `val_` prefixed, on the validation data.
+    pub fn metric(mut self, metric: impl Metric<F, Y> + 'static) -> Self {
+        self.metrics.push(Box::new(metric));
+        self
+    }
+
+    /// Adds a callback (e.g. [`EarlyStopping`]).
+    pub fn callback(mut self, callback: impl Callback<F> + 'static) -> Self {
+        self.callbacks.push(Box::new(callback));
+        self
+    }
+
+    /// Data evaluated after every epoch (`val_loss` and `val_` metrics). Copied.
+    pub fn validation_data<D: Dimension, E: Dimension>(mut self, x: ArrayView<'_, F, D>, y: ArrayView<'_, Y, E>) -> Self {
+        self.validation = Some((x.into_dyn().to_owned(), y.into_dyn().to_owned()));
+        self
+    }
+
+    /// Validates the settings and builds the trainer.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for `batch_size` 0; for validation data, the
+    /// errors of [`Trainer::fit`]'s data checks (row counts, emptiness, non-finite
+    /// features).
+    pub fn build(self) -> Result<Trainer<F, Y, O, L>> {
+        if self.settings.batch_size == Some(0) {
+            return Err(Error::InvalidParameter { name: "batch_size", value: 0.0, expected: ">= 1" });
+        }
+        if let Some((x, y)) = &self.validation {
+            check_data("Trainer::validation_data", x.view(), y.view())?;
+        }
+        Ok(Trainer {
+            optimizer: self.optimizer,
+            loss: self.loss,
+            settings: self.settings,
+            metrics: self.metrics,
+            callbacks: self.callbacks,
+            validation: self.validation,
+            buffers: Buffers::default(),
+        })
+    }
+}
+
+/// Reused per-batch storage.
+struct Buffers<F, Y> {
+    order: Vec<usize>,
+    x: Buffer<F>,
+    y: Buffer<Y>,
+    grad: Buffer<F>,
+}
+
+impl<F, Y> Default for Buffers<F, Y> {
+    fn default() -> Self {
+        Buffers { order: Vec::new(), x: Buffer::default(), y: Buffer::default(), grad: Buffer::default() }
+    }
+}
+
+/// The result of [`Trainer::evaluate`]: the mean loss and every metric.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Evaluation {
+    /// Mean loss over the samples.
+    pub loss: f64,
+    /// `(name, value)` of every metric.
+    pub metrics: Vec<(String, f64)>,
+}
+
+impl Evaluation {
+    /// The value of metric `name` (or `"loss"`).
+    pub fn get(&self, name: &str) -> Option<f64> {
+        if name == "loss" {
+            return Some(self.loss);
+        }
+        self.metrics.iter().find(|(k, _)| k == name).map(|(_, v)| *v)
+    }
+}
+
+/// Trains any [`Model`] with an [`Optimizer`] and a [`Loss`], reporting
+/// [`Metric`]s: `fit`, `evaluate`, `predict`.
+///
+/// Generic over the float type `F` (f32 or f64), the target element type `Y`
+/// (`usize` class indices or `F` values), the optimizer `O` and the loss `L`.
+///
+/// # Example: softmax regression on iris
+///
+/// ```
+/// use ndtrain::prelude::*;
+/// use ndtrain::datasets;
+///
+/// let iris = datasets::iris();
+/// let mut model = Linear::<f64>::new(4, 3, &mut ndtrain::seeded_rng(0))?;
+/// let mut trainer = Trainer::builder(Adam::builder().lr(0.05).build()?, CrossEntropyLoss::default())
+///     .epochs(30)
+///     .batch_size(16)
+///     .seed(1)
+///     .metric(Accuracy::new())
+///     .build()?;
+/// let history = trainer.fit(&mut model, iris.x().view(), iris.y().view())?;
+/// assert!(history.last().unwrap().get("accuracy").unwrap() > 0.9);
+/// # Ok::<(), ndtrain::Error>(())
+/// ```
+pub struct Trainer<F: Float, Y, O, L> {
+    optimizer: O,
+    loss: L,
+    settings: Settings,
+    metrics: Vec<Box<dyn Metric<F, Y>>>,
+    callbacks: Vec<Box<dyn Callback<F>>>,
+    validation: Option<(ArrayD<F>, ArrayD<Y>)>,
+    buffers: Buffers<F, Y>,
+}
+
+impl<F, Y, O, L> Trainer<F, Y, O, L>
+where
+    F: Float,
+    Y: Copy + Default + 'static,
+    O: Optimizer<F>,
+    L: Loss<F, Y>,
+{
+    /// Starts a builder with the optimizer and the loss; see [`TrainerBuilder`] for the
+    /// settings and their defaults.
+    pub fn builder(optimizer: O, loss: L) -> TrainerBuilder<F, Y, O, L> {
+        TrainerBuilder {
+            optimizer,
+            loss,
+            settings: Settings { epochs: 10, batch_size: Some(DEFAULT_BATCH_SIZE), seed: 0, shuffle: true, verbose: false },
+            metrics: Vec::new(),
+            callbacks: Vec::new(),
+            validation: None,
+        }
+    }
+
+    /// The optimizer (e.g. to read its learning rate or save its state).
+    pub fn optimizer(&self) -> &O {
+        &self.optimizer
+    }
+
+    /// The optimizer, mutable.
+    pub fn optimizer_mut(&mut self) -> &mut O {
+        &mut self.optimizer
+    }
+
+    /// The loss.
+    pub fn loss(&self) -> &L {
+        &self.loss
+    }
+
+    /// Trains `model` on `x` (samples along axis 0, any dimension) and `y` (one target
+    /// row per sample) and returns the per-epoch [`History`].
+    ///
+    /// # Errors
+    /// * [`Error::LengthMismatch`] when `x` and `y` have different numbers of rows;
+    /// * [`Error::EmptyInput`] for an empty dataset;
+    /// * [`Error::NonFinite`] for NaN or infinite features;
+    /// * any error of the model (e.g. [`Error::ShapeMismatch`] for a feature width
+    ///   the model does not take), of the loss (e.g. [`Error::LabelOutOfRange`]),
+    ///   the optimizer or a callback.
+    ///
+    /// On error the model's parameters and the optimizer's state are restored to
+    /// what they were before the call.
+    pub fn fit<M, D, E>(&mut self, model: &mut M, x: ArrayView<'_, F, D>, y: ArrayView<'_, Y, E>) -> Result<History>
+    where
+        M: Model<F>,
+        D: Dimension,
+        E: Dimension,
+    {
+        let (x, y) = (x.into_dyn(), y.into_dyn());
+        check_data("Trainer::fit", x.view(), y.view())?;
+        let saved_params: Vec<ArrayD<F>> = model.parameters().into_iter().map(|(_, w)| w).collect();
+        let saved_optim = self.optimizer.state_dict();
+        let result = self.fit_unchecked(model, x, y);
+        if result.is_err() {
+            // Put everything back; these only fail if the model changed its own
+            // parameter list, in which case the original error is still the one to report.
+            let _ = model.set_parameters(&saved_params);
+            let _ = self.optimizer.load_state_dict(&saved_optim);
+        }
+        result
+    }
+
+    /// [`fit`](Trainer::fit) on a [`Dataset`].
+    ///
+    /// # Errors
+    /// As [`fit`](Trainer::fit).
+    pub fn fit_dataset<M: Model<F>>(&mut self, model: &mut M, data: &Dataset<F, Y>) -> Result<History> {
+        self.fit(model, data.x().view(), data.y().view())
+    }
+
+    fn fit_unchecked<M: Model<F>>(&mut self, model: &mut M, x: ArrayViewD<'_, F>, y: ArrayViewD<'_, Y>) -> Result<History> {
+        let n = x.len_of(Axis(0));
+        let batch_size = self.settings.batch_size.unwrap_or(n).min(n);
+        let mut rng = seeded_rng(self.settings.seed);
+        let mut history = History::default();
+
+        for cb in &mut self.callbacks {
+            cb.on_train_begin(model)?;
+        }
+        for epoch in 0..self.settings.epochs {
+            let lr = self.optimizer.lr().as_f64();
+            self.buffers.order.clear();
+            self.buffers.order.extend(0..n);
+            if self.settings.shuffle {
+                shuffle_indices(&mut self.buffers.order, &mut rng);
+            }
+            for m in &mut self.metrics {
+                m.reset();
+            }
+
+            let mut loss_sum = 0.0f64;
+            for rows in batch_indices(&self.buffers.order, batch_size)? {
+                gather_rows_into(x.view(), rows, &mut self.buffers.x)?;
+                gather_rows_into(y.view(), rows, &mut self.buffers.y)?;
+                let out = model.forward(self.buffers.x.view(), Mode::Train)?;
+                let grad = self.buffers.grad.reshape(out.shape());
+                let batch_loss = self.loss.loss_and_grad(out.view(), self.buffers.y.view(), grad)?;
+                for m in &mut self.metrics {
+                    m.update(out.view(), self.buffers.y.view())?;
+                }
+                model.backward(self.buffers.grad.view())?;
+                self.optimizer.step(model)?;
+                loss_sum += batch_loss.as_f64() * rows.len() as f64;
+            }
+
+            let mut log =
+                EpochLog { epoch, train_loss: loss_sum / n as f64, val_loss: None, metrics: Vec::new(), lr };
+            for m in &self.metrics {
+                log.metrics.push((m.name().to_string(), m.compute()?));
+            }
+            if let Some((vx, vy)) = self.validation.take() {
+                let eval = self.evaluate_unchecked(model, vx.view(), vy.view());
+                self.validation = Some((vx, vy));
+                let eval = eval?;
+                log.val_loss = Some(eval.loss);
+                log.metrics.extend(eval.metrics.into_iter().map(|(k, v)| (format!("val_{k}"), v)));
+            }
+            if self.settings.verbose {
+                println!("{log}");
+            }
+            let mut stop = false;
+            for cb in &mut self.callbacks {
+                stop |= cb.on_epoch_end(&log, model)? == Control::Stop;
+            }
+            history.epochs.push(log);
+            if stop {
+                history.stopped_early_at = Some(epoch);
+                break;
+            }
+        }
+        for cb in &mut self.callbacks {
+            cb.on_train_end(model)?;
+        }
+        Ok(history)
+    }
+
+    /// Loss and metrics of `model` on `x`, `y` (evaluation mode, in batches of the
+    /// trainer's batch size). Leaves the model's parameters unchanged.
+    ///
+    /// # Errors
+    /// As [`fit`](Trainer::fit)'s data checks, and model / loss / metric errors.
+    pub fn evaluate<M, D, E>(&mut self, model: &mut M, x: ArrayView<'_, F, D>, y: ArrayView<'_, Y, E>) -> Result<Evaluation>
+    where
+        M: Model<F>,
+        D: Dimension,
+        E: Dimension,
+    {
+        let (x, y) = (x.into_dyn(), y.into_dyn());
+        check_data("Trainer::evaluate", x.view(), y.view())?;
+        self.evaluate_unchecked(model, x, y)
+    }
+
+    fn evaluate_unchecked<M: Model<F>>(&mut self, model: &mut M, x: ArrayViewD<'_, F>, y: ArrayViewD<'_, Y>) -> Result<Evaluation> {
+        let n = x.len_of(Axis(0));
+        let batch_size = self.settings.batch_size.unwrap_or(n).min(n);
+        for m in &mut self.metrics {
+            m.reset();
+        }
+        let mut loss_sum = 0.0f64;
+        let mut start = 0;
+        while start < n {
+            let end = (start + batch_size).min(n);
+            let xb = x.slice_axis(Axis(0), (start..end).into());
+            let yb = y.slice_axis(Axis(0), (start..end).into());
+            let out = model.forward(xb, Mode::Eval)?;
+            let grad = self.buffers.grad.reshape(out.shape());
+            loss_sum += self.loss.loss_and_grad(out.view(), yb.view(), grad)?.as_f64() * (end - start) as f64;
+            for m in &mut self.metrics {
+                m.update(out.view(), yb.view())?;
+            }
+            start = end;
+        }
+        let metrics = self.metrics.iter().map(|m| Ok((m.name().to_string(), m.compute()?))).collect::<Result<_>>()?;
+        Ok(Evaluation { loss: loss_sum / n as f64, metrics })
+    }
+
+    /// The model's outputs for `x` (evaluation mode, in batches), stacked along axis 0.
+    ///
+    /// # Errors
+    /// [`Error::EmptyInput`], [`Error::NonFinite`], and model errors.
+    pub fn predict<M: Model<F>, D: Dimension>(&mut self, model: &mut M, x: ArrayView<'_, F, D>) -> Result<ArrayD<F>> {
+        predict_batched(model, x.into_dyn(), self.settings.batch_size)
+    }
+}
+
+/// Runs `model` in evaluation mode over `x` in batches of `batch_size` (all at once for
+/// `None`) and stacks the outputs along axis 0.
+///
+/// # Errors
+/// [`Error::EmptyInput`], [`Error::NonFinite`], and model errors.
+///
+/// # Example
+///
+/// ```
+/// use ndtrain::prelude::*;
+///
+/// let mut model = Linear::<f64>::new(4, 3, &mut ndtrain::seeded_rng(0))?;
+/// let x = ndarray::Array2::<f64>::ones((10, 4));
+/// let out = ndtrain::train::predict_batched(&mut model, x.view().into_dyn(), Some(4))?;
+/// assert_eq!(out.shape(), &[10, 3]);
+/// # Ok::<(), ndtrain::Error>(())
+/// ```
+pub fn predict_batched<F: Float, M: Model<F> + ?Sized>(model: &mut M, x: ArrayViewD<'_, F>, batch_size: Option<usize>) -> Result<ArrayD<F>> {
+    let op = "predict";
+    if x.ndim() == 0 || x.len_of(Axis(0)) == 0 {
+        return Err(Error::EmptyInput { op, what: "x has no rows" });
+    }
+    check_finite(op, "x", x.view())?;
+    let n = x.len_of(Axis(0));
+    let bs = batch_size.unwrap_or(n).clamp(1, n);
+    let mut out: Option<ArrayD<F>> = None;
+    let mut start = 0;
+    while start < n {
+        let end = (start + bs).min(n);
+        let y = model.forward(x.slice_axis(Axis(0), (start..end).into()), Mode::Eval)?;
+        let full = out.get_or_insert_with(|| {
+            let mut shape = y.shape().to_vec();
+            shape[0] = n;
+            ArrayD::zeros(shape)
+        });
+        if y.ndim() == 0 || y.len_of(Axis(0)) != end - start || y.shape()[1..] != full.shape()[1..] {
+            return Err(Error::ShapeMismatch { op, expected: full.shape().to_vec(), got: y.shape().to_vec() });
+        }
+        full.slice_axis_mut(Axis(0), (start..end).into()).assign(&y);
+        start = end;
+    }
+    out.ok_or(Error::EmptyInput { op, what: "x has no rows" })
+}
+
+/// The index of the largest value in each row of a `[N, C]` output (the predicted
+/// class), or `score > threshold` for a `[N]` / `[N, 1]` output.
+///
+/// # Errors
+/// [`Error::ShapeMismatch`] for outputs of another rank; [`Error::EmptyInput`] for
+/// `[N, 0]`.
+///
+/// # Example
+///
+/// ```
+/// let out = ndarray::array![[0.1, 2.0, -1.0], [3.0, 0.0, 0.5]].into_dyn();
+/// assert_eq!(ndtrain::train::predicted_classes(out.view(), 0.0)?, vec![1, 0]);
+/// let logits = ndarray::array![[-0.3], [0.2]].into_dyn();
+/// assert_eq!(ndtrain::train::predicted_classes(logits.view(), 0.0)?, vec![0, 1]);
+/// # Ok::<(), ndtrain::Error>(())
+/// ```
+pub fn predicted_classes<F: Float>(out: ArrayViewD<'_, F>, threshold: F) -> Result<Vec<usize>> {
+    let op = "predicted_classes";
+    match out.shape() {
+        [_] => Ok(out.iter().map(|&s| usize::from(s > threshold)).collect()),
+        [_, 1] => Ok(out.iter().map(|&s| usize::from(s > threshold)).collect()),
+        [_, 0] => Err(Error::EmptyInput { op, what: "outputs have no columns" }),
+        [_, _] => Ok(out
+            .outer_iter()
+            .map(|row| {
+                // First maximum on ties, as numpy's argmax; NaN never wins.
+                let mut best = 0;
+                for (j, &v) in row.iter().enumerate() {
+                    if v > row[best] || row[best].is_nan() && !v.is_nan() {
+                        best = j;
+                    }
+                }
+                best
+            })
+            .collect()),
+        other => Err(Error::ShapeMismatch { op, expected: vec![0, 0], got: other.to_vec() }),
+    }
+}
+
+/// The checks `fit` and `evaluate` run before touching the model.
+fn check_data<F: Float, Y>(op: &'static str, x: ArrayViewD<'_, F>, y: ArrayViewD<'_, Y>) -> Result<()> {
+    if x.ndim() == 0 {
+        return Err(Error::ShapeMismatch { op, expected: vec![0, 0], got: vec![] });
+    }
+    if y.ndim() == 0 {
+        return Err(Error::ShapeMismatch { op, expected: vec![x.len_of(Axis(0))], got: vec![] });
+    }
+    let (nx, ny) = (x.len_of(Axis(0)), y.len_of(Axis(0)));
+    if nx != ny {
+        return Err(Error::LengthMismatch { op, what: "rows of y (must equal the rows of x)", expected: nx, got: ny });
+    }
+    if nx == 0 {
+        return Err(Error::EmptyInput { op, what: "the dataset has no samples" });
+    }
+    check_finite(op, "x", x)
+}

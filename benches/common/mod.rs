@@ -1,0 +1,88 @@
+//! The portable data generator of `shared/bench/WORKLOADS.md` (bit-identical with the
+//! peers' Python version), and the workloads' datasets built from it.
+//!
+//! Shared by the benchmarks (`mod common;`) and by `tests/bench_generator.rs`, which
+//! checks it against the check values WORKLOADS.md publishes.
+
+#![allow(dead_code)]
+
+use ndarray::{Array1, Array2};
+
+/// Output `i` of the splitmix64 stream for `seed`.
+#[inline]
+pub fn splitmix64(seed: u64, i: u64) -> u64 {
+    let mut z = seed.wrapping_add((i + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Uniform `u_i` in [0, 1).
+#[inline]
+pub fn uniform(seed: u64, i: u64) -> f64 {
+    (splitmix64(seed, i) >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+}
+
+/// Standard normal at flat row-major index `k` (Box–Muller pairs).
+#[inline]
+pub fn normal(seed: u64, k: u64) -> f64 {
+    let p = k / 2;
+    let (u1, u2) = (uniform(seed, 2 * p), uniform(seed, 2 * p + 1));
+    let r = (-2.0 * (1.0 - u1).ln()).sqrt();
+    let t = 2.0 * std::f64::consts::PI * u2;
+    if k % 2 == 0 { r * t.cos() } else { r * t.sin() }
+}
+
+/// `n` normals from `seed` as f64.
+pub fn normals_f64(seed: u64, n: usize) -> Vec<f64> {
+    (0..n as u64).map(|k| normal(seed, k)).collect()
+}
+
+/// `n` normals from `seed`, rounded to f32.
+pub fn normals_f32(seed: u64, n: usize) -> Vec<f32> {
+    (0..n as u64).map(|k| normal(seed, k) as f32).collect()
+}
+
+/// The workloads' permutation of `0..n`.
+pub fn permutation(n: usize, seed: u64) -> Vec<usize> {
+    let mut p: Vec<usize> = (0..n).collect();
+    let mut c = 0u64;
+    for i in (1..n).rev() {
+        let j = ((uniform(seed, c) * (i + 1) as f64).floor() as usize).min(i);
+        c += 1;
+        p.swap(i, j);
+    }
+    p
+}
+
+/// W1's data: `X` (n × 784 f32 normals, seed 1) and teacher labels
+/// `y = argmax_j sum_k X[i,k] W_t[k,j]` with `W_t` 784 × 10 f64 normals (seed 2).
+pub fn w1_data(n: usize) -> (Array2<f32>, Array1<usize>) {
+    let (d, c) = (784, 10);
+    let x = Array2::from_shape_vec((n, d), normals_f32(1, n * d)).expect("shape");
+    let w = Array2::from_shape_vec((d, c), normals_f64(2, d * c)).expect("shape");
+    let y = x
+        .outer_iter()
+        .map(|row| {
+            let mut best = (0, f64::NEG_INFINITY);
+            for j in 0..c {
+                let s: f64 = row.iter().enumerate().map(|(k, &v)| f64::from(v) * w[[k, j]]).sum();
+                if s > best.1 {
+                    best = (j, s);
+                }
+            }
+            best.0
+        })
+        .collect();
+    (x, y)
+}
+
+/// StandardScaler semantics of WORKLOADS.md (population std, zero-variance columns get
+/// scale 1), computed in f64, returned as f32.
+pub fn standardize_f32(x: &Array2<f64>) -> Array2<f32> {
+    let n = x.nrows() as f64;
+    let mean = x.sum_axis(ndarray::Axis(0)) / n;
+    let var = (x - &mean).mapv(|v| v * v).sum_axis(ndarray::Axis(0)) / n;
+    let scale = var.mapv(|v| if v == 0.0 { 1.0 } else { v.sqrt() });
+    ((x - &mean) / &scale).mapv(|v| v as f32)
+}
