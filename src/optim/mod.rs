@@ -14,7 +14,7 @@ pub use clip::{
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
 use crate::error::Result;
-use crate::model::Model;
+use crate::model::{Mode, Model};
 use crate::tensor::{Float, Param, same_shape};
 
 mod adadelta;
@@ -168,6 +168,29 @@ pub trait Optimizer<F: Float> {
         let _ = state;
         Ok(())
     }
+
+    /// Puts into `model` the parameter values to use in `mode`, for optimizers whose
+    /// evaluation point differs from the point where they take gradients.
+    ///
+    /// Schedule-free optimizers train at an interpolated point `y` but should be
+    /// evaluated at their averaged iterate `x` (PyTorch's `schedulefree` package calls
+    /// `optimizer.eval()` / `optimizer.train()` for this): `Mode::Eval` swaps `x` into
+    /// the model's tensors, `Mode::Train` swaps `y` back, bit for bit. A trainer calls
+    /// `swap_params(model, Mode::Eval)` before validating, evaluating or saving the model
+    /// and `swap_params(model, Mode::Train)` before the next training step. Calling it
+    /// with the mode already in effect changes nothing.
+    ///
+    /// Returns `Ok(true)` when the optimizer keeps separate evaluation parameters, and
+    /// `Ok(false)` when the model's tensors are used as they are (the default, which
+    /// does nothing).
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) when a tensor of `model`
+    /// does not match the optimizer's state for it; nothing is changed then.
+    fn swap_params(&mut self, model: &mut dyn Model<F>, mode: Mode) -> Result<bool> {
+        let _ = (model, mode);
+        Ok(false)
+    }
 }
 
 /// A boxed optimizer is an optimizer: `Box<dyn Optimizer<F> + Send + Sync>` mixes
@@ -212,6 +235,9 @@ impl<F: Float, O: Optimizer<F> + ?Sized> Optimizer<F> for Box<O> {
     }
     fn load_state_dict(&mut self, state: &StateDict<F>) -> Result<()> {
         (**self).load_state_dict(state)
+    }
+    fn swap_params(&mut self, model: &mut dyn Model<F>, mode: Mode) -> Result<bool> {
+        (**self).swap_params(model, mode)
     }
 }
 
