@@ -1,4 +1,5 @@
-//! Optimizers: the [`Optimizer`] trait and the torch.optim family.
+//! Optimizers: the [`Optimizer`] trait, the torch.optim family, and optax's Lion, LAMB,
+//! LARS, schedule-free AdamW / SGD and Muon.
 //!
 //! An optimizer owns its per-parameter state (keyed by [`Param::id`]) and updates
 //! each tensor in place from its gradient. A custom optimizer implements
@@ -24,6 +25,12 @@ mod adam;
 mod adamax;
 mod asgd;
 mod groups;
+mod lamb;
+mod lars;
+mod lion;
+mod muon;
+mod optax_common;
+mod schedule_free;
 mod nadam;
 mod radam;
 mod rmsprop;
@@ -38,6 +45,13 @@ pub use adam::{Adam, AdamBuilder, AdamState, AdamW, AdamWBuilder};
 pub use adamax::{Adamax, AdamaxBuilder, AdamaxState};
 pub use asgd::{Asgd, AsgdBuilder, AsgdState};
 pub use groups::ParamGroups;
+pub use lamb::{Lamb, LambBuilder, LambState};
+pub use lars::{Lars, LarsBuilder, LarsState};
+pub use lion::{Lion, LionBuilder, LionState};
+pub use muon::{MUON_NS_COEFFS, Muon, MuonBuilder, MuonState};
+pub use schedule_free::{
+    ScheduleFreeAdamW, ScheduleFreeAdamWBuilder, ScheduleFreeSgd, ScheduleFreeSgdBuilder, ScheduleFreeState,
+};
 pub use nadam::{NAdam, NAdamBuilder, NAdamState};
 pub use radam::{RAdam, RAdamBuilder, RAdamState};
 pub use rmsprop::{RmsProp, RmsPropBuilder, RmsPropState};
