@@ -77,7 +77,7 @@ use crate::tensor::{Float, Param, same_shape};
 /// use ndtrain::prelude::*;
 ///
 /// let mut opt = Lars::builder().lr(10.0).trust_coefficient(0.01).momentum(0.9).build()?;
-/// let mut w = array![3.0, 4.0].into_dyn(); // ‖p‖ = 5
+/// let mut w = array![3.0f64, 4.0].into_dyn(); // ‖p‖ = 5
 /// let g = array![0.0, 2.0].into_dyn(); // ‖g‖ = 2
 /// opt.update(Param::new(0, "w"), w.view_mut(), g.view())?;
 /// // r = 0.01·5/2 = 0.025, so the step is −10·0.025·g = (0, −0.5).

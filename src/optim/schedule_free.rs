@@ -661,7 +661,7 @@ schedule_free_common!(ScheduleFreeAdamW, ScheduleFreeAdamWBuilder);
 /// use ndtrain::prelude::*;
 ///
 /// let mut opt = ScheduleFreeSgd::builder().lr(0.5).momentum(0.9).build()?;
-/// let mut y = array![1.0].into_dyn();
+/// let mut y = array![1.0f64].into_dyn();
 /// opt.update(Param::new(0, "w"), y.view_mut(), array![1.0].into_dyn().view())?;
 /// // Step 1 (c = 1): z = 1 − 0.5 = 0.5, x = z = 0.5, y = 0.9·0.5 + 0.1·0.5 = 0.5.
 /// assert!((y[0] - 0.5).abs() < 1e-15);
