@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Zip};
 
 use crate::error::Result;
-use crate::optim::optax_common::{sum_sq, trust_ratio};
+use crate::optim::optax_common::trust_ratio;
 use crate::optim::state::{Placer, Reader, Writer, check_nonneg, check_state_shapes};
 use crate::optim::{Optimizer, StateDict, StateMap};
 use crate::tensor::{Float, Param, same_shape};
@@ -234,18 +234,14 @@ impl<F: Float> Optimizer<F> for Lars<F> {
         let wd = F::lit(c.weight_decay);
         let decay = c.weight_decay != 0.0;
         let dir = move |g: F, p: F| if decay { g + wd * p } else { g };
-        // Pass 1: the norms of p and of the direction.
-        let pn = sum_sq(p.view()).sqrt();
-        let un = if decay {
-            let mut s = F::zero();
-            Zip::from(&p).and(&g).for_each(|&p, &g| {
-                let u = dir(g, p);
-                s += u * u;
-            });
-            s.sqrt()
-        } else {
-            sum_sq(g.view()).sqrt()
-        };
+        // Pass 1: the norms of p and of the direction, in one sweep.
+        let (mut pn, mut un) = (F::zero(), F::zero());
+        Zip::from(&p).and(&g).for_each(|&p, &g| {
+            let u = dir(g, p);
+            pn += p * p;
+            un += u * u;
+        });
+        let (pn, un) = (pn.sqrt(), un.sqrt());
         let r = trust_ratio(pn, un, F::lit(c.trust_coefficient), F::lit(c.eps));
 
         let mut placer = Placer::new(&[p.as_ptr(), g.as_ptr()]);

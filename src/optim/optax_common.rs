@@ -1,7 +1,5 @@
 //! Pieces shared by the optimizers that follow optax (Lion, LAMB, LARS, schedule-free,
-//! Muon): numpy's sign, tensor norms and the trust ratio.
-
-use ndarray::{ArrayViewD, Zip};
+//! Muon): numpy's sign, the trust ratio and bias corrections.
 
 use crate::tensor::Float;
 
@@ -16,13 +14,6 @@ pub(crate) fn sign<F: Float>(x: F) -> F {
     } else {
         x
     }
-}
-
-/// Sum of squares of every element.
-pub(crate) fn sum_sq<F: Float>(a: ArrayViewD<'_, F>) -> F {
-    let mut s = F::zero();
-    Zip::from(&a).for_each(|&x| s += x * x);
-    s
 }
 
 /// optax's `scale_by_trust_ratio` factor: `coefficient·‖p‖ / (‖u‖ + eps)`, and `1` when
@@ -62,12 +53,5 @@ mod tests {
         assert_eq!(trust_ratio(3.0, 2.0, 1.0, 0.0), 1.5);
         // 0.5 * 3 / (2 + 1)
         assert_eq!(trust_ratio(3.0, 2.0, 0.5, 1.0), 0.5);
-    }
-
-    #[test]
-    fn sum_sq_of_views() {
-        let a = ndarray::array![[1.0, 2.0], [3.0, 4.0]];
-        assert_eq!(sum_sq(a.view().into_dyn()), 30.0);
-        assert_eq!(sum_sq(a.t().into_dyn()), 30.0);
     }
 }
