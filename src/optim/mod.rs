@@ -29,12 +29,12 @@ mod lamb;
 mod lars;
 mod lion;
 mod muon;
-mod optax_common;
-mod schedule_free;
 mod nadam;
+mod optax_common;
 mod radam;
 mod rmsprop;
 mod rprop;
+mod schedule_free;
 mod sgd;
 pub(crate) mod state;
 
@@ -49,13 +49,13 @@ pub use lamb::{Lamb, LambBuilder, LambState};
 pub use lars::{Lars, LarsBuilder, LarsState};
 pub use lion::{Lion, LionBuilder, LionState};
 pub use muon::{MUON_NS_COEFFS, Muon, MuonBuilder, MuonState};
-pub use schedule_free::{
-    ScheduleFreeAdamW, ScheduleFreeAdamWBuilder, ScheduleFreeSgd, ScheduleFreeSgdBuilder, ScheduleFreeState,
-};
 pub use nadam::{NAdam, NAdamBuilder, NAdamState};
 pub use radam::{RAdam, RAdamBuilder, RAdamState};
 pub use rmsprop::{RmsProp, RmsPropBuilder, RmsPropState};
 pub use rprop::{Rprop, RpropBuilder, RpropState};
+pub use schedule_free::{
+    ScheduleFreeAdamW, ScheduleFreeAdamWBuilder, ScheduleFreeSgd, ScheduleFreeSgdBuilder, ScheduleFreeState,
+};
 pub use sgd::{Sgd, SgdBuilder, SgdState};
 
 /// Updates parameters from their gradients.
