@@ -1,4 +1,5 @@
-//! Optimizers: the [`Optimizer`] trait and the torch.optim family.
+//! Optimizers: the [`Optimizer`] trait, the torch.optim family, and optax's Lion, LAMB,
+//! LARS, schedule-free AdamW / SGD and Muon.
 //!
 //! An optimizer owns its per-parameter state (keyed by [`Param::id`]) and updates
 //! each tensor in place from its gradient. A custom optimizer implements
@@ -58,7 +59,7 @@ pub use clip::{
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
 use crate::error::Result;
-use crate::model::Model;
+use crate::model::{Mode, Model};
 use crate::tensor::{Float, Param, same_shape};
 
 /// Runs `$body` with `$lerp(start, end, weight)` bound to torch's CPU `lerp` formula for
@@ -83,10 +84,16 @@ mod adam;
 mod adamax;
 mod asgd;
 mod groups;
+mod lamb;
+mod lars;
+mod lion;
+mod muon;
 mod nadam;
+mod optax_common;
 mod radam;
 mod rmsprop;
 mod rprop;
+mod schedule_free;
 mod sgd;
 pub(crate) mod state;
 
@@ -97,10 +104,17 @@ pub use adam::{Adam, AdamBuilder, AdamState, AdamW, AdamWBuilder};
 pub use adamax::{Adamax, AdamaxBuilder, AdamaxState};
 pub use asgd::{Asgd, AsgdBuilder, AsgdState};
 pub use groups::ParamGroups;
+pub use lamb::{Lamb, LambBuilder, LambState};
+pub use lars::{Lars, LarsBuilder, LarsState};
+pub use lion::{Lion, LionBuilder, LionState};
+pub use muon::{MUON_NS_COEFFS, Muon, MuonBuilder, MuonState};
 pub use nadam::{NAdam, NAdamBuilder, NAdamState};
 pub use radam::{RAdam, RAdamBuilder, RAdamState};
 pub use rmsprop::{RmsProp, RmsPropBuilder, RmsPropState};
 pub use rprop::{Rprop, RpropBuilder, RpropState};
+pub use schedule_free::{
+    ScheduleFreeAdamW, ScheduleFreeAdamWBuilder, ScheduleFreeSgd, ScheduleFreeSgdBuilder, ScheduleFreeState,
+};
 pub use sgd::{Sgd, SgdBuilder, SgdState};
 
 /// Updates parameters from their gradients.
@@ -229,6 +243,29 @@ pub trait Optimizer<F: Float> {
         let _ = state;
         Ok(())
     }
+
+    /// Puts into `model` the parameter values to use in `mode`, for optimizers whose
+    /// evaluation point differs from the point where they take gradients.
+    ///
+    /// Schedule-free optimizers train at an interpolated point `y` but should be
+    /// evaluated at their averaged iterate `x` (PyTorch's `schedulefree` package calls
+    /// `optimizer.eval()` / `optimizer.train()` for this): `Mode::Eval` swaps `x` into
+    /// the model's tensors, `Mode::Train` swaps `y` back, bit for bit. A trainer calls
+    /// `swap_params(model, Mode::Eval)` before validating, evaluating or saving the model
+    /// and `swap_params(model, Mode::Train)` before the next training step. Calling it
+    /// with the mode already in effect changes nothing.
+    ///
+    /// Returns `Ok(true)` when the optimizer keeps separate evaluation parameters, and
+    /// `Ok(false)` when the model's tensors are used as they are (the default, which
+    /// does nothing).
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) when a tensor of `model`
+    /// does not match the optimizer's state for it; nothing is changed then.
+    fn swap_params(&mut self, model: &mut dyn Model<F>, mode: Mode) -> Result<bool> {
+        let _ = (model, mode);
+        Ok(false)
+    }
 }
 
 /// A boxed optimizer is an optimizer: `Box<dyn Optimizer<F> + Send + Sync>` mixes
@@ -278,6 +315,9 @@ impl<F: Float, O: Optimizer<F> + ?Sized> Optimizer<F> for Box<O> {
     }
     fn load_state_dict(&mut self, state: &StateDict<F>) -> Result<()> {
         (**self).load_state_dict(state)
+    }
+    fn swap_params(&mut self, model: &mut dyn Model<F>, mode: Mode) -> Result<bool> {
+        (**self).swap_params(model, mode)
     }
 }
 
