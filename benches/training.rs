@@ -34,8 +34,9 @@ fn epoch_trainer(batch_size: usize) -> Trainer<f32, usize, Adam<f32>, CrossEntro
 
 fn w1(c: &mut Criterion) {
     let (x, y) = common::w1_data(60_000);
-    let mut model = Sequential::<f32>::mlp(&[784, 256, 256, 10], Activation::Relu, &mut ndtrain::seeded_rng(0))
-        .expect("valid sizes");
+    let mut model =
+        Sequential::<f32>::mlp(&[784, 256, 256, 10], Activation::Relu, &mut ndtrain::seeded_rng(0))
+            .expect("valid sizes");
     let mut trainer = epoch_trainer(128);
     trainer.fit(&mut model, x.view(), y.view()).expect("warm-up epoch");
 
@@ -58,8 +59,8 @@ fn w2b_data() -> (Array2<f32>, Array1<usize>) {
 
 fn w2b(c: &mut Criterion) {
     let (x, y) = w2b_data();
-    let mut model =
-        Sequential::<f32>::mlp(&[64, 128, 10], Activation::Relu, &mut ndtrain::seeded_rng(0)).expect("valid sizes");
+    let mut model = Sequential::<f32>::mlp(&[64, 128, 10], Activation::Relu, &mut ndtrain::seeded_rng(0))
+        .expect("valid sizes");
     let mut trainer = epoch_trainer(16);
     for _ in 0..3 {
         trainer.fit(&mut model, x.view(), y.view()).expect("warm-up epoch");
@@ -83,12 +84,16 @@ fn w3(c: &mut Criterion) {
     g.bench_function("logreg_breast_cancer_full_batch_gd_1000_steps", |b| {
         b.iter_batched(
             || {
-                let model = Linear::<f32>::builder(30, 1).init(Init::Zeros).build(&mut ndtrain::seeded_rng(0));
-                let trainer = Trainer::builder(Sgd::builder().lr(0.1).build().expect("valid"), BceWithLogitsLoss::default())
-                    .epochs(1000)
-                    .full_batch()
-                    .shuffle(false)
-                    .build();
+                let model =
+                    Linear::<f32>::builder(30, 1).init(Init::Zeros).build(&mut ndtrain::seeded_rng(0));
+                let trainer = Trainer::builder(
+                    Sgd::builder().lr(0.1).build().expect("valid"),
+                    BceWithLogitsLoss::default(),
+                )
+                .epochs(1000)
+                .full_batch()
+                .shuffle(false)
+                .build();
                 (model.expect("valid"), trainer.expect("valid"))
             },
             |(mut model, mut trainer)| trainer.fit(&mut model, x.view(), y.view()).expect("training"),

@@ -63,9 +63,10 @@ impl<F: Float> Model<F> for LowRankLinear<F> {
     fn forward(&mut self, x: ArrayViewD<'_, F>, _mode: Mode) -> ndtrain::Result<ArrayViewD<'_, F>> {
         let inputs = self.u.shape()[0];
         let got = x.shape().to_vec();
-        let x = x.into_dimensionality::<Ix2>().ok().filter(|x| x.ncols() == inputs).ok_or(
-            Error::ShapeMismatch { op: "LowRankLinear::forward", expected: vec![0, inputs], got },
-        )?;
+        let x =
+            x.into_dimensionality::<Ix2>().ok().filter(|x| x.ncols() == inputs).ok_or(
+                Error::ShapeMismatch { op: "LowRankLinear::forward", expected: vec![0, inputs], got },
+            )?;
         // This example favours clarity over speed: it allocates per batch.
         self.x = x.to_owned();
         self.h = x.dot(&Self::as2(&self.u));

@@ -42,13 +42,24 @@ impl<F: Float> Signum<F> {
 }
 
 impl<F: Float> Optimizer<F> for Signum<F> {
-    fn update(&mut self, p: Param<'_>, mut value: ArrayViewMutD<'_, F>, grad: ArrayViewD<'_, F>) -> ndtrain::Result<()> {
+    fn update(
+        &mut self,
+        p: Param<'_>,
+        mut value: ArrayViewMutD<'_, F>,
+        grad: ArrayViewD<'_, F>,
+    ) -> ndtrain::Result<()> {
         // `step` has already checked that grad has the parameter's shape.
         let m = self.momentum.get_or_insert_with(p.id, || ArrayD::zeros(value.raw_dim()));
         let (lr, beta) = (self.lr, self.beta);
         Zip::from(&mut value).and(m).and(&grad).for_each(|w, m, &g| {
             *m = beta * *m + (F::one() - beta) * g;
-            let sign = if *m > F::zero() { F::one() } else if *m < F::zero() { -F::one() } else { F::zero() };
+            let sign = if *m > F::zero() {
+                F::one()
+            } else if *m < F::zero() {
+                -F::one()
+            } else {
+                F::zero()
+            };
             *w -= lr * sign;
         });
         Ok(())

@@ -41,7 +41,10 @@ fn run(verbose: bool) -> Result<(f64, f64), Box<dyn std::error::Error>> {
     let pred_scaled: Array2<f64> = trainer.predict(&mut model, x_test.view())?.into_dimensionality()?;
     let pred = y_scaler.inverse_transform(pred_scaled.view())?;
     let (y_true, y_pred) = (test.y_1d()?, pred.column(0));
-    Ok((r2_score(y_true, y_pred, RegressionOptions::new())?, mean_absolute_error(y_true, y_pred, RegressionOptions::new())?))
+    Ok((
+        r2_score(y_true, y_pred, RegressionOptions::new())?,
+        mean_absolute_error(y_true, y_pred, RegressionOptions::new())?,
+    ))
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

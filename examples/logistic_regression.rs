@@ -44,7 +44,9 @@ fn run(verbose: bool) -> Result<[f64; 5], Box<dyn std::error::Error>> {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let [accuracy, precision, recall, f1, auc] = run(false)?;
     println!("breast_cancer, logistic regression, 25% held out:");
-    println!("  accuracy {accuracy:.4}  precision {precision:.4}  recall {recall:.4}  F1 {f1:.4}  ROC AUC {auc:.4}");
+    println!(
+        "  accuracy {accuracy:.4}  precision {precision:.4}  recall {recall:.4}  F1 {f1:.4}  ROC AUC {auc:.4}"
+    );
     Ok(())
 }
 

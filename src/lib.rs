@@ -56,7 +56,8 @@ pub mod prelude {
     pub use crate::model::{Layer, Mode, Model};
     pub use crate::optim::Optimizer;
     pub use crate::optim::{Adam, AdamW, ParamGroups, Sgd};
-    pub use crate::preprocessing::{InverseTransform, Preprocessor};
+    pub use crate::preprocessing::{InverseTransform, Preprocessor, StandardScaler};
     pub use crate::schedule::LrScheduler;
     pub use crate::tensor::{Buffer, Float, Param};
+    pub use crate::train::{Callback, EarlyStopping, History, StepEvery, Trainer};
 }

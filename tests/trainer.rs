@@ -71,13 +71,15 @@ fn digits_accuracy<F: Float>() -> f64 {
     let (train, test) = train_test_split(&digits, 0.25, 0, true).unwrap();
     let cast = |ds: &Dataset<f64, usize>| ds.x_2d().unwrap().mapv(|v| F::lit(v / 16.0));
     let (x_train, x_test) = (cast(&train), cast(&test));
-    let mut model = Sequential::<F>::mlp(&[64, 32, 10], Activation::Relu, &mut ndtrain::seeded_rng(1)).unwrap();
-    let mut trainer = Trainer::builder(Adam::<F>::builder().lr(3e-3).build().unwrap(), CrossEntropyLoss::<F>::default())
-        .epochs(12)
-        .batch_size(32)
-        .metric(Accuracy::new())
-        .build()
-        .unwrap();
+    let mut model =
+        Sequential::<F>::mlp(&[64, 32, 10], Activation::Relu, &mut ndtrain::seeded_rng(1)).unwrap();
+    let mut trainer =
+        Trainer::builder(Adam::<F>::builder().lr(3e-3).build().unwrap(), CrossEntropyLoss::<F>::default())
+            .epochs(12)
+            .batch_size(32)
+            .metric(Accuracy::new())
+            .build()
+            .unwrap();
     trainer.fit(&mut model, x_train.view(), train.y().view()).unwrap();
     trainer.evaluate(&mut model, x_test.view(), test.y().view()).unwrap().get("accuracy").unwrap()
 }
@@ -103,7 +105,8 @@ fn full_batch_gradient_descent_matches_w3() {
     let bc = datasets::breast_cancer();
     let x = standardized(&bc).mapv(|v| v as f32);
     let y = bc.y().mapv(|c| c as f32);
-    let mut model = Linear::<f32>::builder(30, 1).init(Init::Zeros).build(&mut ndtrain::seeded_rng(0)).unwrap();
+    let mut model =
+        Linear::<f32>::builder(30, 1).init(Init::Zeros).build(&mut ndtrain::seeded_rng(0)).unwrap();
     let mut trainer = Trainer::builder(Sgd::builder().lr(0.1).build().unwrap(), BceWithLogitsLoss::default())
         .epochs(1000)
         .full_batch()
@@ -213,12 +216,13 @@ fn class_index_must_be_below_the_number_of_outputs() {
     let x = standardized(&iris);
     let mut y = iris.y().clone();
     y[149] = 3;
-    let mut trainer = Trainer::builder(Adam::builder().lr(0.05).build().unwrap(), CrossEntropyLoss::default())
-        .epochs(2)
-        .batch_size(16)
-        .shuffle(false)
-        .build()
-        .unwrap();
+    let mut trainer =
+        Trainer::builder(Adam::builder().lr(0.05).build().unwrap(), CrossEntropyLoss::default())
+            .epochs(2)
+            .batch_size(16)
+            .shuffle(false)
+            .build()
+            .unwrap();
     let err = assert_unchanged_after(|m| trainer.fit(m, x.view(), y.view()).map(|_| ()));
     assert!(matches!(err, Error::LabelOutOfRange { label: 3, n_classes: 3, .. }), "{err}");
     // The optimizer state is restored too: a fresh fit gives the same result as on a
@@ -236,11 +240,12 @@ fn empty_dataset_is_rejected() {
 
 #[test]
 fn batch_size_zero_is_rejected_when_built() {
-    let err = Trainer::<f64, usize, _, _>::builder(Adam::<f64>::default(), CrossEntropyLoss::<f64>::default())
-        .batch_size(0)
-        .build()
-        .err()
-        .expect("batch size 0 is invalid");
+    let err =
+        Trainer::<f64, usize, _, _>::builder(Adam::<f64>::default(), CrossEntropyLoss::<f64>::default())
+            .batch_size(0)
+            .build()
+            .err()
+            .expect("batch size 0 is invalid");
     assert!(matches!(err, Error::InvalidParameter { name: "batch_size", .. }), "{err}");
     assert_eq!(err.to_string(), "invalid batch_size = 0, expected >= 1");
 }
