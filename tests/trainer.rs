@@ -271,3 +271,29 @@ fn bad_validation_data_is_rejected_when_built() {
         .expect("mismatched validation data");
     assert!(matches!(err, Error::LengthMismatch { .. }), "{err}");
 }
+
+#[test]
+fn schedule_free_is_validated_and_evaluated_at_its_averaged_iterate() {
+    use ndtrain::optim::ScheduleFreeAdamW;
+    let iris = datasets::iris();
+    let x = standardized(&iris);
+    let mut model = Linear::<f64>::new(4, 3, &mut ndtrain::seeded_rng(0)).unwrap();
+    let mut trainer =
+        Trainer::builder(ScheduleFreeAdamW::builder().lr(0.05).build().unwrap(), CrossEntropyLoss::default())
+            .epochs(5)
+            .batch_size(16)
+            .validation_data(x.view(), iris.y().view())
+            .build()
+            .unwrap();
+    let history = trainer.fit(&mut model, x.view(), iris.y().view()).unwrap();
+    // After fit the model holds the evaluation iterate x: evaluating it reproduces the
+    // last validation loss bit for bit.
+    let at_x = trainer.evaluate(&mut model, x.view(), iris.y().view()).unwrap().loss;
+    assert_eq!(Some(at_x), history.last().unwrap().val_loss);
+    // The training iterate y is a different point.
+    assert!(trainer.optimizer_mut().swap_params(&mut model, Mode::Train).unwrap());
+    let out = ndtrain::train::predict_batched(&mut model, x.view().into_dyn(), None).unwrap();
+    let at_y = Loss::<f64, usize>::loss(&CrossEntropyLoss::default(), out.view(), iris.y().view().into_dyn())
+        .unwrap();
+    assert!((at_y - at_x).abs() > 1e-6, "x and y coincide: {at_x} vs {at_y}");
+}

@@ -16,6 +16,12 @@
 //! `fit` is transactional: if it fails (bad data, a label out of range found in the
 //! third epoch, a callback error), the model's parameters and the optimizer's state
 //! are put back as they were before the call.
+//!
+//! Optimizers with a separate evaluation iterate (schedule-free AdamW / SGD) train at
+//! their training point and are evaluated at the averaged point: the trainer calls
+//! [`Optimizer::swap_params`] so that validation, callbacks, `evaluate`, `predict` and
+//! the model after `fit` see the evaluation parameters, while the batches train the
+//! training parameters. For every other optimizer this is a no-op.
 
 pub mod callbacks;
 mod history;
@@ -340,7 +346,8 @@ where
         check_data("Trainer::fit", x.view(), y.view())?;
         let saved_params: Vec<ArrayD<F>> = model.parameters().into_iter().map(|(_, w)| w).collect();
         let saved_optim = self.optimizer.state_dict();
-        let result = self.fit_unchecked(model, x, y);
+        let result =
+            self.optimizer.swap_params(model, Mode::Train).and_then(|_| self.fit_unchecked(model, x, y));
         if result.is_err() {
             // Put everything back; these only fail if the model changed its own
             // parameter list, in which case the original error is still the one to report.
@@ -410,6 +417,9 @@ where
             for m in &self.metrics {
                 log.metrics.push((m.name().to_string(), m.compute()?));
             }
+            // Validation, callbacks and the model between epochs see the evaluation
+            // parameters (schedule-free); training resumes at the training parameters.
+            self.optimizer.swap_params(model, Mode::Eval)?;
             if let Some((vx, vy)) = self.validation.take() {
                 let eval = self.evaluate_unchecked(model, vx.view(), vy.view());
                 self.validation = Some((vx, vy));
@@ -433,7 +443,11 @@ where
                 history.stopped_early_at = Some(epoch);
                 break;
             }
+            if epoch + 1 < self.settings.epochs {
+                self.optimizer.swap_params(model, Mode::Train)?;
+            }
         }
+        self.optimizer.swap_params(model, Mode::Eval)?;
         for cb in &mut self.callbacks {
             cb.on_train_end(model)?;
         }
@@ -458,6 +472,7 @@ where
     {
         let (x, y) = (x.into_dyn(), y.into_dyn());
         check_data("Trainer::evaluate", x.view(), y.view())?;
+        self.optimizer.swap_params(model, Mode::Eval)?;
         self.evaluate_unchecked(model, x, y)
     }
 
