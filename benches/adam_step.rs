@@ -13,6 +13,8 @@
 //! criterion prints the effective bandwidth in GB/s. Run briefly on the shared machine:
 //! `cargo bench --bench adam_step -- --warm-up-time 1 --measurement-time 3`.
 
+mod common;
+
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -21,21 +23,7 @@ use ndtrain::model::{Mode, Model, ParamVisitor};
 use ndtrain::optim::{Adam, Optimizer};
 use ndtrain::{Param, Result};
 
-/// WORKLOADS.md's portable generator: splitmix64 stream → uniforms → Box–Muller normals.
-fn normal(seed: u64, k: u64) -> f64 {
-    fn splitmix64(seed: u64, i: u64) -> u64 {
-        let mut z = seed.wrapping_add((i + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    let uniform = |i: u64| (splitmix64(seed, i) >> 11) as f64 * (1.0 / (1u64 << 53) as f64);
-    let p = k / 2;
-    let (u1, u2) = (uniform(2 * p), uniform(2 * p + 1));
-    let r = (-2.0 * (1.0 - u1).ln()).sqrt();
-    let t = 2.0 * std::f64::consts::PI * u2;
-    if k % 2 == 0 { r * t.cos() } else { r * t.sin() }
-}
+use common::normal;
 
 /// Parameters and fixed gradients, as separate allocations (as a model holds them).
 struct Params {

@@ -11,37 +11,18 @@
 //! WORKLOADS.md. One thread. Run briefly on the shared machine:
 //! `cargo bench --bench standard_scaler -- --warm-up-time 1 --measurement-time 5`.
 
+mod common;
+
 use std::hint::black_box;
 use std::time::Duration;
 
+use common::normal;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ndarray::Array2;
 use ndtrain::preprocessing::{Preprocessor, StandardScaler};
 
 const ROWS: usize = 1_000_000;
 const COLS: usize = 32;
-
-/// WORKLOADS.md's portable generator: output `i` of the splitmix64 stream.
-fn splitmix64(seed: u64, i: u64) -> u64 {
-    let mut z = seed.wrapping_add((i + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// Uniform `u_i` in [0, 1).
-fn uniform(seed: u64, i: u64) -> f64 {
-    (splitmix64(seed, i) >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-}
-
-/// Standard normal number `k` of the flat row-major stream (Box–Muller pairs).
-fn normal(seed: u64, k: u64) -> f64 {
-    let p = k / 2;
-    let (u1, u2) = (uniform(seed, 2 * p), uniform(seed, 2 * p + 1));
-    let r = (-2.0 * (1.0 - u1).ln()).sqrt();
-    let t = 2.0 * std::f64::consts::PI * u2;
-    if k % 2 == 0 { r * t.cos() } else { r * t.sin() }
-}
 
 /// W5's data: z = normals(seed 5) reshaped (1e6, 32) in C order, `X[:, j] = z·(j+1) + j`.
 fn w5_data() -> Array2<f64> {

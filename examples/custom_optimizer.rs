@@ -31,7 +31,7 @@ struct Signum<F> {
 
 impl<F: Float> Signum<F> {
     fn new(lr: f64, beta: f64) -> ndtrain::Result<Self> {
-        if !(lr >= 0.0) {
+        if lr.is_nan() || lr < 0.0 {
             return Err(Error::InvalidParameter { name: "lr", value: lr, expected: ">= 0" });
         }
         if !(0.0..1.0).contains(&beta) {

@@ -46,10 +46,8 @@ pub fn normals_f32(seed: u64, n: usize) -> Vec<f32> {
 /// The workloads' permutation of `0..n`.
 pub fn permutation(n: usize, seed: u64) -> Vec<usize> {
     let mut p: Vec<usize> = (0..n).collect();
-    let mut c = 0u64;
-    for i in (1..n).rev() {
-        let j = ((uniform(seed, c) * (i + 1) as f64).floor() as usize).min(i);
-        c += 1;
+    for (c, i) in (1..n).rev().enumerate() {
+        let j = ((uniform(seed, c as u64) * (i + 1) as f64).floor() as usize).min(i);
         p.swap(i, j);
     }
     p

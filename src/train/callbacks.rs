@@ -36,7 +36,7 @@ pub enum Control {
 ///
 /// let log = EpochLog { epoch: 0, train_loss: 0.01, val_loss: None, metrics: vec![], lr: 0.1 };
 /// let mut cb = StopBelow(0.1);
-/// let mut model = ndtrain::model::Linear::<f64>::zeros(1, 1)?;
+/// let mut model = Linear::<f64>::new(1, 1, &mut ndtrain::seeded_rng(0))?;
 /// assert_eq!(Callback::<f64>::on_epoch_end(&mut cb, &log, &mut model)?, Control::Stop);
 /// # Ok::<(), ndtrain::Error>(())
 /// ```
@@ -101,7 +101,7 @@ pub enum MonitorMode {
 /// ```
 /// use ndtrain::train::EarlyStopping;
 ///
-/// let es = EarlyStopping::monitor("val_loss").patience(5).min_delta(1e-4).restore_best_weights();
+/// let es = EarlyStopping::<f32>::monitor("val_loss").patience(5).min_delta(1e-4).restore_best_weights();
 /// assert_eq!(es.best(), None);
 /// ```
 #[derive(Clone, Debug)]
