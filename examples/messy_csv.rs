@@ -1,130 +1,25 @@
-//! From a messy CSV file to model-ready matrices.
+//! From a messy CSV file to a trained classifier.
 //!
 //! Loads `examples/data/messy.csv` (iris measurements plus two text columns, with
 //! missing cells, duplicate rows and an outlier; see `examples/data/README.md`), removes
 //! duplicate rows keeping the target aligned, splits train/test with a seed, fits a
-//! `ColumnTransformer` on the training rows only (numbers: impute the median, then
-//! standardise; text: impute the most frequent value, then one-hot encode, ignoring
-//! categories unseen in training) and transforms the test rows.
+//! `ColumnTransformer` on the training rows only (numbers: impute the median, clip
+//! outliers at the IQR fences, standardise; text: impute the most frequent value, then
+//! one-hot encode, ignoring categories unseen in training), transforms the test rows,
+//! trains a softmax-regression classifier and prints its test metrics.
 //!
 //! Run: `cargo run --example messy_csv --features csv`
 
-use std::collections::BTreeMap;
-
-use ndarray::{Array1, Array2, ArrayView2, Axis, s};
+use ndarray::{Array1, Axis, s};
+use ndtrain::metrics::{ReportOptions, classification_report};
+use ndtrain::optim::Adam;
+use ndtrain::prelude::*;
 use ndtrain::preprocessing::{
-    Column, ColumnTransformer, Columns, HandleUnknown, LabelEncoder, OneHotEncoder, Pipeline, Preprocessor,
-    Remainder, Table,
+    Column, ColumnTransformer, Columns, HandleUnknown, ImputeStrategy, IqrClipper, LabelEncoder,
+    OneHotEncoder, Pipeline, Remainder, SimpleImputer, Table,
 };
-use ndtrain::{Error, Result};
+use ndtrain::train::predicted_classes;
 use rand::seq::SliceRandom;
-
-// ---------------------------------------------------------------------------------
-// Stand-ins for `SimpleImputer` (strategies "median" and "most_frequent") and
-// `StandardScaler`, which live in `ndtrain::preprocessing` once merged: replace
-// `MedianImputer` by `SimpleImputer` with the median strategy, `Standardize` by
-// `StandardScaler::default()` and `MostFrequent` by `SimpleImputer` with the
-// most-frequent strategy on `Option<String>` columns. (An `IqrClipper` step before the
-// scaler would also tame the sepal-length outlier.)
-// ---------------------------------------------------------------------------------
-
-/// Median of the non-missing values of each column replaces NaN.
-#[derive(Clone, Default)]
-struct MedianImputer {
-    medians: Option<Vec<f64>>,
-}
-
-impl Preprocessor<f64> for MedianImputer {
-    fn fit(&mut self, x: ArrayView2<'_, f64>) -> Result<()> {
-        let mut medians = Vec::with_capacity(x.ncols());
-        for c in x.columns() {
-            let mut v: Vec<f64> = c.iter().copied().filter(|v| !v.is_nan()).collect();
-            if v.is_empty() {
-                return Err(Error::EmptyInput { op: "MedianImputer::fit", what: "a column with no values" });
-            }
-            v.sort_by(f64::total_cmp);
-            let n = v.len();
-            medians.push(if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 });
-        }
-        self.medians = Some(medians);
-        Ok(())
-    }
-
-    fn transform(&self, x: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
-        let m = self.medians.as_ref().ok_or(Error::NotFitted { op: "MedianImputer::transform" })?;
-        let mut out = x.to_owned();
-        for (mut c, &med) in out.columns_mut().into_iter().zip(m) {
-            c.mapv_inplace(|v| if v.is_nan() { med } else { v });
-        }
-        Ok(out)
-    }
-}
-
-/// `(x - mean) / std` per column (population std, as `StandardScaler`).
-#[derive(Clone, Default)]
-struct Standardize {
-    stats: Option<Vec<(f64, f64)>>,
-}
-
-impl Preprocessor<f64> for Standardize {
-    fn fit(&mut self, x: ArrayView2<'_, f64>) -> Result<()> {
-        let n = x.nrows() as f64;
-        let stats = x
-            .columns()
-            .into_iter()
-            .map(|c| {
-                let mean = c.sum() / n;
-                let sd = (c.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
-                (mean, if sd > 0.0 { sd } else { 1.0 })
-            })
-            .collect();
-        self.stats = Some(stats);
-        Ok(())
-    }
-
-    fn transform(&self, x: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
-        let s = self.stats.as_ref().ok_or(Error::NotFitted { op: "Standardize::transform" })?;
-        let mut out = x.to_owned();
-        for (mut c, &(mean, sd)) in out.columns_mut().into_iter().zip(s) {
-            c.mapv_inplace(|v| (v - mean) / sd);
-        }
-        Ok(out)
-    }
-}
-
-/// The most frequent value of each text column replaces `None` (ties: smallest).
-#[derive(Clone, Default)]
-struct MostFrequent {
-    modes: Option<Vec<String>>,
-}
-
-impl Preprocessor<Option<String>> for MostFrequent {
-    fn fit(&mut self, x: ArrayView2<'_, Option<String>>) -> Result<()> {
-        let mut modes = Vec::with_capacity(x.ncols());
-        for c in x.columns() {
-            let mut counts = BTreeMap::<&str, usize>::new();
-            for v in c.iter().flatten() {
-                *counts.entry(v).or_default() += 1;
-            }
-            let mode =
-                counts.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0))).map(|(k, _)| k.to_string());
-            modes.push(
-                mode.ok_or(Error::EmptyInput { op: "MostFrequent::fit", what: "a column with no values" })?,
-            );
-        }
-        self.modes = Some(modes);
-        Ok(())
-    }
-
-    fn transform(&self, x: ArrayView2<'_, Option<String>>) -> Result<Array2<Option<String>>> {
-        let m = self.modes.as_ref().ok_or(Error::NotFitted { op: "MostFrequent::transform" })?;
-        let mut out = x.to_owned();
-        for (mut c, mode) in out.columns_mut().into_iter().zip(m) {
-            c.iter_mut().filter(|v| v.is_none()).for_each(|v| *v = Some(mode.clone()));
-        }
-        Ok(out)
-    }
-}
 
 fn class_counts(y: &Array1<usize>, classes: &[String]) -> String {
     classes
@@ -135,7 +30,7 @@ fn class_counts(y: &Array1<usize>, classes: &[String]) -> String {
         .join(", ")
 }
 
-fn main() -> Result<()> {
+fn main() -> ndtrain::Result<()> {
     // 1. Load: types are inferred per column; "", "NA", "NaN" are missing.
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/messy.csv");
     let raw = Table::from_csv_path(path)?;
@@ -176,11 +71,15 @@ fn main() -> Result<()> {
 
     // 5. Column transformer, fitted on the training rows only.
     let numeric = Pipeline::builder()
-        .step("impute", MedianImputer::default())
-        .step("scale", Standardize::default())
+        .step("impute", SimpleImputer::<f64>::builder().strategy(ImputeStrategy::Median).build()?)
+        .step("clip", IqrClipper::<f64>::builder().k(3.0).build()?)
+        .step("scale", StandardScaler::<f64>::default())
         .build()?;
     let text = Pipeline::builder()
-        .step("impute", MostFrequent::default())
+        .step(
+            "impute",
+            SimpleImputer::<Option<String>>::builder().strategy(ImputeStrategy::MostFrequent).build()?,
+        )
         .step(
             "onehot",
             OneHotEncoder::<Option<String>>::builder().handle_unknown(HandleUnknown::Ignore).build()?,
@@ -200,7 +99,22 @@ fn main() -> Result<()> {
     let missing_left = x_train.iter().chain(x_test.iter()).filter(|v| v.is_nan()).count();
     println!("missing values left: {missing_left}");
 
-    // 6. Train and evaluate a classifier on (x_train, y_train), report on (x_test, y_test).
-    //    The model, loss, optimizer, Trainer and metrics are wired in here once merged.
+    // 6. Train a softmax-regression classifier and report on the test rows.
+    let mut model = Linear::<f64>::new(x_train.ncols(), classes.len(), &mut ndtrain::seeded_rng(7))?;
+    let mut trainer = Trainer::builder(Adam::builder().lr(0.05).build()?, CrossEntropyLoss::default())
+        .epochs(100)
+        .batch_size(16)
+        .seed(7)
+        .metric(Accuracy::new())
+        .build()?;
+    trainer.fit(&mut model, x_train.view(), y_train.view())?;
+    let eval = trainer.evaluate(&mut model, x_test.view(), y_test.view())?;
+    let predicted: Vec<String> = predicted_classes(trainer.predict(&mut model, x_test.view())?.view(), 0.0)?
+        .into_iter()
+        .map(|k| classes[k].clone())
+        .collect();
+    let truth: Vec<String> = y_test.iter().map(|&k| classes[k].clone()).collect();
+    println!("\ntest accuracy {:.4}\n", eval.get("accuracy").unwrap_or(f64::NAN));
+    println!("{}", classification_report(&truth, &predicted, ReportOptions::new())?);
     Ok(())
 }

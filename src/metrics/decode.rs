@@ -11,15 +11,23 @@ pub(crate) fn as_matrix<'a, F: Float>(
     op: &'static str,
     pred: ArrayViewD<'a, F>,
 ) -> Result<ArrayView2<'a, F>> {
-    let shape = pred.shape().to_vec();
+    // The shape is copied only for the error: this runs once per batch in training.
+    let bad = |pred: &ArrayViewD<'_, F>| Error::ShapeMismatch {
+        op,
+        expected: vec![0, 0],
+        got: pred.shape().to_vec(),
+    };
     let m = match pred.ndim() {
-        1 => pred.into_shape_with_order((shape[0], 1)).ok().map(|v| v.into_dimensionality::<Ix2>()),
-        2 => Some(pred.into_dimensionality::<Ix2>()),
+        1 => {
+            let n = pred.len();
+            pred.clone().into_shape_with_order((n, 1)).ok().map(|v| v.into_dimensionality::<Ix2>())
+        }
+        2 => Some(pred.clone().into_dimensionality::<Ix2>()),
         _ => None,
     };
     match m {
         Some(Ok(m)) if m.ncols() > 0 => Ok(m),
-        _ => Err(Error::ShapeMismatch { op, expected: vec![0, 0], got: shape }),
+        _ => Err(bad(&pred)),
     }
 }
 
