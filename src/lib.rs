@@ -61,3 +61,8 @@ pub mod prelude {
     pub use crate::tensor::{Buffer, Float, Param};
     pub use crate::train::{Callback, EarlyStopping, History, StepEvery, Trainer};
 }
+
+/// The README's Rust examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
