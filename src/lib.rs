@@ -19,8 +19,44 @@
 //!                                          Metric::compute  (per epoch)  streaming)
 //! ```
 //!
-//! One module per arrow: [`preprocessing`], [`data`], [`model`], [`loss`], [`optim`],
-//! [`metrics`]; [`train`] drives the loop.
+//! One module per arrow: [`preprocessing`], [`data`], [`model`], [`loss`], [`optim`]
+//! (with [`schedule`] for learning rates), [`metrics`]; [`train`] drives the loop and
+//! [`gradcheck`] checks a model's hand-written backward pass.
+//!
+//! ## Example
+//!
+//! ```
+//! use ndtrain::prelude::*;
+//!
+//! // Softmax regression on the embedded iris data, 25% held out.
+//! let iris = ndtrain::datasets::iris();
+//! let (train, test) = ndtrain::data::train_test_split(&iris, 0.25, 0, true)?;
+//! let mut scaler = StandardScaler::default();
+//! let x_train = scaler.fit_transform(train.x_2d()?)?;
+//! let x_test = scaler.transform(test.x_2d()?)?;
+//!
+//! let mut model = Linear::<f64>::new(4, 3, &mut ndtrain::seeded_rng(0))?;
+//! let mut trainer = Trainer::builder(Adam::builder().lr(0.05).build()?, CrossEntropyLoss::default())
+//!     .epochs(50)
+//!     .batch_size(16)
+//!     .metric(Accuracy::new())
+//!     .build()?;
+//! trainer.fit(&mut model, x_train.view(), train.y().view())?;
+//! let scores = trainer.evaluate(&mut model, x_test.view(), test.y().view())?;
+//! assert!(scores.get("accuracy").unwrap() > 0.9);
+//! # Ok::<(), ndtrain::Error>(())
+//! ```
+//!
+//! ## Conventions
+//!
+//! * Names, hyper-parameters and defaults follow PyTorch (optimizers, losses,
+//!   schedulers) and scikit-learn (preprocessing, metrics), in Rust casing with the
+//!   original spelling as a doc alias (`Sgd` for `SGD`, `MseLoss` for `MSELoss`).
+//! * Everything is generic over `f32` and `f64` ([`Float`]).
+//! * Every operation on data returns [`Result`]; hyper-parameters are validated when an
+//!   object is built; a failed call leaves models, optimizers and preprocessors unchanged.
+//! * Cargo features: `serde` (save and load fitted preprocessors and optimizer state) and
+//!   `csv` (CSV files into a [`preprocessing::Table`]).
 
 #![warn(missing_docs)]
 
