@@ -9,7 +9,7 @@
 use ndarray::{Array1, Array2, ArrayView1, ArrayViewD};
 
 use crate::error::{Error, Result};
-use crate::metrics::label::{ArrayLike, check_weights, non_empty, same_len, scores_f64, to_1d};
+use crate::metrics::label::{ArrayLike, check_weights, non_empty, same_len, scores_f64};
 use crate::tensor::Float;
 
 /// How per-output values of a multi-output regression are aggregated (scikit-learn's
@@ -55,11 +55,7 @@ impl<'w> RegressionOptions<'w> {
     pub fn new() -> Self {
         Self::default()
     }
-    /// One weight per sample.
-    pub fn sample_weight(mut self, w: impl ArrayLike<'w, f64>) -> Self {
-        self.sample_weight = Some(w.array_view());
-        self
-    }
+    crate::metrics::sample_weight_setter!();
     /// Aggregation over outputs (default uniform mean).
     pub fn multioutput(mut self, multioutput: MultiOutput) -> Self {
         self.multioutput = multioutput;
@@ -92,10 +88,6 @@ pub(crate) fn reg_inputs<'w, F: Float>(
         return Err(Error::ShapeMismatch { op, expected: yt.shape().to_vec(), got: yp.shape().to_vec() });
     }
     non_empty(op, yt.nrows())?;
-    let w = match w {
-        Some(w) => Some(to_1d(op, w)?),
-        None => None,
-    };
     let w = check_weights(op, w, yt.nrows())?;
     Ok(RegInputs { yt, yp, w })
 }
