@@ -236,7 +236,7 @@ pub fn balanced_accuracy_score<'a, L: Label + 'a>(
 ) -> Result<f64> {
     const OP: &str = "balanced_accuracy_score";
     let p = prepare(OP, y_true.array_view(), y_pred.array_view(), &[], opts.sample_weight)?;
-    let sel: Vec<Option<usize>> = p.counts.present_indices().into_iter().map(Some).collect();
+    let sel = p.counts.present_selection();
     Ok(counts::balanced_accuracy(&p.counts.matrix(&sel), opts.adjusted))
 }
 
@@ -706,7 +706,7 @@ pub fn matthews_corrcoef<'a, L: Label + 'a>(
 ) -> Result<f64> {
     const OP: &str = "matthews_corrcoef";
     let p = prepare(OP, y_true.array_view(), y_pred.array_view(), &[], sample_weight.map(|w| w.into_dyn()))?;
-    let sel: Vec<Option<usize>> = p.counts.present_indices().into_iter().map(Some).collect();
+    let sel = p.counts.present_selection();
     Ok(counts::mcc(&p.counts.matrix(&sel)))
 }
 
@@ -807,7 +807,7 @@ pub fn cohen_kappa_score<'a, L: Label + 'a>(
             }
             sel
         }
-        None => p.counts.present_indices().into_iter().map(Some).collect(),
+        None => p.counts.present_selection(),
     };
     Ok(counts::kappa(&p.counts.matrix(&sel), opts.weights, opts.replace_undefined_by))
 }
