@@ -33,25 +33,11 @@ pub(crate) fn prepare<'w, L: Label>(
     let yp = to_1d(op, y_pred)?;
     same_len(op, "y_pred (must match y_true)", yt.len(), yp.len())?;
     non_empty(op, yt.len())?;
-    let w = match w {
-        Some(w) => Some(to_1d(op, w)?),
-        None => None,
-    };
     let weights = check_weights(op, w, yt.len())?;
     let classes = sorted_classes(&[&yt, &yp], extra);
     let counts =
         Counts::from_encoded(classes.len(), &encode(&classes, &yt), &encode(&classes, &yp), &weights);
     Ok(Prepared { classes, counts, weights, n_samples: yt.len() })
-}
-
-macro_rules! weight_setter {
-    () => {
-        /// One weight per sample (default: all 1).
-        pub fn sample_weight(mut self, w: impl ArrayLike<'w, f64>) -> Self {
-            self.sample_weight = Some(w.array_view());
-            self
-        }
-    };
 }
 
 // ---------------------------------------------------------------------------------
@@ -81,7 +67,7 @@ impl<'w> AccuracyOptions<'w> {
         self.normalize = normalize;
         self
     }
-    weight_setter!();
+    crate::metrics::sample_weight_setter!("One weight per sample (default: all 1).");
 }
 
 /// Fraction (or number) of exactly correct predictions: `sklearn.metrics.accuracy_score`.
@@ -219,7 +205,7 @@ impl<'w> BalancedAccuracyOptions<'w> {
         self.adjusted = adjusted;
         self
     }
-    weight_setter!();
+    crate::metrics::sample_weight_setter!("One weight per sample (default: all 1).");
 }
 
 /// Mean per-class recall: `sklearn.metrics.balanced_accuracy_score`.
@@ -250,7 +236,7 @@ pub fn balanced_accuracy_score<'a, L: Label + 'a>(
 ) -> Result<f64> {
     const OP: &str = "balanced_accuracy_score";
     let p = prepare(OP, y_true.array_view(), y_pred.array_view(), &[], opts.sample_weight)?;
-    let sel: Vec<Option<usize>> = p.counts.present_indices().into_iter().map(Some).collect();
+    let sel = p.counts.present_selection();
     Ok(counts::balanced_accuracy(&p.counts.matrix(&sel), opts.adjusted))
 }
 
@@ -304,17 +290,15 @@ impl<'w, L> PrfOptions<'w, L> {
         self.pos_label = Some(pos_label);
         self
     }
-    /// The classes to score, in output order (default: the sorted labels present).
-    pub fn labels(mut self, labels: impl IntoIterator<Item = L>) -> Self {
-        self.labels = Some(labels.into_iter().collect());
-        self
-    }
+    crate::metrics::labels_setter!(
+        "The classes to score, in output order (default: the sorted labels present)."
+    );
     /// The value of `0/0` (default [`ZeroDivision::Warn`], i.e. 0).
     pub fn zero_division(mut self, zero_division: ZeroDivision) -> Self {
         self.zero_division = zero_division;
         self
     }
-    weight_setter!();
+    crate::metrics::sample_weight_setter!("One weight per sample (default: all 1).");
 }
 
 fn check_beta(beta: f64) -> Result<()> {
@@ -722,7 +706,7 @@ pub fn matthews_corrcoef<'a, L: Label + 'a>(
 ) -> Result<f64> {
     const OP: &str = "matthews_corrcoef";
     let p = prepare(OP, y_true.array_view(), y_pred.array_view(), &[], sample_weight.map(|w| w.into_dyn()))?;
-    let sel: Vec<Option<usize>> = p.counts.present_indices().into_iter().map(Some).collect();
+    let sel = p.counts.present_selection();
     Ok(counts::mcc(&p.counts.matrix(&sel)))
 }
 
@@ -764,11 +748,7 @@ impl<'w, L> CohenKappaOptions<'w, L> {
     pub fn new() -> Self {
         Self::default()
     }
-    /// The labels (and their order, which sets the weighting distances).
-    pub fn labels(mut self, labels: impl IntoIterator<Item = L>) -> Self {
-        self.labels = Some(labels.into_iter().collect());
-        self
-    }
+    crate::metrics::labels_setter!("The labels (and their order, which sets the weighting distances).");
     /// Disagreement weighting (default unweighted).
     pub fn weights(mut self, weights: KappaWeights) -> Self {
         self.weights = weights;
@@ -779,7 +759,7 @@ impl<'w, L> CohenKappaOptions<'w, L> {
         self.replace_undefined_by = value;
         self
     }
-    weight_setter!();
+    crate::metrics::sample_weight_setter!("One weight per sample (default: all 1).");
 }
 
 /// Cohen's kappa, agreement between two annotators corrected for chance:
@@ -827,7 +807,7 @@ pub fn cohen_kappa_score<'a, L: Label + 'a>(
             }
             sel
         }
-        None => p.counts.present_indices().into_iter().map(Some).collect(),
+        None => p.counts.present_selection(),
     };
     Ok(counts::kappa(&p.counts.matrix(&sel), opts.weights, opts.replace_undefined_by))
 }

@@ -170,16 +170,8 @@ impl<'w, L> ConfusionMatrixOptions<'w, L> {
     pub fn new() -> Self {
         Self::default()
     }
-    /// The rows/columns, in this order; samples with other labels are dropped.
-    pub fn labels(mut self, labels: impl IntoIterator<Item = L>) -> Self {
-        self.labels = Some(labels.into_iter().collect());
-        self
-    }
-    /// One weight per sample.
-    pub fn sample_weight(mut self, w: impl ArrayLike<'w, f64>) -> Self {
-        self.sample_weight = Some(w.array_view());
-        self
-    }
+    crate::metrics::labels_setter!("The rows/columns, in this order; samples with other labels are dropped.");
+    crate::metrics::sample_weight_setter!();
     /// Normalise the counts.
     pub fn normalize(mut self, how: Normalize) -> Self {
         self.normalize = Some(how);
@@ -227,11 +219,7 @@ pub fn confusion_matrix<'a, L: Label + 'a>(
     let yt = to_1d(OP, y_true.array_view())?;
     let yp = to_1d(OP, y_pred.array_view())?;
     same_len(OP, "y_pred (must match y_true)", yt.len(), yp.len())?;
-    let w = match opts.sample_weight {
-        Some(w) => Some(to_1d(OP, w)?),
-        None => None,
-    };
-    let w = check_weights(OP, w, yt.len())?;
+    let w = check_weights(OP, opts.sample_weight, yt.len())?;
     let extra: Vec<&L> = opts.labels.iter().flatten().collect();
     let classes = sorted_classes(&[&yt, &yp], &extra);
     let counts = Counts::from_encoded(classes.len(), &encode(&classes, &yt), &encode(&classes, &yp), &w);

@@ -94,6 +94,12 @@ impl Counts {
         (0..self.n).filter(|&i| self.present(i)).collect()
     }
 
+    /// The classes that occurred as a selection for [`matrix`](Self::matrix) and
+    /// [`stats`](Self::stats).
+    pub fn present_selection(&self) -> Vec<Option<usize>> {
+        (0..self.n).filter(|&i| self.present(i)).map(Some).collect()
+    }
+
     /// Per-class statistics of the selected classes (`None`: a class absent from the
     /// data, all zero).
     pub fn stats(&self, sel: &[Option<usize>]) -> Vec<ClassStat> {

@@ -31,6 +31,11 @@ pub(crate) fn as_matrix<'a, F: Float>(
     }
 }
 
+/// The error of `compute` on a streaming metric that holds no sample.
+pub(crate) fn no_samples(op: &'static str) -> Error {
+    Error::EmptyInput { op, what: "no samples added since the last reset" }
+}
+
 /// Targets as a slice of class indices: `[N]` or `[N, 1]`, `N` rows, every index
 /// `< n_classes`.
 pub(crate) fn check_targets(

@@ -1,6 +1,7 @@
 //! Inputs of the functional API: the [`Label`] bound, the [`ArrayLike`] input
 //! conversion, label encoding and shared checks.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fmt::{Debug, Display};
 
@@ -126,12 +127,16 @@ pub(crate) fn non_empty(op: &'static str, n: usize) -> Result<()> {
     if n == 0 { Err(Error::EmptyInput { op, what: "no samples" }) } else { Ok(()) }
 }
 
-/// Validates optional sample weights: `N` finite numbers.
+/// Validates optional sample weights: `[N]` (or `[N, 1]`) finite numbers.
 pub(crate) fn check_weights<'w>(
     op: &'static str,
-    w: Option<ArrayView1<'w, f64>>,
+    w: Option<ArrayViewD<'w, f64>>,
     n: usize,
 ) -> Result<Option<ArrayView1<'w, f64>>> {
+    let w = match w {
+        Some(w) => Some(to_1d(op, w)?),
+        None => None,
+    };
     if let Some(w) = &w {
         same_len(op, "sample_weight (must have one weight per sample)", n, w.len())?;
         if let Some((i, &v)) = w.iter().enumerate().find(|(_, v)| !v.is_finite()) {
@@ -166,6 +171,20 @@ pub(crate) fn weighted_mean(
         return Err(Error::invalid_input(op, "weights sum to zero, can't be normalized"));
     }
     Ok(num / den)
+}
+
+/// `np.average(values, weights)` when `normalize`, else the weighted sum `Σ w v`.
+pub(crate) fn weighted_mean_or_sum(
+    op: &'static str,
+    values: impl Iterator<Item = f64>,
+    w: &Option<ArrayView1<'_, f64>>,
+    normalize: bool,
+) -> Result<f64> {
+    if normalize {
+        weighted_mean(op, values, w)
+    } else {
+        Ok(values.enumerate().map(|(i, v)| v * weight(w, i)).sum())
+    }
 }
 
 /// Sorted classes of `inputs` plus `extra` (scikit-learn's `unique_labels`).
@@ -216,6 +235,60 @@ pub(crate) fn scores_f64<F: Float>(
         *o = v.as_f64();
     }
     Ok((out, one_d))
+}
+
+/// The score input of a score-based metric: its name in messages and its range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ScoreKind {
+    /// `y_score`: any finite numbers (ranking metrics).
+    Scores,
+    /// `y_proba`: probabilities in `[0, 1]`.
+    Probabilities,
+}
+
+/// Validated inputs of a score-based metric: labels, a score matrix, weights.
+pub(crate) struct ScoreInputs<'a, 'w, L> {
+    pub y: ArrayView1<'a, L>,
+    pub scores: Array2<f64>,
+    /// Whether the scores were one-dimensional (`[N]`).
+    pub one_d: bool,
+    pub w: Option<ArrayView1<'w, f64>>,
+}
+
+impl<L: Clone> ScoreInputs<'_, '_, L> {
+    /// `y_true` as a slice (borrowed when contiguous).
+    pub fn y_slice(&self) -> Cow<'_, [L]> {
+        match self.y.as_slice() {
+            Some(s) => Cow::Borrowed(s),
+            None => Cow::Owned(self.y.to_vec()),
+        }
+    }
+}
+
+/// Validates `y_true` (`[N]`), the scores (`[N]` or `[N, C]`, finite, and in `[0, 1]`
+/// for [`ScoreKind::Probabilities`]) and the weights, in that order.
+pub(crate) fn score_inputs<'a, 'w, L, F: Float>(
+    op: &'static str,
+    kind: ScoreKind,
+    y_true: ArrayViewD<'a, L>,
+    y_score: ArrayViewD<'_, F>,
+    w: Option<ArrayViewD<'w, f64>>,
+) -> Result<ScoreInputs<'a, 'w, L>> {
+    let y = to_1d(op, y_true)?;
+    let (what, rows) = match kind {
+        ScoreKind::Scores => ("y_score", "rows of y_score (must match y_true)"),
+        ScoreKind::Probabilities => ("y_proba", "rows of y_proba (must match y_true)"),
+    };
+    let (scores, one_d) = scores_f64(op, what, y_score)?;
+    if kind == ScoreKind::Probabilities {
+        if let Some(&v) = scores.iter().find(|v| !(0.0..=1.0).contains(*v)) {
+            return Err(Error::InvalidValue { op, what, value: v, expected: "a probability in [0, 1]" });
+        }
+    }
+    same_len(op, rows, y.len(), scores.nrows())?;
+    non_empty(op, y.len())?;
+    let w = check_weights(op, w, y.len())?;
+    Ok(ScoreInputs { y, scores, one_d, w })
 }
 
 /// scikit-learn's `pos_label` resolution against the sorted classes: the index of the
@@ -273,8 +346,11 @@ mod tests {
     #[test]
     fn weights_checked() {
         let w = array![1.0, f64::NAN];
-        assert!(matches!(check_weights("t", Some(w.view()), 2), Err(Error::NonFinite { .. })));
-        assert!(matches!(check_weights("t", Some(w.view()), 3), Err(Error::LengthMismatch { .. })));
+        assert!(matches!(check_weights("t", Some(w.view().into_dyn()), 2), Err(Error::NonFinite { .. })));
+        assert!(matches!(
+            check_weights("t", Some(w.view().into_dyn()), 3),
+            Err(Error::LengthMismatch { .. })
+        ));
         assert!(weighted_mean("t", [1.0, 2.0].into_iter(), &None).unwrap() == 1.5);
         let z = array![0.0, 0.0];
         assert!(weighted_mean("t", [1.0, 2.0].into_iter(), &Some(z.view())).is_err());

@@ -102,6 +102,36 @@ macro_rules! inherent_metric_api {
 }
 pub(crate) use inherent_metric_api;
 
+/// The `sample_weight` setter of a functional metric's options struct (a field
+/// `sample_weight: Option<ArrayViewD<'w, f64>>` in an `impl<'w, ..>` block); the
+/// argument is the doc line (default "One weight per sample.").
+macro_rules! sample_weight_setter {
+    () => {
+        crate::metrics::sample_weight_setter!("One weight per sample.");
+    };
+    ($doc:literal) => {
+        #[doc = $doc]
+        pub fn sample_weight(mut self, w: impl crate::metrics::ArrayLike<'w, f64>) -> Self {
+            self.sample_weight = Some(crate::metrics::ArrayLike::array_view(w));
+            self
+        }
+    };
+}
+pub(crate) use sample_weight_setter;
+
+/// The `labels` setter of a functional metric's options struct (a field
+/// `labels: Option<Vec<L>>`); the argument is the doc line.
+macro_rules! labels_setter {
+    ($doc:literal) => {
+        #[doc = $doc]
+        pub fn labels(mut self, labels: impl IntoIterator<Item = L>) -> Self {
+            self.labels = Some(labels.into_iter().collect());
+            self
+        }
+    };
+}
+pub(crate) use labels_setter;
+
 mod classification;
 mod confusion;
 mod counts;

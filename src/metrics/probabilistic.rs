@@ -4,29 +4,20 @@ use ndarray::{Array2, ArrayView1, ArrayViewD};
 
 use crate::error::{Error, Result};
 use crate::metrics::label::{
-    ArrayLike, Label, fmt_labels, index_of, non_empty, same_len, scores_f64, sorted_classes, to_1d, weight,
-    weighted_mean,
+    ArrayLike, Label, ScoreKind, fmt_labels, index_of, score_inputs, sorted_classes, weighted_mean,
+    weighted_mean_or_sum,
 };
 use crate::tensor::Float;
 
 /// Probabilities as an `[N, C]` matrix: `[N]` (or `[N, 1]`) probabilities `p` of the
-/// greater class become `[1 − p, p]`. Values must lie in `[0, 1]`.
-fn proba_matrix<F: Float>(op: &'static str, y_proba: ArrayViewD<'_, F>) -> Result<(Array2<f64>, bool)> {
-    let (m, one_d) = scores_f64(op, "y_proba", y_proba)?;
-    if let Some(&v) = m.iter().find(|v| !(0.0..=1.0).contains(*v)) {
-        return Err(Error::InvalidValue {
-            op,
-            what: "y_proba",
-            value: v,
-            expected: "a probability in [0, 1]",
-        });
-    }
+/// greater class become `[1 − p, p]` (the returned flag says so).
+fn proba_matrix(m: Array2<f64>, one_d: bool) -> (Array2<f64>, bool) {
     if one_d || m.ncols() == 1 {
         let n = m.nrows();
         let two = Array2::from_shape_fn((n, 2), |(i, c)| if c == 0 { 1.0 - m[[i, 0]] } else { m[[i, 0]] });
-        return Ok((two, true));
+        return (two, true);
     }
-    Ok((m, false))
+    (m, false)
 }
 
 /// The classes (from `labels` or `y_true`, sorted) and `y_true` encoded against them.
@@ -102,16 +93,10 @@ impl<'w, L> LogLossOptions<'w, L> {
         self.normalize = normalize;
         self
     }
-    /// All classes, one per probability column (default: the labels of `y_true`).
-    pub fn labels(mut self, labels: impl IntoIterator<Item = L>) -> Self {
-        self.labels = Some(labels.into_iter().collect());
-        self
-    }
-    /// One weight per sample.
-    pub fn sample_weight(mut self, w: impl ArrayLike<'w, f64>) -> Self {
-        self.sample_weight = Some(w.array_view());
-        self
-    }
+    crate::metrics::labels_setter!(
+        "All classes, one per probability column (default: the labels of `y_true`)."
+    );
+    crate::metrics::sample_weight_setter!();
 }
 
 /// Cross-entropy of predicted probabilities: `sklearn.metrics.log_loss`.
@@ -146,31 +131,18 @@ pub fn log_loss<'a, L: Label + 'a, F: Float>(
     opts: LogLossOptions<'_, L>,
 ) -> Result<f64> {
     const OP: &str = "log_loss";
-    let y = to_1d(OP, y_true.array_view())?;
-    let (p, _) = proba_matrix(OP, y_proba.array_view())?;
-    same_len(OP, "rows of y_proba (must match y_true)", y.len(), p.nrows())?;
-    non_empty(OP, y.len())?;
-    let w = weights(OP, opts.sample_weight.clone(), y.len())?;
-    let enc = proba_classes(OP, &y, opts.labels.as_ref(), p.ncols())?;
+    let inp = score_inputs(
+        OP,
+        ScoreKind::Probabilities,
+        y_true.array_view(),
+        y_proba.array_view(),
+        opts.sample_weight.clone(),
+    )?;
+    let (p, _) = proba_matrix(inp.scores, inp.one_d);
+    let enc = proba_classes(OP, &inp.y, opts.labels.as_ref(), p.ncols())?;
     let eps = F::epsilon().as_f64();
     let losses = enc.iter().enumerate().map(|(i, &t)| -p[[i, t]].clamp(eps, 1.0 - eps).ln());
-    if opts.normalize {
-        weighted_mean(OP, losses, &w)
-    } else {
-        Ok(losses.enumerate().map(|(i, l)| l * weight(&w, i)).sum())
-    }
-}
-
-fn weights<'w>(
-    op: &'static str,
-    w: Option<ArrayViewD<'w, f64>>,
-    n: usize,
-) -> Result<Option<ArrayView1<'w, f64>>> {
-    let w = match w {
-        Some(w) => Some(to_1d(op, w)?),
-        None => None,
-    };
-    crate::metrics::label::check_weights(op, w, n)
+    weighted_mean_or_sum(OP, losses, &inp.w, opts.normalize)
 }
 
 /// Keyword arguments of [`brier_score_loss`].
@@ -199,22 +171,14 @@ impl<'w, L> BrierOptions<'w, L> {
         self.pos_label = Some(pos_label);
         self
     }
-    /// All classes, one per probability column of `[N, C]` inputs.
-    pub fn labels(mut self, labels: impl IntoIterator<Item = L>) -> Self {
-        self.labels = Some(labels.into_iter().collect());
-        self
-    }
+    crate::metrics::labels_setter!("All classes, one per probability column of `[N, C]` inputs.");
     /// Halve the sum of squares (default "auto": yes for fewer than 3 columns, which
     /// gives the usual binary `mean((y − p)²)`).
     pub fn scale_by_half(mut self, scale: bool) -> Self {
         self.scale_by_half = Some(scale);
         self
     }
-    /// One weight per sample.
-    pub fn sample_weight(mut self, w: impl ArrayLike<'w, f64>) -> Self {
-        self.sample_weight = Some(w.array_view());
-        self
-    }
+    crate::metrics::sample_weight_setter!();
 }
 
 /// Mean squared difference between predicted probabilities and one-hot outcomes:
@@ -246,11 +210,15 @@ pub fn brier_score_loss<'a, L: Label + 'a, F: Float>(
     opts: BrierOptions<'_, L>,
 ) -> Result<f64> {
     const OP: &str = "brier_score_loss";
-    let y = to_1d(OP, y_true.array_view())?;
-    let (p, binary_input) = proba_matrix(OP, y_proba.array_view())?;
-    same_len(OP, "rows of y_proba (must match y_true)", y.len(), p.nrows())?;
-    non_empty(OP, y.len())?;
-    let w = weights(OP, opts.sample_weight.clone(), y.len())?;
+    let inp = score_inputs(
+        OP,
+        ScoreKind::Probabilities,
+        y_true.array_view(),
+        y_proba.array_view(),
+        opts.sample_weight.clone(),
+    )?;
+    let (p, binary_input) = proba_matrix(inp.scores, inp.one_d);
+    let (y, w) = (inp.y, inp.w);
     let enc: Vec<usize> = if binary_input {
         let classes = sorted_classes(&[&y], &[]);
         if classes.len() > 2 {

@@ -5,8 +5,7 @@ use ndarray::{Array2, ArrayView1, ArrayViewD};
 use crate::error::{Error, Result};
 use crate::metrics::Average;
 use crate::metrics::label::{
-    ArrayLike, Label, check_weights, fmt_labels, index_of, non_empty, same_len, scores_f64, sorted_classes,
-    to_1d,
+    ArrayLike, Label, ScoreKind, fmt_labels, index_of, score_inputs, sorted_classes, weighted_mean_or_sum,
 };
 use crate::tensor::Float;
 
@@ -20,32 +19,6 @@ pub enum MultiClass {
     Ovr,
     /// One-vs-one (Hand & Till 2001): every pair of classes, then averaged.
     Ovo,
-}
-
-/// Validated inputs of a score-based metric: labels, a score matrix, weights.
-struct ScoreInputs<'w, L> {
-    y: Vec<L>,
-    scores: Array2<f64>,
-    one_d: bool,
-    w: Option<ArrayView1<'w, f64>>,
-}
-
-fn score_inputs<'w, L: Label, F: Float>(
-    op: &'static str,
-    y_true: ArrayViewD<'_, L>,
-    y_score: ArrayViewD<'_, F>,
-    w: Option<ArrayViewD<'w, f64>>,
-) -> Result<ScoreInputs<'w, L>> {
-    let y = to_1d(op, y_true)?;
-    let (scores, one_d) = scores_f64(op, "y_score", y_score)?;
-    same_len(op, "rows of y_score (must match y_true)", y.len(), scores.nrows())?;
-    non_empty(op, y.len())?;
-    let w = match w {
-        Some(w) => Some(to_1d(op, w)?),
-        None => None,
-    };
-    let w = check_weights(op, w, y.len())?;
-    Ok(ScoreInputs { y: y.to_vec(), scores, one_d, w })
 }
 
 /// `labels` (if given) must be unique, sorted, match the score columns and contain
@@ -299,17 +272,10 @@ impl<'w, L> RocAucOptions<'w, L> {
         self.multi_class = multi_class;
         self
     }
-    /// All classes, sorted, one per score column (multiclass only; default: the
-    /// labels of `y_true`).
-    pub fn labels(mut self, labels: impl IntoIterator<Item = L>) -> Self {
-        self.labels = Some(labels.into_iter().collect());
-        self
-    }
-    /// One weight per sample (not with [`MultiClass::Ovo`]).
-    pub fn sample_weight(mut self, w: impl ArrayLike<'w, f64>) -> Self {
-        self.sample_weight = Some(w.array_view());
-        self
-    }
+    crate::metrics::labels_setter!(
+        "All classes, sorted, one per score column (multiclass only; default: the labels of `y_true`)."
+    );
+    crate::metrics::sample_weight_setter!("One weight per sample (not with [`MultiClass::Ovo`]).");
 }
 
 /// Area under the ROC curve: `sklearn.metrics.roc_auc_score`.
@@ -354,9 +320,15 @@ pub fn roc_auc_score<'a, L: Label + 'a, F: Float>(
             return Err(Error::InvalidParameter { name: "max_fpr", value: m, expected: "(0, 1]" });
         }
     }
-    let inp = score_inputs(OP, y_true.array_view(), y_score.array_view(), opts.sample_weight.clone())?;
+    let inp = score_inputs(
+        OP,
+        ScoreKind::Scores,
+        y_true.array_view(),
+        y_score.array_view(),
+        opts.sample_weight.clone(),
+    )?;
     let w = inp.w.as_ref().map(|w| w.to_vec());
-    let present = sorted_classes(&[&ArrayView1::from(inp.y.as_slice())], &[]);
+    let present = sorted_classes(&[&inp.y], &[]);
     let multiclass = present.len() > 2 || (!inp.one_d && inp.scores.ncols() > 2);
     if multiclass {
         if opts.max_fpr.is_some_and(|m| m != 1.0) {
@@ -370,7 +342,7 @@ pub fn roc_auc_score<'a, L: Label + 'a, F: Float>(
         }
         return multiclass_roc_auc(
             OP,
-            &inp.y,
+            &inp.y_slice(),
             &inp.scores,
             opts.labels.as_ref(),
             opts.multi_class,
@@ -499,11 +471,7 @@ impl<'w, L> AveragePrecisionOptions<'w, L> {
         self.pos_label = Some(pos_label);
         self
     }
-    /// One weight per sample.
-    pub fn sample_weight(mut self, w: impl ArrayLike<'w, f64>) -> Self {
-        self.sample_weight = Some(w.array_view());
-        self
-    }
+    crate::metrics::sample_weight_setter!();
 }
 
 /// Average precision, the area under the precision-recall curve as a step function:
@@ -541,9 +509,15 @@ pub fn average_precision_score<'a, L: Label + 'a, F: Float>(
             "{OP}: average='binary' is not supported; use 'micro', 'macro' or 'weighted'"
         )));
     }
-    let inp = score_inputs(OP, y_true.array_view(), y_score.array_view(), opts.sample_weight.clone())?;
+    let inp = score_inputs(
+        OP,
+        ScoreKind::Scores,
+        y_true.array_view(),
+        y_score.array_view(),
+        opts.sample_weight.clone(),
+    )?;
     let w = inp.w.as_ref().map(|w| w.to_vec());
-    let present = sorted_classes(&[&ArrayView1::from(inp.y.as_slice())], &[]);
+    let present = sorted_classes(&[&inp.y], &[]);
     let is_pos = |l: &L| match &opts.pos_label {
         Some(p) => l == p,
         None => l.as_i64() == Some(1),
@@ -575,7 +549,7 @@ pub fn average_precision_score<'a, L: Label + 'a, F: Float>(
             "Parameter pos_label is fixed to 1 for multiclass y_true. Do not set pos_label or set pos_label to 1.",
         ));
     }
-    multiclass_average_precision(OP, &inp.y, &present, &inp.scores, opts.average, w.as_deref())
+    multiclass_average_precision(OP, &inp.y_slice(), &present, &inp.scores, opts.average, w.as_deref())
 }
 
 pub(crate) fn multiclass_average_precision<L: Label>(
@@ -630,16 +604,10 @@ impl<'w, L> TopKOptions<'w, L> {
         self.normalize = normalize;
         self
     }
-    /// All classes, sorted, one per score column (default: the labels of `y_true`).
-    pub fn labels(mut self, labels: impl IntoIterator<Item = L>) -> Self {
-        self.labels = Some(labels.into_iter().collect());
-        self
-    }
-    /// One weight per sample.
-    pub fn sample_weight(mut self, w: impl ArrayLike<'w, f64>) -> Self {
-        self.sample_weight = Some(w.array_view());
-        self
-    }
+    crate::metrics::labels_setter!(
+        "All classes, sorted, one per score column (default: the labels of `y_true`)."
+    );
+    crate::metrics::sample_weight_setter!();
 }
 
 /// Whether class `t` is among the `k` best of `row`, ranking ties as scikit-learn's
@@ -694,8 +662,14 @@ pub fn top_k_accuracy_score<'a, L: Label + 'a, F: Float>(
     if opts.k == 0 {
         return Err(Error::InvalidParameter { name: "k", value: 0.0, expected: ">= 1" });
     }
-    let inp = score_inputs(OP, y_true.array_view(), y_score.array_view(), opts.sample_weight.clone())?;
-    let present = sorted_classes(&[&ArrayView1::from(inp.y.as_slice())], &[]);
+    let inp = score_inputs(
+        OP,
+        ScoreKind::Scores,
+        y_true.array_view(),
+        y_score.array_view(),
+        opts.sample_weight.clone(),
+    )?;
+    let present = sorted_classes(&[&inp.y], &[]);
     let binary = present.len() <= 2 && opts.labels.as_ref().is_none_or(|l| l.len() <= 2);
     if binary && !(inp.one_d || inp.scores.ncols() == 1) {
         return Err(Error::invalid_input(
@@ -708,7 +682,7 @@ pub fn top_k_accuracy_score<'a, L: Label + 'a, F: Float>(
         ));
     }
     let n_score_classes = if inp.one_d || inp.scores.ncols() == 1 { 2 } else { inp.scores.ncols() };
-    let (_, enc) = checked_classes(OP, &inp.y, opts.labels.as_ref(), n_score_classes)?;
+    let (_, enc) = checked_classes(OP, &inp.y_slice(), opts.labels.as_ref(), n_score_classes)?;
     let hits: Vec<bool> = if binary {
         if opts.k == 1 {
             let s = inp.scores.column(0);
@@ -727,11 +701,7 @@ pub fn top_k_accuracy_score<'a, L: Label + 'a, F: Float>(
             .collect()
     };
     let vals = hits.iter().map(|&h| f64::from(u8::from(h)));
-    if opts.normalize {
-        crate::metrics::label::weighted_mean(OP, vals, &inp.w)
-    } else {
-        Ok(vals.enumerate().map(|(i, v)| v * crate::metrics::label::weight(&inp.w, i)).sum())
-    }
+    weighted_mean_or_sum(OP, vals, &inp.w, opts.normalize)
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 use ndarray::{Array1, Array2, ArrayView1, ArrayViewD};
 
 use crate::error::{Error, Result};
-use crate::metrics::label::{ArrayLike, check_weights, non_empty, same_len, scores_f64, to_1d};
+use crate::metrics::label::{ArrayLike, check_weights, non_empty, same_len, scores_f64};
 use crate::tensor::Float;
 
 /// How per-output values of a multi-output regression are aggregated (scikit-learn's
@@ -55,11 +55,7 @@ impl<'w> RegressionOptions<'w> {
     pub fn new() -> Self {
         Self::default()
     }
-    /// One weight per sample.
-    pub fn sample_weight(mut self, w: impl ArrayLike<'w, f64>) -> Self {
-        self.sample_weight = Some(w.array_view());
-        self
-    }
+    crate::metrics::sample_weight_setter!();
     /// Aggregation over outputs (default uniform mean).
     pub fn multioutput(mut self, multioutput: MultiOutput) -> Self {
         self.multioutput = multioutput;
@@ -92,10 +88,6 @@ pub(crate) fn reg_inputs<'w, F: Float>(
         return Err(Error::ShapeMismatch { op, expected: yt.shape().to_vec(), got: yp.shape().to_vec() });
     }
     non_empty(op, yt.nrows())?;
-    let w = match w {
-        Some(w) => Some(to_1d(op, w)?),
-        None => None,
-    };
     let w = check_weights(op, w, yt.nrows())?;
     Ok(RegInputs { yt, yp, w })
 }
@@ -159,12 +151,46 @@ fn column_means(op: &'static str, inp: &RegInputs<'_>, f: impl Fn(f64, f64) -> f
         .collect()
 }
 
-/// Checks MSLE's domain (`y > −1`).
-pub(crate) fn check_msle_domain(op: &'static str, what: &'static str, x: f64) -> Result<()> {
-    if x > -1.0 {
-        Ok(())
+/// Checks MSLE's domain (`y > −1`), naming the first value outside it.
+pub(crate) fn check_msle_domain(
+    op: &'static str,
+    what: &'static str,
+    values: impl IntoIterator<Item = f64>,
+) -> Result<()> {
+    match values.into_iter().find(|&x| x <= -1.0 || x.is_nan()) {
+        None => Ok(()),
+        Some(x) => Err(Error::InvalidValue { op, what, value: x, expected: "values greater than -1" }),
+    }
+}
+
+/// R² and explained variance: `1 − num/den` per output with scikit-learn's
+/// `force_finite`.
+pub(crate) fn assemble(num: &[f64], den: &[f64], force_finite: bool) -> Vec<f64> {
+    num.iter()
+        .zip(den)
+        .map(|(&n, &d)| {
+            if !force_finite {
+                1.0 - n / d
+            } else if n == 0.0 {
+                1.0
+            } else if d == 0.0 {
+                0.0
+            } else {
+                1.0 - n / d
+            }
+        })
+        .collect()
+}
+
+/// D² from the mean absolute deviations of the prediction (`num`) and of the median
+/// (`den`): `1 − num/den`; 1 for a perfect prediction, else 0 when `den` is 0.
+pub(crate) fn d2_score(num: f64, den: f64) -> f64 {
+    if num != 0.0 && den != 0.0 {
+        1.0 - num / den
+    } else if num != 0.0 {
+        0.0
     } else {
-        Err(Error::InvalidValue { op, what, value: x, expected: "values greater than -1" })
+        1.0
     }
 }
 
@@ -279,12 +305,8 @@ mod kernels {
         _o: &RegressionOptions<'_>,
     ) -> Result<(Vec<f64>, Vec<f64>)> {
         const OP: &str = "mean_squared_log_error";
-        for &t in &inp.yt {
-            check_msle_domain(OP, "y_true", t)?;
-        }
-        for &p in &inp.yp {
-            check_msle_domain(OP, "y_pred", p)?;
-        }
+        check_msle_domain(OP, "y_true", inp.yt.iter().copied())?;
+        check_msle_domain(OP, "y_pred", inp.yp.iter().copied())?;
         let f = |t: f64, p: f64| {
             let d = t.ln_1p() - p.ln_1p();
             d * d
@@ -307,24 +329,6 @@ mod kernels {
             })
             .collect();
         Ok((out, vec![]))
-    }
-
-    /// R² and explained variance: `1 − num/den` with scikit-learn's `force_finite`.
-    pub(super) fn assemble(num: &[f64], den: &[f64], force_finite: bool) -> Vec<f64> {
-        num.iter()
-            .zip(den)
-            .map(|(&n, &d)| {
-                if !force_finite {
-                    1.0 - n / d
-                } else if n == 0.0 {
-                    1.0
-                } else if d == 0.0 {
-                    0.0
-                } else {
-                    1.0 - n / d
-                }
-            })
-            .collect()
     }
 
     pub(super) fn r2_score_kernel(
@@ -385,13 +389,7 @@ mod kernels {
                 Some(w) => weighted_median(&t.to_vec(), &w.to_vec()),
             };
             let den = avg(OP, t.iter().map(|&a| 0.5 * (a - q).abs()), &inp.w)?;
-            out.push(if num != 0.0 && den != 0.0 {
-                1.0 - num / den
-            } else if num != 0.0 {
-                0.0
-            } else {
-                1.0
-            });
+            out.push(d2_score(num, den));
         }
         Ok((out, vec![]))
     }

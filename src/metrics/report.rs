@@ -172,11 +172,7 @@ impl<'w, L> ReportOptions<'w, L> {
     pub fn new() -> Self {
         Self::default()
     }
-    /// The classes to report, in order (default: sorted labels present).
-    pub fn labels(mut self, labels: impl IntoIterator<Item = L>) -> Self {
-        self.labels = Some(labels.into_iter().collect());
-        self
-    }
+    crate::metrics::labels_setter!("The classes to report, in order (default: sorted labels present).");
     /// Display names of the classes (same order and length as the classes).
     pub fn target_names(mut self, names: impl IntoIterator<Item = impl Into<String>>) -> Self {
         self.target_names = Some(names.into_iter().map(Into::into).collect());
@@ -192,11 +188,7 @@ impl<'w, L> ReportOptions<'w, L> {
         self.zero_division = zero_division;
         self
     }
-    /// One weight per sample.
-    pub fn sample_weight(mut self, w: impl ArrayLike<'w, f64>) -> Self {
-        self.sample_weight = Some(w.array_view());
-        self
-    }
+    crate::metrics::sample_weight_setter!();
 }
 
 /// Per-class precision, recall, F1 and support, with accuracy and macro / weighted

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::metrics::classification::{accuracy_from_counts, hamming_from_counts};
 use crate::metrics::confusion::ConfusionMatrix;
 use crate::metrics::counts::{self, Counts};
-use crate::metrics::decode::{as_matrix, check_classes, check_no_nan, check_targets, decode_row};
+use crate::metrics::decode::{as_matrix, check_classes, check_no_nan, check_targets, decode_row, no_samples};
 use crate::metrics::report::{ClassificationReport, report_from_counts};
 use crate::metrics::{Average, KappaWeights, Metric, ZeroDivision};
 use crate::tensor::Float;
@@ -115,7 +115,7 @@ impl Acc {
     pub fn counts(&self, op: &'static str) -> Result<&Counts> {
         match &self.counts {
             Some(c) if !c.is_empty() => Ok(c),
-            _ => Err(Error::EmptyInput { op, what: "no samples added since the last reset" }),
+            _ => Err(no_samples(op)),
         }
     }
 
@@ -168,7 +168,7 @@ fn present_or_labels(
 ) -> Result<Vec<Option<usize>>> {
     Ok(match labels_sel(op, c, labels)? {
         Some(sel) => sel,
-        None => c.present_indices().into_iter().map(Some).collect(),
+        None => c.present_selection(),
     })
 }
 
@@ -296,7 +296,8 @@ impl ClassMetricBuilder<CohenKappa> {
     }
 }
 
-/// Shared fields and trait plumbing of the counts-based metrics.
+/// Shared fields and trait plumbing of the counts-based metrics (with `default`: a
+/// `Default` that calls `new()`).
 macro_rules! class_metric {
     ($ty:ident, $op:expr) => {
         impl sealed::Sealed for $ty {}
@@ -347,6 +348,14 @@ macro_rules! class_metric {
         }
 
         crate::metrics::inherent_metric_api!($ty, usize);
+    };
+    ($ty:ident, $op:expr, default) => {
+        class_metric!($ty, $op);
+        impl Default for $ty {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
     };
 }
 
@@ -429,12 +438,7 @@ impl Accuracy {
         accuracy_from_counts("Accuracy::compute", self.acc.counts("Accuracy::compute")?, true)
     }
 }
-impl Default for Accuracy {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-class_metric!(Accuracy, "Accuracy");
+class_metric!(Accuracy, "Accuracy", default);
 
 macro_rules! prf_metric {
     ($(#[$doc:meta])* $ty:ident, $prefix:literal, $which:expr, $what:literal) => {
@@ -649,16 +653,11 @@ impl BalancedAccuracy {
     fn value(&self) -> Result<f64> {
         const OP: &str = "BalancedAccuracy::compute";
         let c = self.acc.counts(OP)?;
-        let sel: Vec<Option<usize>> = c.present_indices().into_iter().map(Some).collect();
+        let sel = c.present_selection();
         Ok(counts::balanced_accuracy(&c.matrix(&sel), self.o.adjusted))
     }
 }
-impl Default for BalancedAccuracy {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-class_metric!(BalancedAccuracy, "BalancedAccuracy");
+class_metric!(BalancedAccuracy, "BalancedAccuracy", default);
 
 /// Streaming Matthews correlation coefficient (`sklearn.metrics.matthews_corrcoef`);
 /// key `"matthews_corrcoef"`. 0 when undefined. Errors as [`Accuracy`].
@@ -694,16 +693,11 @@ impl MatthewsCorrCoef {
     fn value(&self) -> Result<f64> {
         const OP: &str = "MatthewsCorrCoef::compute";
         let c = self.acc.counts(OP)?;
-        let sel: Vec<Option<usize>> = c.present_indices().into_iter().map(Some).collect();
+        let sel = c.present_selection();
         Ok(counts::mcc(&c.matrix(&sel)))
     }
 }
-impl Default for MatthewsCorrCoef {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-class_metric!(MatthewsCorrCoef, "MatthewsCorrCoef");
+class_metric!(MatthewsCorrCoef, "MatthewsCorrCoef", default);
 
 /// Streaming Cohen's kappa between targets and predictions
 /// (`sklearn.metrics.cohen_kappa_score(y_true, y_pred)`); key `"cohen_kappa"`
@@ -752,12 +746,7 @@ impl CohenKappa {
         Ok(counts::kappa(&c.matrix(&sel), self.o.weights, f64::NAN))
     }
 }
-impl Default for CohenKappa {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-class_metric!(CohenKappa, "CohenKappa");
+class_metric!(CohenKappa, "CohenKappa", default);
 impl LabelsMetric for CohenKappa {}
 
 /// Streaming Hamming loss, the fraction of wrong predictions
@@ -794,12 +783,7 @@ impl HammingLoss {
         hamming_from_counts("HammingLoss::compute", self.acc.counts("HammingLoss::compute")?)
     }
 }
-impl Default for HammingLoss {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-class_metric!(HammingLoss, "HammingLoss");
+class_metric!(HammingLoss, "HammingLoss", default);
 
 /// Streaming confusion counts: accumulate once, then read the
 /// [`confusion_matrix`](Self::confusion_matrix), a
@@ -857,12 +841,7 @@ impl ClassCounts {
         Ok(report_from_counts(c, &sel, names, ZeroDivision::Warn, true, digits))
     }
 }
-impl Default for ClassCounts {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-class_metric!(ClassCounts, "ClassCounts");
+class_metric!(ClassCounts, "ClassCounts", default);
 
 #[cfg(test)]
 mod tests {

@@ -11,8 +11,8 @@ use ndarray::{ArrayView2, ArrayViewD};
 
 use crate::error::{Error, Result};
 use crate::metrics::Metric;
-use crate::metrics::decode::as_matrix;
-use crate::metrics::regression::{MultiOutput, aggregate, check_msle_domain, median};
+use crate::metrics::decode::{as_matrix, no_samples};
+use crate::metrics::regression::{MultiOutput, aggregate, assemble, check_msle_domain, d2_score, median};
 use crate::tensor::Float;
 
 /// Options of the streaming regression metrics.
@@ -89,21 +89,18 @@ impl<M: RegressionMetric> RegressionMetricBuilder<M> {
     }
 }
 
-impl RegressionMetricBuilder<R2> {
-    /// Score a constant target 1 (perfect) or 0 instead of NaN / −∞ (default `true`).
-    pub fn force_finite(mut self, force_finite: bool) -> Self {
-        self.o.force_finite = force_finite;
-        self
-    }
+macro_rules! force_finite_setter {
+    ($($ty:ident),*) => {$(
+        impl RegressionMetricBuilder<$ty> {
+            /// Score a constant target 1 (perfect) or 0 instead of NaN / −∞ (default `true`).
+            pub fn force_finite(mut self, force_finite: bool) -> Self {
+                self.o.force_finite = force_finite;
+                self
+            }
+        }
+    )*};
 }
-
-impl RegressionMetricBuilder<ExplainedVariance> {
-    /// Score a constant target 1 (perfect) or 0 instead of NaN / −∞ (default `true`).
-    pub fn force_finite(mut self, force_finite: bool) -> Self {
-        self.o.force_finite = force_finite;
-        self
-    }
-}
+force_finite_setter!(R2, ExplainedVariance);
 
 /// Validates a batch: `[N]` or `[N, K]` outputs and targets of equal shape (a `[N]`
 /// and a `[N, 1]` mix is fine), `K` as in earlier batches and the custom weights,
@@ -152,10 +149,6 @@ fn reg_batch<'a, F: Float>(
     Ok((p, t))
 }
 
-fn empty(op: &'static str) -> Error {
-    Error::EmptyInput { op, what: "no samples added since the last reset" }
-}
-
 /// Running per-output sums of `f(y, ŷ)`.
 #[derive(Clone, Debug, Default, PartialEq)]
 struct Sums {
@@ -180,7 +173,7 @@ impl Sums {
     }
     fn means(&self, op: &'static str) -> Result<Vec<f64>> {
         if self.n == 0 {
-            return Err(empty(op));
+            return Err(no_samples(op));
         }
         Ok(self.sums.iter().map(|s| s / self.n as f64).collect())
     }
@@ -211,6 +204,30 @@ macro_rules! reg_common {
             }
         }
         crate::metrics::inherent_metric_api!($ty, f64);
+    };
+}
+
+/// `update` (validate, then `self.s.add`), `compute` (`value()`), `reset` and `name` of
+/// a metric whose state `s` has a `k` (outputs seen) and an `add(pred, target)`.
+macro_rules! state_metric {
+    ($ty:ident, $key:literal) => {
+        impl<F: Float> Metric<F, F> for $ty {
+            fn update(&mut self, pred: ArrayViewD<'_, F>, target: ArrayViewD<'_, F>) -> Result<()> {
+                let (p, t) =
+                    reg_batch(concat!(stringify!($ty), "::update"), &self.o, self.s.k, pred, target)?;
+                self.s.add(&p, &t);
+                Ok(())
+            }
+            fn compute(&self) -> Result<f64> {
+                self.value()
+            }
+            fn reset(&mut self) {
+                self.s = Default::default();
+            }
+            fn name(&self) -> &str {
+                $key
+            }
+        }
     };
 }
 
@@ -253,13 +270,8 @@ fn no_check<F: Float>(_: &'static str, _: &ArrayView2<'_, F>, _: &ArrayView2<'_,
 }
 
 fn msle_check<F: Float>(op: &'static str, p: &ArrayView2<'_, F>, t: &ArrayView2<'_, F>) -> Result<()> {
-    for &v in t {
-        check_msle_domain(op, "target", v.as_f64())?;
-    }
-    for &v in p {
-        check_msle_domain(op, "pred", v.as_f64())?;
-    }
-    Ok(())
+    check_msle_domain(op, "target", t.iter().map(|v| v.as_f64()))?;
+    check_msle_domain(op, "pred", p.iter().map(|v| v.as_f64()))
 }
 
 sum_metric!(
@@ -418,23 +430,6 @@ impl Moments {
     }
 }
 
-fn assemble(num: &[f64], den: &[f64], force_finite: bool) -> Vec<f64> {
-    num.iter()
-        .zip(den)
-        .map(|(&n, &d)| {
-            if !force_finite {
-                1.0 - n / d
-            } else if n == 0.0 {
-                1.0
-            } else if d == 0.0 {
-                0.0
-            } else {
-                1.0 - n / d
-            }
-        })
-        .collect()
-}
-
 /// Streaming coefficient of determination `R² = 1 − Σ(y − ŷ)² / Σ(y − ȳ)²`
 /// (`sklearn.metrics.r2_score`); key `"r2"`.
 ///
@@ -463,16 +458,11 @@ pub struct R2 {
 }
 reg_common!(R2, true);
 
-impl<F: Float> Metric<F, F> for R2 {
-    fn update(&mut self, pred: ArrayViewD<'_, F>, target: ArrayViewD<'_, F>) -> Result<()> {
-        let (p, t) = reg_batch("R2::update", &self.o, self.s.k, pred, target)?;
-        self.s.add(&p, &t);
-        Ok(())
-    }
-    fn compute(&self) -> Result<f64> {
+impl R2 {
+    fn value(&self) -> Result<f64> {
         const OP: &str = "R2::compute";
         if self.s.n == 0 {
-            return Err(empty(OP));
+            return Err(no_samples(OP));
         }
         if self.s.n < 2 {
             return Ok(f64::NAN);
@@ -481,13 +471,8 @@ impl<F: Float> Metric<F, F> for R2 {
         let raw = assemble(&self.s.num, &den, self.o.force_finite);
         aggregate(OP, &raw, &self.o.multioutput, Some(&den))
     }
-    fn reset(&mut self) {
-        self.s = Moments::default();
-    }
-    fn name(&self) -> &str {
-        "r2"
-    }
 }
+state_metric!(R2, "r2");
 
 /// Streaming explained variance `1 − Var(y − ŷ) / Var(y)`
 /// (`sklearn.metrics.explained_variance_score`); key `"explained_variance"`. Welford
@@ -513,16 +498,11 @@ pub struct ExplainedVariance {
 }
 reg_common!(ExplainedVariance, true);
 
-impl<F: Float> Metric<F, F> for ExplainedVariance {
-    fn update(&mut self, pred: ArrayViewD<'_, F>, target: ArrayViewD<'_, F>) -> Result<()> {
-        let (p, t) = reg_batch("ExplainedVariance::update", &self.o, self.s.k, pred, target)?;
-        self.s.add(&p, &t);
-        Ok(())
-    }
-    fn compute(&self) -> Result<f64> {
+impl ExplainedVariance {
+    fn value(&self) -> Result<f64> {
         const OP: &str = "ExplainedVariance::compute";
         if self.s.n == 0 {
-            return Err(empty(OP));
+            return Err(no_samples(OP));
         }
         let n = self.s.n as f64;
         let num: Vec<f64> = self.s.diff.iter().map(|w| w.m2 / n).collect();
@@ -530,13 +510,8 @@ impl<F: Float> Metric<F, F> for ExplainedVariance {
         let raw = assemble(&num, &den, self.o.force_finite);
         aggregate(OP, &raw, &self.o.multioutput, Some(&den))
     }
-    fn reset(&mut self) {
-        self.s = Moments::default();
-    }
-    fn name(&self) -> &str {
-        "explained_variance"
-    }
 }
+state_metric!(ExplainedVariance, "explained_variance");
 
 /// Stored values per output (median-based metrics).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -559,6 +534,17 @@ impl Columns {
     fn column(&self, v: &[f64], j: usize) -> Vec<f64> {
         let k = self.k.unwrap_or(1);
         v.iter().skip(j).step_by(k).copied().collect()
+    }
+    /// The number of samples; an error when there is none.
+    fn samples(&self, op: &'static str) -> Result<usize> {
+        match self.n() {
+            0 => Err(no_samples(op)),
+            n => Ok(n),
+        }
+    }
+    /// `f(y, ŷ)` of each output column.
+    fn per_output(&self, f: impl Fn(Vec<f64>, Vec<f64>) -> f64) -> Vec<f64> {
+        (0..self.k.unwrap_or(0)).map(|j| f(self.column(&self.y, j), self.column(&self.yhat, j))).collect()
     }
 }
 
@@ -587,32 +573,18 @@ pub struct MedianAbsoluteError {
 }
 reg_common!(MedianAbsoluteError, false);
 
-impl<F: Float> Metric<F, F> for MedianAbsoluteError {
-    fn update(&mut self, pred: ArrayViewD<'_, F>, target: ArrayViewD<'_, F>) -> Result<()> {
-        let (p, t) = reg_batch("MedianAbsoluteError::update", &self.o, self.s.k, pred, target)?;
-        self.s.add(&p, &t);
-        Ok(())
-    }
-    fn compute(&self) -> Result<f64> {
+impl MedianAbsoluteError {
+    fn value(&self) -> Result<f64> {
         const OP: &str = "MedianAbsoluteError::compute";
-        let k = self.s.k.filter(|_| self.s.n() > 0).ok_or_else(|| empty(OP))?;
-        let raw: Vec<f64> = (0..k)
-            .map(|j| {
-                let y = self.s.column(&self.s.y, j);
-                let yh = self.s.column(&self.s.yhat, j);
-                let mut d: Vec<f64> = y.iter().zip(&yh).map(|(a, b)| (b - a).abs()).collect();
-                median(&mut d)
-            })
-            .collect();
+        self.s.samples(OP)?;
+        let raw = self.s.per_output(|y, yh| {
+            let mut d: Vec<f64> = y.iter().zip(&yh).map(|(a, b)| (b - a).abs()).collect();
+            median(&mut d)
+        });
         aggregate(OP, &raw, &self.o.multioutput, None)
     }
-    fn reset(&mut self) {
-        self.s = Columns::default();
-    }
-    fn name(&self) -> &str {
-        "median_absolute_error"
-    }
 }
+state_metric!(MedianAbsoluteError, "median_absolute_error");
 
 /// Streaming D² absolute error score `1 − Σ|y − ŷ| / Σ|y − median(y)|`
 /// (`sklearn.metrics.d2_absolute_error_score`); key `"d2_absolute_error"`.
@@ -639,44 +611,23 @@ pub struct D2AbsoluteError {
 }
 reg_common!(D2AbsoluteError, false);
 
-impl<F: Float> Metric<F, F> for D2AbsoluteError {
-    fn update(&mut self, pred: ArrayViewD<'_, F>, target: ArrayViewD<'_, F>) -> Result<()> {
-        let (p, t) = reg_batch("D2AbsoluteError::update", &self.o, self.s.k, pred, target)?;
-        self.s.add(&p, &t);
-        Ok(())
-    }
-    fn compute(&self) -> Result<f64> {
+impl D2AbsoluteError {
+    fn value(&self) -> Result<f64> {
         const OP: &str = "D2AbsoluteError::compute";
-        let k = self.s.k.filter(|_| self.s.n() > 0).ok_or_else(|| empty(OP))?;
-        let n = self.s.n();
+        let n = self.s.samples(OP)?;
         if n < 2 {
             return Ok(f64::NAN);
         }
-        let raw: Vec<f64> = (0..k)
-            .map(|j| {
-                let y = self.s.column(&self.s.y, j);
-                let yh = self.s.column(&self.s.yhat, j);
-                let num = y.iter().zip(&yh).map(|(a, b)| 0.5 * (a - b).abs()).sum::<f64>() / n as f64;
-                let q = median(&mut y.clone());
-                let den = y.iter().map(|a| 0.5 * (a - q).abs()).sum::<f64>() / n as f64;
-                if num != 0.0 && den != 0.0 {
-                    1.0 - num / den
-                } else if num != 0.0 {
-                    0.0
-                } else {
-                    1.0
-                }
-            })
-            .collect();
+        let raw = self.s.per_output(|y, yh| {
+            let num = y.iter().zip(&yh).map(|(a, b)| 0.5 * (a - b).abs()).sum::<f64>() / n as f64;
+            let q = median(&mut y.clone());
+            let den = y.iter().map(|a| 0.5 * (a - q).abs()).sum::<f64>() / n as f64;
+            d2_score(num, den)
+        });
         aggregate(OP, &raw, &self.o.multioutput, None)
     }
-    fn reset(&mut self) {
-        self.s = Columns::default();
-    }
-    fn name(&self) -> &str {
-        "d2_absolute_error"
-    }
 }
+state_metric!(D2AbsoluteError, "d2_absolute_error");
 
 /// Streaming maximum absolute error (`sklearn.metrics.max_error`, single output
 /// only); key `"max_error"`. Memory: one number.
@@ -737,7 +688,7 @@ impl<F: Float> Metric<F, F> for MaxError {
         Ok(())
     }
     fn compute(&self) -> Result<f64> {
-        self.s.ok_or_else(|| empty("MaxError::compute"))
+        self.s.ok_or_else(|| no_samples("MaxError::compute"))
     }
     fn reset(&mut self) {
         self.s = None;

@@ -10,10 +10,10 @@
 
 use std::marker::PhantomData;
 
-use ndarray::{Array2, ArrayView2, ArrayViewD};
+use ndarray::{Array2, ArrayView2, ArrayViewD, Dimension};
 
 use crate::error::{Error, Result};
-use crate::metrics::decode::{as_matrix, check_classes, check_targets, proba_row};
+use crate::metrics::decode::{as_matrix, check_classes, check_targets, no_samples, proba_row};
 use crate::metrics::ranking::{
     MultiClass, average_precision_binary, in_top_k, multiclass_average_precision, multiclass_roc_auc,
     roc_auc_binary,
@@ -183,10 +183,8 @@ fn check_batch<'a, F: Float>(
     Ok((m, c))
 }
 
-fn empty(op: &'static str) -> Error {
-    Error::EmptyInput { op, what: "no samples added since the last reset" }
-}
-
+/// `builder()`, the inherent `compute` / `reset` / `name`, and (with `default`) a
+/// `Default` that calls `new()`.
 macro_rules! score_metric_common {
     ($ty:ident) => {
         impl sealed::Sealed for $ty {}
@@ -194,6 +192,15 @@ macro_rules! score_metric_common {
             /// A builder with the defaults; see [`ScoreMetricBuilder`].
             pub fn builder() -> ScoreMetricBuilder<$ty> {
                 ScoreMetricBuilder { o: ScoreOptions::default(), _m: PhantomData }
+            }
+        }
+        crate::metrics::inherent_metric_api!($ty, usize);
+    };
+    ($ty:ident, default) => {
+        score_metric_common!($ty);
+        impl Default for $ty {
+            fn default() -> Self {
+                Self::new()
             }
         }
     };
@@ -256,6 +263,39 @@ impl Stored {
         self.scores.clear();
         self.targets.clear();
     }
+
+    /// The number of classes and the stored `[N, cols]` scores.
+    fn scores(&self, op: &'static str) -> Result<(usize, Array2<f64>)> {
+        let c = self.c.filter(|_| !self.targets.is_empty()).ok_or_else(|| no_samples(op))?;
+        Ok((c, self.matrix()))
+    }
+
+    /// Two classes: the binary targets (`t == 1`) and the class-1 scores (last column).
+    fn binary(&self, s: &Array2<f64>) -> (Vec<bool>, Vec<f64>) {
+        let y: Vec<bool> = self.targets.iter().map(|&t| t == 1).collect();
+        (y, s.column(s.ncols() - 1).to_vec())
+    }
+}
+
+/// `update` (storing the batch), `compute` (`value()`), `reset` and `name` of the
+/// rank-based metrics.
+macro_rules! stored_metric {
+    ($ty:ident) => {
+        impl<F: Float> Metric<F, usize> for $ty {
+            fn update(&mut self, pred: ArrayViewD<'_, F>, target: ArrayViewD<'_, usize>) -> Result<()> {
+                self.st.push(concat!(stringify!($ty), "::update"), &self.o, pred, target)
+            }
+            fn compute(&self) -> Result<f64> {
+                self.value()
+            }
+            fn reset(&mut self) {
+                self.st.clear();
+            }
+            fn name(&self) -> &str {
+                &self.name
+            }
+        }
+    };
 }
 
 /// Streaming area under the ROC curve (`sklearn.metrics.roc_auc_score`); key
@@ -304,13 +344,7 @@ impl RocAuc {
         RocAuc { o: ScoreOptions::default(), st: Stored::default(), name: "roc_auc".into() }
     }
 }
-impl Default for RocAuc {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-score_metric_common!(RocAuc);
-crate::metrics::inherent_metric_api!(RocAuc, usize);
+score_metric_common!(RocAuc, default);
 impl ScoreMetric for RocAuc {
     fn from_options(o: ScoreOptionsHandle) -> Result<Self> {
         let o = o.0;
@@ -328,17 +362,12 @@ impl ScoreMetric for RocAuc {
     }
 }
 
-impl<F: Float> Metric<F, usize> for RocAuc {
-    fn update(&mut self, pred: ArrayViewD<'_, F>, target: ArrayViewD<'_, usize>) -> Result<()> {
-        self.st.push("RocAuc::update", &self.o, pred, target)
-    }
-    fn compute(&self) -> Result<f64> {
+impl RocAuc {
+    fn value(&self) -> Result<f64> {
         const OP: &str = "RocAuc::compute";
-        let c = self.st.c.filter(|_| !self.st.targets.is_empty()).ok_or_else(|| empty(OP))?;
-        let s = self.st.matrix();
+        let (c, s) = self.st.scores(OP)?;
         if c == 2 {
-            let y: Vec<bool> = self.st.targets.iter().map(|&t| t == 1).collect();
-            let col = s.column(s.ncols() - 1).to_vec();
+            let (y, col) = self.st.binary(&s);
             return Ok(roc_auc_binary(&y, &col, None, self.o.max_fpr));
         }
         if self.o.max_fpr.is_some_and(|m| m != 1.0) {
@@ -350,13 +379,8 @@ impl<F: Float> Metric<F, usize> for RocAuc {
         let labels: Vec<usize> = (0..c).collect();
         multiclass_roc_auc(OP, &self.st.targets, &s, Some(&labels), self.o.multi_class, self.o.average, None)
     }
-    fn reset(&mut self) {
-        self.st.clear();
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
 }
+stored_metric!(RocAuc);
 
 /// Streaming average precision (`sklearn.metrics.average_precision_score`); key
 /// `"average_precision"` (`"_micro"`, `"_weighted"` suffixes).
@@ -397,13 +421,7 @@ impl AveragePrecision {
         }
     }
 }
-impl Default for AveragePrecision {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-score_metric_common!(AveragePrecision);
-crate::metrics::inherent_metric_api!(AveragePrecision, usize);
+score_metric_common!(AveragePrecision, default);
 impl ScoreMetric for AveragePrecision {
     fn from_options(o: ScoreOptionsHandle) -> Result<Self> {
         let o = o.0;
@@ -416,39 +434,58 @@ impl ScoreMetric for AveragePrecision {
     }
 }
 
-impl<F: Float> Metric<F, usize> for AveragePrecision {
-    fn update(&mut self, pred: ArrayViewD<'_, F>, target: ArrayViewD<'_, usize>) -> Result<()> {
-        self.st.push("AveragePrecision::update", &self.o, pred, target)
-    }
-    fn compute(&self) -> Result<f64> {
+impl AveragePrecision {
+    fn value(&self) -> Result<f64> {
         const OP: &str = "AveragePrecision::compute";
-        let c = self.st.c.filter(|_| !self.st.targets.is_empty()).ok_or_else(|| empty(OP))?;
-        let s = self.st.matrix();
+        let (c, s) = self.st.scores(OP)?;
         if c == 2 {
-            let y: Vec<bool> = self.st.targets.iter().map(|&t| t == 1).collect();
-            let col = s.column(s.ncols() - 1).to_vec();
+            let (y, col) = self.st.binary(&s);
             return Ok(average_precision_binary(&y, &col, None));
         }
         let classes: Vec<usize> = (0..c).collect();
         multiclass_average_precision(OP, &self.st.targets, &classes, &s, self.o.average, None)
     }
-    fn reset(&mut self) {
-        self.st.clear();
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
 }
+stored_metric!(AveragePrecision);
 
 // ---------------------------------------------------------------------------------
 
-/// Running sum of per-sample values (constant memory).
+/// Running sum of per-sample values of the probabilities (constant memory).
 #[derive(Clone, Debug, Default, PartialEq)]
 struct Running {
     c: Option<usize>,
     sum: f64,
     n: u64,
     buf: Vec<f64>,
+}
+
+impl Running {
+    /// Validates a batch of probabilities (or logits) and adds `f(p, target)` per row,
+    /// `p` the row's class probabilities (softmax / sigmoid of logits first).
+    fn add<F: Float>(
+        &mut self,
+        op: &'static str,
+        o: &ScoreOptions,
+        pred: ArrayViewD<'_, F>,
+        target: ArrayViewD<'_, usize>,
+        f: impl Fn(&[f64], usize) -> f64,
+    ) -> Result<()> {
+        let (m, c) = check_batch(op, o, self.c, pred, &target, true)?;
+        self.c = Some(c);
+        for (row, &t) in m.rows().into_iter().zip(target.iter()) {
+            proba_row(row, o.from_logits, &mut self.buf);
+            self.sum += f(&self.buf, t);
+            self.n += 1;
+        }
+        Ok(())
+    }
+
+    fn mean(&self, op: &'static str) -> Result<f64> {
+        if self.n == 0 {
+            return Err(no_samples(op));
+        }
+        Ok(self.sum / self.n as f64)
+    }
 }
 
 /// Streaming log loss (`sklearn.metrics.log_loss` with `labels = 0..C`); key
@@ -487,13 +524,7 @@ impl LogLoss {
         LogLoss { o: ScoreOptions::default(), r: Running::default() }
     }
 }
-impl Default for LogLoss {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-score_metric_common!(LogLoss);
-crate::metrics::inherent_metric_api!(LogLoss, usize);
+score_metric_common!(LogLoss, default);
 impl ScoreMetric for LogLoss {
     fn from_options(o: ScoreOptionsHandle) -> Result<Self> {
         Ok(LogLoss { o: o.0, r: Running::default() })
@@ -502,21 +533,11 @@ impl ScoreMetric for LogLoss {
 
 impl<F: Float> Metric<F, usize> for LogLoss {
     fn update(&mut self, pred: ArrayViewD<'_, F>, target: ArrayViewD<'_, usize>) -> Result<()> {
-        let (m, c) = check_batch("LogLoss::update", &self.o, self.r.c, pred, &target, true)?;
         let eps = F::epsilon().as_f64();
-        self.r.c = Some(c);
-        for (row, &t) in m.rows().into_iter().zip(target.iter()) {
-            proba_row(row, self.o.from_logits, &mut self.r.buf);
-            self.r.sum += -self.r.buf[t].clamp(eps, 1.0 - eps).ln();
-            self.r.n += 1;
-        }
-        Ok(())
+        self.r.add("LogLoss::update", &self.o, pred, target, |p, t| -p[t].clamp(eps, 1.0 - eps).ln())
     }
     fn compute(&self) -> Result<f64> {
-        if self.r.n == 0 {
-            return Err(empty("LogLoss::compute"));
-        }
-        Ok(self.r.sum / self.r.n as f64)
+        self.r.mean("LogLoss::compute")
     }
     fn reset(&mut self) {
         self.r = Running::default();
@@ -559,13 +580,7 @@ impl BrierScoreLoss {
         BrierScoreLoss { o: ScoreOptions::default(), r: Running::default() }
     }
 }
-impl Default for BrierScoreLoss {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-score_metric_common!(BrierScoreLoss);
-crate::metrics::inherent_metric_api!(BrierScoreLoss, usize);
+score_metric_common!(BrierScoreLoss, default);
 impl ScoreMetric for BrierScoreLoss {
     fn from_options(o: ScoreOptionsHandle) -> Result<Self> {
         Ok(BrierScoreLoss { o: o.0, r: Running::default() })
@@ -574,30 +589,18 @@ impl ScoreMetric for BrierScoreLoss {
 
 impl<F: Float> Metric<F, usize> for BrierScoreLoss {
     fn update(&mut self, pred: ArrayViewD<'_, F>, target: ArrayViewD<'_, usize>) -> Result<()> {
-        let (m, c) = check_batch("BrierScoreLoss::update", &self.o, self.r.c, pred, &target, true)?;
-        self.r.c = Some(c);
-        for (row, &t) in m.rows().into_iter().zip(target.iter()) {
-            proba_row(row, self.o.from_logits, &mut self.r.buf);
-            let s: f64 = self
-                .r
-                .buf
-                .iter()
+        self.r.add("BrierScoreLoss::update", &self.o, pred, target, |p, t| {
+            p.iter()
                 .enumerate()
                 .map(|(j, &p)| {
                     let d = f64::from(u8::from(j == t)) - p;
                     d * d
                 })
-                .sum();
-            self.r.sum += s;
-            self.r.n += 1;
-        }
-        Ok(())
+                .sum()
+        })
     }
     fn compute(&self) -> Result<f64> {
-        if self.r.n == 0 {
-            return Err(empty("BrierScoreLoss::compute"));
-        }
-        let score = self.r.sum / self.r.n as f64;
+        let score = self.r.mean("BrierScoreLoss::compute")?;
         Ok(if self.r.c.unwrap_or(2) < 3 { score * 0.5 } else { score })
     }
     fn reset(&mut self) {
@@ -652,7 +655,6 @@ impl TopKAccuracy {
     }
 }
 score_metric_common!(TopKAccuracy);
-crate::metrics::inherent_metric_api!(TopKAccuracy, usize);
 impl ScoreMetric for TopKAccuracy {
     fn from_options(o: ScoreOptionsHandle) -> Result<Self> {
         let name = format!("top_{}_accuracy", o.0.k);
@@ -663,10 +665,10 @@ impl ScoreMetric for TopKAccuracy {
 impl<F: Float> Metric<F, usize> for TopKAccuracy {
     fn update(&mut self, pred: ArrayViewD<'_, F>, target: ArrayViewD<'_, usize>) -> Result<()> {
         const OP: &str = "TopKAccuracy::update";
-        let shape = pred.shape().to_vec();
+        let shape = pred.raw_dim(); // inline for up to 4 axes: no allocation per batch
         let (m, c) = check_batch(OP, &self.o, self.c, pred, &target, false)?;
         if m.ncols() < 2 {
-            return Err(Error::ShapeMismatch { op: OP, expected: vec![0, 2], got: shape });
+            return Err(Error::ShapeMismatch { op: OP, expected: vec![0, 2], got: shape.slice().to_vec() });
         }
         self.c = Some(c);
         for (row, &t) in m.rows().into_iter().zip(target.iter()) {
@@ -678,7 +680,7 @@ impl<F: Float> Metric<F, usize> for TopKAccuracy {
     }
     fn compute(&self) -> Result<f64> {
         if self.n == 0 {
-            return Err(empty("TopKAccuracy::compute"));
+            return Err(no_samples("TopKAccuracy::compute"));
         }
         Ok(self.hits as f64 / self.n as f64)
     }

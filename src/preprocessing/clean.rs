@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis};
 
 use super::Preprocessor;
-use super::stats::{self, check_n_features, check_not_empty, check_out_shape};
+use super::stats::{self, ColumnSink, NewArray, WriteInto, check_n_features, check_not_empty, clip};
 use crate::error::{Error, Result};
 use crate::tensor::Float;
 
@@ -240,32 +240,8 @@ struct Bounds<F> {
 
 impl<F: Float> Bounds<F> {
     /// `min(max(x, lower), upper)`; NaN stays NaN, a NaN bound does not clip.
-    fn clip_into(&self, op: &'static str, x: ArrayView2<'_, F>, mut out: ArrayViewMut2<'_, F>) -> Result<()> {
-        check_n_features(op, &x, self.lower.len())?;
-        check_out_shape(op, &x, &out)?;
-        stats::elementwise_into(op, &x, &mut out, slice(&self.lower), slice(&self.upper), clip)
-    }
-
-    fn clip_new(&self, op: &'static str, x: ArrayView2<'_, F>) -> Result<Array2<F>> {
-        check_n_features(op, &x, self.lower.len())?;
-        stats::elementwise_new(op, &x, slice(&self.lower), slice(&self.upper), clip)
-    }
-}
-
-/// A contiguous `Array1` as a slice (every `Array1` built here is contiguous).
-fn slice<F>(a: &Array1<F>) -> &[F] {
-    a.as_slice().unwrap_or(&[])
-}
-
-/// `min(max(v, lo), hi)`; NaN stays NaN, a NaN bound does not clip.
-#[inline]
-fn clip<F: Float>(v: F, lo: F, hi: F) -> F {
-    if v < lo {
-        lo
-    } else if v > hi {
-        hi
-    } else {
-        v
+    fn clip<S: ColumnSink<F>>(&self, op: &'static str, x: ArrayView2<'_, F>, sink: S) -> Result<S::Out> {
+        sink.map(op, x, &self.lower, &self.upper, clip)
     }
 }
 
@@ -412,14 +388,7 @@ impl<F: Float> IqrClipper<F> {
         IqrClipperBuilder { k: 1.5, q_low: 25.0, q_high: 75.0, _f: std::marker::PhantomData }
     }
 
-    fn fitted(&self, op: &'static str) -> Result<&IqrFitted<F>> {
-        self.fitted.as_ref().ok_or(Error::NotFitted { op })
-    }
-
-    /// Whether `fit` has been called successfully.
-    pub fn is_fitted(&self) -> bool {
-        self.fitted.is_some()
-    }
+    stats::fitted_state!(IqrFitted<F>);
 
     /// Per-column lower percentile of the fit data.
     #[doc(alias = "q_low_")]
@@ -456,7 +425,7 @@ impl<F: Float> IqrClipper<F> {
     /// # Errors
     /// As `transform`; `out` of another shape is [`Error::ShapeMismatch`].
     pub fn transform_into(&self, x: ArrayView2<'_, F>, out: ArrayViewMut2<'_, F>) -> Result<()> {
-        self.fitted("IqrClipper::transform")?.bounds.clip_into("IqrClipper::transform", x, out)
+        self.fitted("IqrClipper::transform")?.bounds.clip("IqrClipper::transform", x, WriteInto(out))
     }
 }
 
@@ -487,7 +456,7 @@ impl<F: Float> Preprocessor<F> for IqrClipper<F> {
     }
 
     fn transform(&self, x: ArrayView2<'_, F>) -> Result<Array2<F>> {
-        self.fitted("IqrClipper::transform")?.bounds.clip_new("IqrClipper::transform", x)
+        self.fitted("IqrClipper::transform")?.bounds.clip("IqrClipper::transform", x, NewArray)
     }
 }
 
@@ -616,14 +585,7 @@ impl<F: Float> ZScoreClipper<F> {
         ZScoreClipperBuilder { threshold: 3.0, ddof: 0, _f: std::marker::PhantomData }
     }
 
-    fn fitted(&self, op: &'static str) -> Result<&ZFitted<F>> {
-        self.fitted.as_ref().ok_or(Error::NotFitted { op })
-    }
-
-    /// Whether `fit` has been called successfully.
-    pub fn is_fitted(&self) -> bool {
-        self.fitted.is_some()
-    }
+    stats::fitted_state!(ZFitted<F>);
 
     /// Per-column mean of the fit data (NaN ignored).
     #[doc(alias = "mean_")]
@@ -660,7 +622,7 @@ impl<F: Float> ZScoreClipper<F> {
     /// # Errors
     /// As `transform`; `out` of another shape is [`Error::ShapeMismatch`].
     pub fn transform_into(&self, x: ArrayView2<'_, F>, out: ArrayViewMut2<'_, F>) -> Result<()> {
-        self.fitted("ZScoreClipper::transform")?.bounds.clip_into("ZScoreClipper::transform", x, out)
+        self.fitted("ZScoreClipper::transform")?.bounds.clip("ZScoreClipper::transform", x, WriteInto(out))
     }
 }
 
@@ -689,7 +651,7 @@ impl<F: Float> Preprocessor<F> for ZScoreClipper<F> {
     }
 
     fn transform(&self, x: ArrayView2<'_, F>) -> Result<Array2<F>> {
-        self.fitted("ZScoreClipper::transform")?.bounds.clip_new("ZScoreClipper::transform", x)
+        self.fitted("ZScoreClipper::transform")?.bounds.clip("ZScoreClipper::transform", x, NewArray)
     }
 }
 

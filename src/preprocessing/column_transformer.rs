@@ -281,6 +281,19 @@ impl ColumnTransformerBuilder {
     }
 }
 
+/// `Err(LengthMismatch)` unless a transformer's output has the table's rows.
+fn check_rows(op: &'static str, table: &Table, out: &Array2<f64>) -> Result<()> {
+    if out.nrows() == table.n_rows() {
+        return Ok(());
+    }
+    Err(Error::LengthMismatch {
+        op,
+        what: "rows of a transformer's output (must equal the table's)",
+        expected: table.n_rows(),
+        got: out.nrows(),
+    })
+}
+
 /// Rewrites a transformer's column index (into its input matrix) as the table's.
 fn remap(e: Error, table: &Table, cols: &[String]) -> Error {
     match e {
@@ -389,14 +402,7 @@ impl ColumnTransformer {
                 }
                 .map_err(|err| remap(err, table, cols))?
             };
-            if out.nrows() != table.n_rows() {
-                return Err(Error::LengthMismatch {
-                    op: OP,
-                    what: "rows of a transformer's output (must equal the table's)",
-                    expected: table.n_rows(),
-                    got: out.nrows(),
-                });
-            }
+            check_rows(OP, table, &out)?;
             blocks.push(out);
         }
         if !remainder.is_empty() {
@@ -471,14 +477,7 @@ impl ColumnTransformer {
                     got: out.shape().to_vec(),
                 });
             }
-            if out.nrows() != table.n_rows() {
-                return Err(Error::LengthMismatch {
-                    op: OP,
-                    what: "rows of a transformer's output (must equal the table's)",
-                    expected: table.n_rows(),
-                    got: out.nrows(),
-                });
-            }
+            check_rows(OP, table, &out)?;
             blocks.push(out);
         }
         if !layout.remainder.is_empty() {

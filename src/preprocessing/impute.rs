@@ -326,14 +326,7 @@ impl<T: MissingValue> SimpleImputer<T> {
         }
     }
 
-    fn fitted(&self, op: &'static str) -> Result<&Fitted<T>> {
-        self.fitted.as_ref().ok_or(Error::NotFitted { op })
-    }
-
-    /// Whether `fit` has been called successfully.
-    pub fn is_fitted(&self) -> bool {
-        self.fitted.is_some()
-    }
+    super::stats::fitted_state!(Fitted<T>);
 
     /// The strategy used.
     pub fn strategy(&self) -> ImputeStrategy {

@@ -2,7 +2,7 @@
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2};
 
-use super::stats::{self, check_n_features, check_not_empty, check_out_shape};
+use super::stats::{self, ColumnSink, NewArray, WriteInto, check_not_empty, clip};
 use super::{InverseTransform, Preprocessor};
 use crate::error::{Error, Result};
 use crate::tensor::Float;
@@ -119,14 +119,7 @@ impl<F: Float> MaxAbsScaler<F> {
         MaxAbsScalerBuilder { clip: false, _f: std::marker::PhantomData }
     }
 
-    fn fitted(&self, op: &'static str) -> Result<&Fitted<F>> {
-        self.fitted.as_ref().ok_or(Error::NotFitted { op })
-    }
-
-    /// Whether `fit` has been called successfully.
-    pub fn is_fitted(&self) -> bool {
-        self.fitted.is_some()
-    }
+    stats::fitted_state!(Fitted<F>);
 
     /// Per-column maximum absolute value (NaN ignored; NaN for an all-NaN column).
     #[doc(alias = "max_abs_")]
@@ -157,34 +150,20 @@ impl<F: Float> MaxAbsScaler<F> {
     /// # Errors
     /// As `transform`; `out` of another shape is [`Error::ShapeMismatch`]. On an error
     /// found mid-way (an infinite value) `out` is partly written.
-    pub fn transform_into(&self, x: ArrayView2<'_, F>, mut out: ArrayViewMut2<'_, F>) -> Result<()> {
+    pub fn transform_into(&self, x: ArrayView2<'_, F>, out: ArrayViewMut2<'_, F>) -> Result<()> {
+        self.apply(x, WriteInto(out))
+    }
+
+    /// `y = x / scale`, clamped to `[-1, 1]` (NaN passes through) with `clip`.
+    fn apply<S: ColumnSink<F>>(&self, x: ArrayView2<'_, F>, sink: S) -> Result<S::Out> {
         const OP: &str = "MaxAbsScaler::transform";
         let f = self.fitted(OP)?;
-        check_n_features(OP, &x, f.scale.len())?;
-        check_out_shape(OP, &x, &out)?;
-        let scale = slice(&f.scale);
+        let one = F::one();
         if self.clip {
-            stats::elementwise_into(OP, &x, &mut out, scale, scale, |v, s, _| clip_unit(v / s))
+            sink.map(OP, x, &f.scale, &f.scale, |v, s, _| clip(v / s, -one, one))
         } else {
-            stats::elementwise_into(OP, &x, &mut out, scale, scale, |v, s, _| v / s)
+            sink.map(OP, x, &f.scale, &f.scale, |v, s, _| v / s)
         }
-    }
-}
-
-/// A contiguous `Array1` as a slice (every `Array1` built here is contiguous).
-fn slice<F>(a: &Array1<F>) -> &[F] {
-    a.as_slice().unwrap_or(&[])
-}
-
-/// Clamps to `[-1, 1]`; NaN passes through.
-#[inline]
-fn clip_unit<F: Float>(v: F) -> F {
-    if v < -F::one() {
-        -F::one()
-    } else if v > F::one() {
-        F::one()
-    } else {
-        v
     }
 }
 
@@ -210,15 +189,7 @@ impl<F: Float> Preprocessor<F> for MaxAbsScaler<F> {
     }
 
     fn transform(&self, x: ArrayView2<'_, F>) -> Result<Array2<F>> {
-        const OP: &str = "MaxAbsScaler::transform";
-        let f = self.fitted(OP)?;
-        check_n_features(OP, &x, f.scale.len())?;
-        let scale = slice(&f.scale);
-        if self.clip {
-            stats::elementwise_new(OP, &x, scale, scale, |v, s, _| clip_unit(v / s))
-        } else {
-            stats::elementwise_new(OP, &x, scale, scale, |v, s, _| v / s)
-        }
+        self.apply(x, NewArray)
     }
 }
 
@@ -227,9 +198,7 @@ impl<F: Float> InverseTransform<F> for MaxAbsScaler<F> {
     fn inverse_transform(&self, y: ArrayView2<'_, F>) -> Result<Array2<F>> {
         const OP: &str = "MaxAbsScaler::inverse_transform";
         let f = self.fitted(OP)?;
-        check_n_features(OP, &y, f.scale.len())?;
-        let scale = slice(&f.scale);
-        stats::elementwise_new(OP, &y, scale, scale, |v, s, _| v * s)
+        NewArray.map(OP, y, &f.scale, &f.scale, |v, s, _| v * s)
     }
 }
 

@@ -2,7 +2,7 @@
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2};
 
-use super::stats::{self, check_n_features, check_not_empty, check_out_shape};
+use super::stats::{self, ColumnSink, NewArray, WriteInto, check_not_empty, clip};
 use super::{InverseTransform, Preprocessor};
 use crate::error::{Error, Result};
 use crate::tensor::Float;
@@ -148,14 +148,7 @@ impl<F: Float> MinMaxScaler<F> {
         MinMaxScalerBuilder { feature_range: (0.0, 1.0), clip: false, _f: std::marker::PhantomData }
     }
 
-    fn fitted(&self, op: &'static str) -> Result<&Fitted<F>> {
-        self.fitted.as_ref().ok_or(Error::NotFitted { op })
-    }
-
-    /// Whether `fit` has been called successfully.
-    pub fn is_fitted(&self) -> bool {
-        self.fitted.is_some()
-    }
+    stats::fitted_state!(Fitted<F>);
 
     /// Per-column minimum of the fit data (NaN ignored; NaN for an all-NaN column).
     #[doc(alias = "data_min_")]
@@ -204,35 +197,20 @@ impl<F: Float> MinMaxScaler<F> {
     /// # Errors
     /// As `transform`; `out` of another shape is [`Error::ShapeMismatch`]. On an error
     /// found mid-way (an infinite value) `out` is partly written.
-    pub fn transform_into(&self, x: ArrayView2<'_, F>, mut out: ArrayViewMut2<'_, F>) -> Result<()> {
+    pub fn transform_into(&self, x: ArrayView2<'_, F>, out: ArrayViewMut2<'_, F>) -> Result<()> {
+        self.apply(x, WriteInto(out))
+    }
+
+    /// `y = x · scale + min`, clamped to `feature_range` with `clip`.
+    fn apply<S: ColumnSink<F>>(&self, x: ArrayView2<'_, F>, sink: S) -> Result<S::Out> {
         const OP: &str = "MinMaxScaler::transform";
         let f = self.fitted(OP)?;
-        check_n_features(OP, &x, f.scale.len())?;
-        check_out_shape(OP, &x, &out)?;
-        let (scale, min) = (slice(&f.scale), slice(&f.min));
         let (lo, hi) = self.feature_range;
         if self.clip {
-            stats::elementwise_into(OP, &x, &mut out, scale, min, |v, s, m| clip(v * s + m, lo, hi))
+            sink.map(OP, x, &f.scale, &f.min, |v, s, m| clip(v * s + m, lo, hi))
         } else {
-            stats::elementwise_into(OP, &x, &mut out, scale, min, |v, s, m| v * s + m)
+            sink.map(OP, x, &f.scale, &f.min, |v, s, m| v * s + m)
         }
-    }
-}
-
-/// A contiguous `Array1` as a slice (every `Array1` built here is contiguous).
-fn slice<F>(a: &Array1<F>) -> &[F] {
-    a.as_slice().unwrap_or(&[])
-}
-
-/// Clamps to `[lo, hi]`; NaN compares false both ways and passes through, as `np.clip`.
-#[inline]
-fn clip<F: Float>(v: F, lo: F, hi: F) -> F {
-    if v < lo {
-        lo
-    } else if v > hi {
-        hi
-    } else {
-        v
     }
 }
 
@@ -281,16 +259,7 @@ impl<F: Float> Preprocessor<F> for MinMaxScaler<F> {
     }
 
     fn transform(&self, x: ArrayView2<'_, F>) -> Result<Array2<F>> {
-        const OP: &str = "MinMaxScaler::transform";
-        let f = self.fitted(OP)?;
-        check_n_features(OP, &x, f.scale.len())?;
-        let (scale, min) = (slice(&f.scale), slice(&f.min));
-        let (lo, hi) = self.feature_range;
-        if self.clip {
-            stats::elementwise_new(OP, &x, scale, min, |v, s, m| clip(v * s + m, lo, hi))
-        } else {
-            stats::elementwise_new(OP, &x, scale, min, |v, s, m| v * s + m)
-        }
+        self.apply(x, NewArray)
     }
 }
 
@@ -299,8 +268,7 @@ impl<F: Float> InverseTransform<F> for MinMaxScaler<F> {
     fn inverse_transform(&self, y: ArrayView2<'_, F>) -> Result<Array2<F>> {
         const OP: &str = "MinMaxScaler::inverse_transform";
         let f = self.fitted(OP)?;
-        check_n_features(OP, &y, f.scale.len())?;
-        stats::elementwise_new(OP, &y, slice(&f.scale), slice(&f.min), |v, s, m| (v - m) / s)
+        NewArray.map(OP, y, &f.scale, &f.min, |v, s, m| (v - m) / s)
     }
 }
 

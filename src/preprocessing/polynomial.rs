@@ -198,14 +198,7 @@ impl<F: Float> PolynomialFeatures<F> {
         }
     }
 
-    fn fitted(&self, op: &'static str) -> Result<&Fitted> {
-        self.fitted.as_ref().ok_or(Error::NotFitted { op })
-    }
-
-    /// Whether `fit` has been called successfully.
-    pub fn is_fitted(&self) -> bool {
-        self.fitted.is_some()
-    }
+    super::stats::fitted_state!(Fitted);
 
     /// Exponent of each input feature (columns) in each output column (rows).
     #[doc(alias = "powers_")]

@@ -2,7 +2,7 @@
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2};
 
-use super::stats::{self, check_n_features, check_not_empty, check_out_shape};
+use super::stats::{self, ColumnSink, NewArray, WriteInto, check_not_empty};
 use super::{InverseTransform, Preprocessor};
 use crate::error::{Error, Result};
 use crate::tensor::Float;
@@ -201,14 +201,7 @@ impl<F: Float> RobustScaler<F> {
         }
     }
 
-    fn fitted(&self, op: &'static str) -> Result<&Fitted<F>> {
-        self.fitted.as_ref().ok_or(Error::NotFitted { op })
-    }
-
-    /// Whether `fit` has been called successfully.
-    pub fn is_fitted(&self) -> bool {
-        self.fitted.is_some()
-    }
+    stats::fitted_state!(Fitted<F>);
 
     /// Per-column median (NaN ignored); `None` when `with_centering` is false.
     #[doc(alias = "center_")]
@@ -234,18 +227,16 @@ impl<F: Float> RobustScaler<F> {
     /// # Errors
     /// As `transform`; `out` of another shape is [`Error::ShapeMismatch`]. On an error
     /// found mid-way (an infinite value) `out` is partly written.
-    pub fn transform_into(&self, x: ArrayView2<'_, F>, mut out: ArrayViewMut2<'_, F>) -> Result<()> {
+    pub fn transform_into(&self, x: ArrayView2<'_, F>, out: ArrayViewMut2<'_, F>) -> Result<()> {
+        self.apply(x, WriteInto(out))
+    }
+
+    /// `y = (x - shift) / divisor`.
+    fn apply<S: ColumnSink<F>>(&self, x: ArrayView2<'_, F>, sink: S) -> Result<S::Out> {
         const OP: &str = "RobustScaler::transform";
         let f = self.fitted(OP)?;
-        check_n_features(OP, &x, f.shift.len())?;
-        check_out_shape(OP, &x, &out)?;
-        stats::elementwise_into(OP, &x, &mut out, slice(&f.shift), slice(&f.divisor), |v, c, s| (v - c) / s)
+        sink.map(OP, x, &f.shift, &f.divisor, |v, c, s| (v - c) / s)
     }
-}
-
-/// A contiguous `Array1` as a slice (every `Array1` built here is contiguous).
-fn slice<F>(a: &Array1<F>) -> &[F] {
-    a.as_slice().unwrap_or(&[])
 }
 
 impl<F: Float> Preprocessor<F> for RobustScaler<F> {
@@ -280,10 +271,7 @@ impl<F: Float> Preprocessor<F> for RobustScaler<F> {
     }
 
     fn transform(&self, x: ArrayView2<'_, F>) -> Result<Array2<F>> {
-        const OP: &str = "RobustScaler::transform";
-        let f = self.fitted(OP)?;
-        check_n_features(OP, &x, f.shift.len())?;
-        stats::elementwise_new(OP, &x, slice(&f.shift), slice(&f.divisor), |v, c, s| (v - c) / s)
+        self.apply(x, NewArray)
     }
 }
 
@@ -292,8 +280,7 @@ impl<F: Float> InverseTransform<F> for RobustScaler<F> {
     fn inverse_transform(&self, y: ArrayView2<'_, F>) -> Result<Array2<F>> {
         const OP: &str = "RobustScaler::inverse_transform";
         let f = self.fitted(OP)?;
-        check_n_features(OP, &y, f.shift.len())?;
-        stats::elementwise_new(OP, &y, slice(&f.shift), slice(&f.divisor), |v, c, s| v * s + c)
+        NewArray.map(OP, y, &f.shift, &f.divisor, |v, c, s| v * s + c)
     }
 }
 

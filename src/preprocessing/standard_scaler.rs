@@ -4,7 +4,7 @@ use std::marker::PhantomData;
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2};
 
-use super::stats::{self, check_n_features, check_not_empty, check_out_shape};
+use super::stats::{self, ColumnSink, NewArray, WriteInto, check_not_empty};
 use super::{InverseTransform, Preprocessor};
 use crate::error::{Error, Result};
 use crate::tensor::Float;
@@ -156,14 +156,7 @@ impl<F: Float> StandardScaler<F> {
         StandardScalerBuilder { with_mean: true, with_std: true, _f: PhantomData }
     }
 
-    fn fitted(&self, op: &'static str) -> Result<&Fitted<F>> {
-        self.fitted.as_ref().ok_or(Error::NotFitted { op })
-    }
-
-    /// Whether `fit` has been called successfully.
-    pub fn is_fitted(&self) -> bool {
-        self.fitted.is_some()
-    }
+    stats::fitted_state!(Fitted<F>);
 
     /// Per-column mean of the fit data (NaN ignored); `None` when both `with_mean` and
     /// `with_std` are false (as scikit-learn).
@@ -203,18 +196,16 @@ impl<F: Float> StandardScaler<F> {
     /// # Errors
     /// As `transform`; `out` of another shape is [`Error::ShapeMismatch`]. On an error
     /// found mid-way (an infinite value) `out` is partly written.
-    pub fn transform_into(&self, x: ArrayView2<'_, F>, mut out: ArrayViewMut2<'_, F>) -> Result<()> {
+    pub fn transform_into(&self, x: ArrayView2<'_, F>, out: ArrayViewMut2<'_, F>) -> Result<()> {
+        self.apply(x, WriteInto(out))
+    }
+
+    /// `z = (x - shift) · factor`.
+    fn apply<S: ColumnSink<F>>(&self, x: ArrayView2<'_, F>, sink: S) -> Result<S::Out> {
         const OP: &str = "StandardScaler::transform";
         let f = self.fitted(OP)?;
-        check_n_features(OP, &x, f.shift.len())?;
-        check_out_shape(OP, &x, &out)?;
-        stats::elementwise_into(OP, &x, &mut out, slice(&f.shift), slice(&f.factor), |v, m, s| (v - m) * s)
+        sink.map(OP, x, &f.shift, &f.factor, |v, m, s| (v - m) * s)
     }
-}
-
-/// A contiguous `Array1` as a slice (every `Array1` built here is contiguous).
-fn slice<F>(a: &Array1<F>) -> &[F] {
-    a.as_slice().unwrap_or(&[])
 }
 
 impl<F: Float> Preprocessor<F> for StandardScaler<F> {
@@ -257,10 +248,7 @@ impl<F: Float> Preprocessor<F> for StandardScaler<F> {
     }
 
     fn transform(&self, x: ArrayView2<'_, F>) -> Result<Array2<F>> {
-        const OP: &str = "StandardScaler::transform";
-        let f = self.fitted(OP)?;
-        check_n_features(OP, &x, f.shift.len())?;
-        stats::elementwise_new(OP, &x, slice(&f.shift), slice(&f.factor), |v, m, s| (v - m) * s)
+        self.apply(x, NewArray)
     }
 }
 
@@ -269,9 +257,8 @@ impl<F: Float> InverseTransform<F> for StandardScaler<F> {
     fn inverse_transform(&self, z: ArrayView2<'_, F>) -> Result<Array2<F>> {
         const OP: &str = "StandardScaler::inverse_transform";
         let f = self.fitted(OP)?;
-        check_n_features(OP, &z, f.shift.len())?;
         let scale: Array1<F> = f.scale.clone().unwrap_or_else(|| Array1::ones(f.shift.len()));
-        stats::elementwise_new(OP, &z, slice(&scale), slice(&f.shift), |v, s, m| v * s + m)
+        NewArray.map(OP, z, &scale, &f.shift, |v, s, m| v * s + m)
     }
 }
 

@@ -1,8 +1,9 @@
 //! Shared numeric helpers of the numeric preprocessors: input checks, row iteration over
-//! row-major data, accurate column moments, numpy's linear percentiles and the standard
+//! row-major data, the fitted-state and per-column map scaffolding of the scalers and
+//! clippers, accurate column moments, numpy's linear percentiles and the standard
 //! normal quantile. Crate-private.
 
-use ndarray::{Array2, ArrayView2, ArrayViewMut2};
+use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2};
 
 use crate::error::{Error, Result};
 use crate::tensor::Float;
@@ -201,6 +202,97 @@ pub(crate) fn elementwise_new<F: Float>(
         }
     }
     Array2::from_shape_vec(x.raw_dim(), data).map_err(|e| Error::invalid_input(op, e))
+}
+
+/// `fn fitted(&self, op)` (the fitted state, or [`Error::NotFitted`] naming `op`) and
+/// `pub fn is_fitted(&self)`, for a preprocessor with a field `fitted: Option<$t>`.
+/// `Error` and `Result` are the caller's imports (those of `crate::error`).
+macro_rules! fitted_state {
+    ($t:ty) => {
+        fn fitted(&self, op: &'static str) -> Result<&$t> {
+            self.fitted.as_ref().ok_or(Error::NotFitted { op })
+        }
+
+        /// Whether `fit` has been called successfully.
+        pub fn is_fitted(&self) -> bool {
+            self.fitted.is_some()
+        }
+    };
+}
+pub(crate) use fitted_state;
+
+/// Where a per-column map `out_ij = g(x_ij, a_j, b_j)` writes: a new array
+/// ([`NewArray`], for `transform` and `inverse_transform`) or the caller's buffer
+/// ([`WriteInto`], for `transform_into`). Both first check that `x` has `a.len()`
+/// columns (and the buffer the shape of `x`), then reject infinite inputs.
+pub(crate) trait ColumnSink<F: Float> {
+    /// `Array2<F>` or `()`.
+    type Out;
+    /// Checks `x` (and the buffer) and applies `g` with the fitted per-column `a`, `b`.
+    fn map(
+        self,
+        op: &'static str,
+        x: ArrayView2<'_, F>,
+        a: &Array1<F>,
+        b: &Array1<F>,
+        g: impl Fn(F, F, F) -> F,
+    ) -> Result<Self::Out>;
+}
+
+/// Writes a per-column map into a new array.
+pub(crate) struct NewArray;
+
+/// Writes a per-column map into `out`; on an error found mid-way (an infinite value)
+/// `out` is partly written.
+pub(crate) struct WriteInto<'o, F>(pub ArrayViewMut2<'o, F>);
+
+/// A contiguous `Array1` as a slice (every fitted `Array1` is contiguous).
+fn slice<F>(a: &Array1<F>) -> &[F] {
+    a.as_slice().unwrap_or(&[])
+}
+
+impl<F: Float> ColumnSink<F> for NewArray {
+    type Out = Array2<F>;
+    fn map(
+        self,
+        op: &'static str,
+        x: ArrayView2<'_, F>,
+        a: &Array1<F>,
+        b: &Array1<F>,
+        g: impl Fn(F, F, F) -> F,
+    ) -> Result<Array2<F>> {
+        check_n_features(op, &x, a.len())?;
+        elementwise_new(op, &x, slice(a), slice(b), g)
+    }
+}
+
+impl<F: Float> ColumnSink<F> for WriteInto<'_, F> {
+    type Out = ();
+    fn map(
+        mut self,
+        op: &'static str,
+        x: ArrayView2<'_, F>,
+        a: &Array1<F>,
+        b: &Array1<F>,
+        g: impl Fn(F, F, F) -> F,
+    ) -> Result<()> {
+        check_n_features(op, &x, a.len())?;
+        check_out_shape(op, &x, &self.0)?;
+        elementwise_into(op, &x, &mut self.0, slice(a), slice(b), g)
+    }
+}
+
+/// Clamps `v` to `[lo, hi]` (`min(max(v, lo), hi)`); NaN compares false both ways and
+/// passes through, as `np.clip`, and a NaN bound does not clip.
+#[inline]
+pub(crate) fn clip<F: Float>(v: F, lo: F, hi: F) -> F {
+    if v < lo {
+        lo
+    } else if v > hi {
+        hi
+    } else {
+        v
+    }
 }
 
 /// The non-NaN values of every column, as f64, in row order (one pass over rows).
