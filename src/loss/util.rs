@@ -165,7 +165,9 @@ where
             }),
         }
     } else {
-        let ones = ndarray::arr0(one).into_dyn();
+        // A 0-d view of a stack value (no allocation), broadcast for the missing one.
+        let ones = ArrayViewD::from_shape(IxDyn(&[]), std::slice::from_ref(&one))
+            .expect("one element for a 0-d shape");
         let filled = ones.broadcast(input.raw_dim()).expect("a 0-d array broadcasts to any shape");
         let w = weight.unwrap_or_else(|| filled.view());
         let a = aux.unwrap_or_else(|| filled.view());
