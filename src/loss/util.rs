@@ -1,5 +1,6 @@
 //! Shared machinery of the losses: shape checks, weight broadcasting, the
-//! elementwise engine and the class-index helpers.
+//! elementwise core (`Elementwise`), the two-input engine, the class-index helpers
+//! and `impl_loss!`, which implements `Loss` through a loss's `run`.
 //!
 //! Every loss validates everything (shapes, labels, domains) before it writes a
 //! single gradient element, then runs one fused pass.
@@ -10,13 +11,15 @@ use crate::error::{Error, Result};
 use crate::loss::Reduction;
 use crate::tensor::Float;
 
-/// Where a loss computation writes, besides returning the reduced value.
-pub(crate) enum Sink<'a, F> {
+/// Where a loss computation writes, besides returning the reduced value. `G` is the
+/// gradient buffer: one array, or a pair (`Grads`) for the losses with two
+/// differentiable inputs.
+pub(crate) enum Sink<'a, F, G = ArrayViewMutD<'a, F>> {
     /// Only the reduced value.
     Value,
     /// The gradient of the reduced value (of the sum for `Reduction::None`) w.r.t. the
     /// input, same shape as the input.
-    Grad(ArrayViewMutD<'a, F>),
+    Grad(G),
     /// The unreduced per-element losses (weights applied, no mean).
     Output(ArrayViewMutD<'a, F>),
 }
@@ -111,10 +114,10 @@ pub(crate) fn view_sum<F: Float>(w: &ArrayViewD<'_, F>) -> F {
 
 /// The per-element output buffer for `forward`, then the result: the buffer itself for
 /// `Reduction::None`, the reduced value as a 0-d array otherwise.
-pub(crate) fn forward_output<F: Float>(
+pub(crate) fn forward_output<F: Float, G>(
     none: bool,
     shape: &[usize],
-    run: impl FnOnce(Sink<'_, F>) -> Result<F>,
+    run: impl FnOnce(Sink<'_, F, G>) -> Result<F>,
 ) -> Result<ArrayD<F>> {
     if none {
         let mut out = ArrayD::<F>::zeros(IxDyn(shape));
@@ -122,6 +125,104 @@ pub(crate) fn forward_output<F: Float>(
         Ok(out)
     } else {
         Ok(ndarray::arr0(run(Sink::Value)?).into_dyn())
+    }
+}
+
+/// What an elementwise loss divides its sum by.
+#[derive(Clone, Copy)]
+enum Denominator<F> {
+    /// `N` (the number of elements) for `Reduction::Mean`, else 1.
+    Numel(Reduction),
+    /// The sum of the weights (`N` without) for `Reduction::Mean`, else 1: the weighted
+    /// mean of `mse_loss` and `l1_loss`.
+    WeightSum(Reduction),
+    /// This value.
+    Given(F),
+}
+
+/// The shared part of the elementwise losses (one loss per input element, a target of
+/// the input's shape): the checks, the weights, the reduction and the fused pass of
+/// `elementwise`. A loss describes itself (`Elementwise::new(OP, reduction)`, then
+/// `.weight(..)`, `.weighted_mean()`, ...) and passes its per-element value and
+/// derivative to `run`.
+///
+/// The checks run in this order, all before the first write: a non-empty input, a
+/// target of the input's shape (or `[N]` against `[N, 1]`, see `align_target`), a
+/// gradient or output buffer of the input's shape, `weight` then the auxiliary weight
+/// broadcast to the input's shape, then the loss's own `validate`.
+#[derive(Clone, Copy)]
+pub(crate) struct Elementwise<'w, F> {
+    op: &'static str,
+    denominator: Denominator<F>,
+    weight: Option<&'w ArrayD<F>>,
+    aux: Option<(&'static str, &'w ArrayD<F>)>,
+}
+
+impl<'w, F: Float> Elementwise<'w, F> {
+    /// A loss named `op` reduced by `reduction`, without weights.
+    pub(crate) fn new(op: &'static str, reduction: Reduction) -> Self {
+        Elementwise { op, denominator: Denominator::Numel(reduction), weight: None, aux: None }
+    }
+
+    /// A loss named `op` whose sum is divided by `denominator`.
+    pub(crate) fn with_denominator(op: &'static str, denominator: F) -> Self {
+        Elementwise { op, denominator: Denominator::Given(denominator), weight: None, aux: None }
+    }
+
+    /// The per-element `weight` (any shape that broadcasts to the input), if any.
+    pub(crate) fn weight(self, weight: Option<&'w ArrayD<F>>) -> Self {
+        Elementwise { weight, ..self }
+    }
+
+    /// The mean divides by the sum of the weights instead of `N`.
+    pub(crate) fn weighted_mean(self) -> Self {
+        match self.denominator {
+            Denominator::Numel(r) => Elementwise { denominator: Denominator::WeightSum(r), ..self },
+            _ => self,
+        }
+    }
+
+    /// An auxiliary per-element array named `what` (broadcast like `weight`), passed to
+    /// the kernel as its third argument.
+    pub(crate) fn aux(self, what: &'static str, aux: &'w ArrayD<F>) -> Self {
+        Elementwise { aux: Some((what, aux)), ..self }
+    }
+
+    /// Checks, then returns `Σ w l / denominator` and fills the sink (see `elementwise`);
+    /// `kernel(x, y, a)` gives an element's loss and its derivative w.r.t. `x`.
+    pub(crate) fn run<Y: Copy>(
+        self,
+        input: ArrayViewD<'_, F>,
+        target: ArrayViewD<'_, Y>,
+        sink: Sink<'_, F>,
+        kernel: impl Fn(F, Y, F) -> (F, F),
+    ) -> Result<F> {
+        self.run_validated(input, target, sink, |_| Ok(()), kernel)
+    }
+
+    /// `run`, calling `validate(input)` after the shared checks.
+    pub(crate) fn run_validated<Y: Copy>(
+        self,
+        input: ArrayViewD<'_, F>,
+        target: ArrayViewD<'_, Y>,
+        sink: Sink<'_, F>,
+        validate: impl FnOnce(&ArrayViewD<'_, F>) -> Result<()>,
+        kernel: impl Fn(F, Y, F) -> (F, F),
+    ) -> Result<F> {
+        let op = self.op;
+        non_empty(op, &input)?;
+        let target = align_target(op, input.shape(), target)?;
+        check_sink(op, input.shape(), &sink)?;
+        let weight = self.weight.map(|w| broadcast_to(op, "weight", w, input.shape())).transpose()?;
+        let aux = self.aux.map(|(what, a)| broadcast_to(op, what, a, input.shape())).transpose()?;
+        validate(&input)?;
+        let numel = || F::lit(input.len() as f64);
+        let denom = match self.denominator {
+            Denominator::Numel(r) => denominator(r, numel),
+            Denominator::WeightSum(r) => denominator(r, || weight.as_ref().map_or_else(numel, view_sum)),
+            Denominator::Given(d) => d,
+        };
+        Ok(elementwise(input, target, weight, aux, denom, sink, kernel))
     }
 }
 
@@ -402,4 +503,84 @@ pub(crate) fn for_rows<F: Float>(
         }
     }
     total
+}
+
+/// Implements `Loss<F, Y>` for `$loss<F>` through its
+/// `run(pred, target, sink)`: `loss_and_grad` runs it with the gradient sink, `loss`
+/// with the value sink. Extra arguments after the impl are passed on to `run`;
+/// attributes (doc comments) go on the impl.
+macro_rules! impl_loss {
+    ($(#[$attr:meta])* $loss:ident<F>: Loss<F, $y:ty> $(, $arg:expr)*) => {
+        $(#[$attr])*
+        impl<F: $crate::tensor::Float> $crate::loss::Loss<F, $y> for $loss<F> {
+            fn loss_and_grad(
+                &self,
+                pred: ::ndarray::ArrayViewD<'_, F>,
+                target: ::ndarray::ArrayViewD<'_, $y>,
+                grad: ::ndarray::ArrayViewMutD<'_, F>,
+            ) -> $crate::error::Result<F> {
+                self.run(pred, target, $crate::loss::util::Sink::Grad(grad) $(, $arg)*)
+            }
+
+            fn loss(
+                &self,
+                pred: ::ndarray::ArrayViewD<'_, F>,
+                target: ::ndarray::ArrayViewD<'_, $y>,
+            ) -> $crate::error::Result<F> {
+                self.run(pred, target, $crate::loss::util::Sink::Value $(, $arg)*)
+            }
+        }
+    };
+}
+
+pub(crate) use impl_loss;
+
+/// Implements `Loss<f32, usize>` and `Loss<f64, usize>` (0/1 labels) for a binary
+/// cross-entropy `$loss` named `$op`, whose `run(pred, target, sink, to_f)` takes the
+/// target's conversion to floats: the labels are checked to be 0 or 1
+/// (`binary_labels`), then converted by `label_to_f`. `$doc` documents the impls.
+macro_rules! impl_binary_labels {
+    ($loss:ident, $op:expr, $doc:literal) => {
+        impl_binary_labels!(@float $loss, $op, $doc, f32);
+        impl_binary_labels!(@float $loss, $op, $doc, f64);
+    };
+    (@float $loss:ident, $op:expr, $doc:literal, $f:ty) => {
+        #[doc = $doc]
+        impl $crate::loss::Loss<$f, usize> for $loss<$f> {
+            fn loss_and_grad(
+                &self,
+                pred: ::ndarray::ArrayViewD<'_, $f>,
+                target: ::ndarray::ArrayViewD<'_, usize>,
+                grad: ::ndarray::ArrayViewMutD<'_, $f>,
+            ) -> $crate::error::Result<$f> {
+                $crate::loss::util::binary_labels($op, &target)?;
+                self.run(pred, target, $crate::loss::util::Sink::Grad(grad), $crate::loss::util::label_to_f)
+            }
+
+            fn loss(
+                &self,
+                pred: ::ndarray::ArrayViewD<'_, $f>,
+                target: ::ndarray::ArrayViewD<'_, usize>,
+            ) -> $crate::error::Result<$f> {
+                $crate::loss::util::binary_labels($op, &target)?;
+                self.run(pred, target, $crate::loss::util::Sink::Value, $crate::loss::util::label_to_f)
+            }
+        }
+    };
+}
+
+pub(crate) use impl_binary_labels;
+
+/// `Err(LabelOutOfRange)` for a label other than 0 or 1.
+pub(crate) fn binary_labels(op: &'static str, target: &ArrayViewD<'_, usize>) -> Result<()> {
+    match target.iter().find(|&&t| t > 1) {
+        Some(&label) => Err(Error::LabelOutOfRange { op, label, n_classes: 2 }),
+        None => Ok(()),
+    }
+}
+
+/// A 0/1 label as a float.
+#[inline]
+pub(crate) fn label_to_f<F: Float>(y: usize) -> F {
+    if y == 0 { F::zero() } else { F::one() }
 }
