@@ -4,10 +4,11 @@ use ndarray::{Array, Array1, ArrayD, ArrayView1, ArrayViewD, ArrayViewMutD, Axis
 
 use crate::error::{Error, Result};
 use crate::loss::util::{
-    Sink, class_shapes, class_weight, class_weight_len, for_rows, forward_output, label_weight_sum, param,
+    Sink, check_class_sink, class_shapes, class_weight, class_weight_len, denominator, for_rows,
+    forward_output, label_weight_sum, param,
 };
 use crate::loss::{Loss, Reduction};
-use crate::tensor::Float;
+use crate::tensor::{Float, same_shape};
 
 const OP: &str = "CrossEntropyLoss";
 
@@ -326,9 +327,9 @@ impl<F: Float> CrossEntropyLoss<F> {
     ) -> Result<F> {
         let (axis, c) = class_shapes(OP, input.shape(), target.shape(), None)?;
         class_weight_len(OP, self.weight.as_ref(), c)?;
-        check_class_sink(input.shape(), target.shape(), &sink)?;
+        check_class_sink(OP, input.shape(), target.shape(), &sink)?;
         let counted = label_weight_sum(OP, &target, c, self.ignore_index, self.weight.as_ref())?;
-        let denom = if self.reduction == Reduction::Mean { counted } else { F::one() };
+        let denom = denominator(self.reduction, || counted);
         let row = self.row(c, F::one() / denom);
         let ignore = self.ignore_index;
         let mut targets = target.iter();
@@ -365,35 +366,16 @@ impl<F: Float> CrossEntropyLoss<F> {
         class_weight_len(OP, self.weight.as_ref(), c)?;
         let rows = input.len() / c;
         match &sink {
-            Sink::Grad(g) if g.shape() != input.shape() => {
-                return Err(Error::ShapeMismatch {
-                    op: OP,
-                    expected: input.shape().to_vec(),
-                    got: g.shape().to_vec(),
-                });
-            }
+            Sink::Grad(g) => same_shape(OP, input.shape(), g.shape())?,
             Sink::Output(o) if o.len() != rows => {
                 return Err(Error::ShapeMismatch { op: OP, expected: vec![rows], got: o.shape().to_vec() });
             }
             _ => {}
         }
-        let denom = if self.reduction == Reduction::Mean { F::lit(rows as f64) } else { F::one() };
+        let denom = denominator(self.reduction, || F::lit(rows as f64));
         let row = self.row(c, F::one() / denom);
         let total = for_rows(&input, Some(&target), axis, sink, |z, t, g| row.probs(z, t, g));
         Ok(total / denom)
-    }
-}
-
-/// Gradient buffers have the input's shape, output buffers the target's.
-pub(crate) fn check_class_sink<F>(input: &[usize], target: &[usize], sink: &Sink<'_, F>) -> Result<()> {
-    match sink {
-        Sink::Grad(g) if g.shape() != input => {
-            Err(Error::ShapeMismatch { op: OP, expected: input.to_vec(), got: g.shape().to_vec() })
-        }
-        Sink::Output(o) if o.shape() != target => {
-            Err(Error::ShapeMismatch { op: OP, expected: target.to_vec(), got: o.shape().to_vec() })
-        }
-        _ => Ok(()),
     }
 }
 

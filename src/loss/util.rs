@@ -9,7 +9,7 @@ use ndarray::{Array1, ArrayD, ArrayView1, ArrayViewD, ArrayViewMutD, Axis, Dimen
 
 use crate::error::{Error, Result};
 use crate::loss::Reduction;
-use crate::tensor::Float;
+use crate::tensor::{Float, same_shape};
 
 /// Where a loss computation writes, besides returning the reduced value. `G` is the
 /// gradient buffer: one array, or a pair (`Grads`) for the losses with two
@@ -23,6 +23,9 @@ pub(crate) enum Sink<'a, F, G = ArrayViewMutD<'a, F>> {
     /// The unreduced per-element losses (weights applied, no mean).
     Output(ArrayViewMutD<'a, F>),
 }
+
+/// The two gradient buffers of a loss with two differentiable inputs.
+pub(crate) type Grads<'a, F> = (ArrayViewMutD<'a, F>, ArrayViewMutD<'a, F>);
 
 impl<F> Sink<'_, F> {
     /// The shape of the buffer, if any.
@@ -295,6 +298,40 @@ where
     total / denom
 }
 
+/// The elementwise engine of the losses with two differentiable inputs.
+/// `kernel(a, b, c)` returns the per-element loss and its derivatives w.r.t. the two
+/// differentiable ones among `a`, `b`, `c`. Returns `sum(l) / denom` and writes
+/// `dl/d· / denom` into the two gradient buffers (gradient sink) or `l` (output sink).
+/// All arrays, sinks included, already have one shape (checked by the caller).
+#[inline]
+pub(crate) fn elementwise2<F: Float>(
+    a: ArrayViewD<'_, F>,
+    b: ArrayViewD<'_, F>,
+    c: ArrayViewD<'_, F>,
+    denom: F,
+    sink: Sink<'_, F, Grads<'_, F>>,
+    kernel: impl Fn(F, F, F) -> (F, F, F),
+) -> F {
+    let scale = F::one() / denom;
+    let mut total = F::zero();
+    match sink {
+        Sink::Value => Zip::from(&a).and(&b).and(&c).for_each(|&a, &b, &c| total += kernel(a, b, c).0),
+        Sink::Grad((mut g1, mut g2)) => {
+            Zip::from(&mut g1).and(&mut g2).and(&a).and(&b).and(&c).for_each(|g1, g2, &a, &b, &c| {
+                let (l, d1, d2) = kernel(a, b, c);
+                total += l;
+                *g1 = d1 * scale;
+                *g2 = d2 * scale;
+            })
+        }
+        Sink::Output(mut o) => Zip::from(&mut o).and(&a).and(&b).and(&c).for_each(|o, &a, &b, &c| {
+            *o = kernel(a, b, c).0;
+            total += *o;
+        }),
+    }
+    total / denom
+}
+
 /// `sign(x)` with `sign(0) = 0` (and NaN for NaN), the subgradient torch uses.
 #[inline]
 pub(crate) fn sign0<F: Float>(x: F) -> F {
@@ -380,6 +417,21 @@ pub(crate) fn class_weight_len<F>(
             got: w.len(),
         }),
         _ => Ok(()),
+    }
+}
+
+/// `Err(ShapeMismatch)` unless a gradient buffer has the input's shape and an output
+/// buffer the target's (one loss per target).
+pub(crate) fn check_class_sink<F>(
+    op: &'static str,
+    input: &[usize],
+    target: &[usize],
+    sink: &Sink<'_, F>,
+) -> Result<()> {
+    match sink {
+        Sink::Grad(g) => same_shape(op, input, g.shape()),
+        Sink::Output(o) => same_shape(op, target, o.shape()),
+        Sink::Value => Ok(()),
     }
 }
 
