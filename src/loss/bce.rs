@@ -141,8 +141,9 @@ impl<F: Float> BceLoss<F> {
         let one = F::one();
         // PyTorch's EPSILON is the f32 literal 1e-12 (9.99999996e-13), also in f64.
         let (floor, eps) = (F::lit(-100.0), F::lit(f64::from(1e-12f32)));
-        let weighted = Elementwise::new(OP, self.reduction).weight(self.weight.as_ref());
-        weighted.run_validated(input, target, sink, probabilities, |x, y, _| {
+        let weighted =
+            Elementwise::new(OP, self.reduction).weight(self.weight.as_ref()).validate(probabilities);
+        weighted.run(input, target, sink, |x, y, _| {
             let y = to_f(y);
             let log_x = x.ln().max(floor);
             let log_1mx = (-x).ln_1p().max(floor);

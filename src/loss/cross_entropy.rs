@@ -5,7 +5,7 @@ use ndarray::{Array, Array1, ArrayD, ArrayView1, ArrayViewD, ArrayViewMutD, Axis
 use crate::error::{Error, Result};
 use crate::loss::util::{
     Sink, check_class_sink, class_shapes, class_weight, class_weight_len, denominator, for_rows,
-    forward_output, label_weight_sum, param,
+    forward_output, impl_loss, label_weight_sum, param,
 };
 use crate::loss::{Loss, Reduction};
 use crate::tensor::{Float, same_shape};
@@ -291,7 +291,7 @@ impl<F: Float> CrossEntropyLoss<F> {
     /// As [`CrossEntropyLoss`].
     pub fn forward(&self, input: ArrayViewD<'_, F>, target: ArrayViewD<'_, usize>) -> Result<ArrayD<F>> {
         let shape = target.shape().to_vec();
-        forward_output(self.reduction == Reduction::None, &shape, |sink| self.run_index(input, target, sink))
+        forward_output(self.reduction == Reduction::None, &shape, |sink| self.run(input, target, sink))
     }
 
     /// PyTorch's output for class-probability targets (the input's shape): per-sample
@@ -319,12 +319,8 @@ impl<F: Float> CrossEntropyLoss<F> {
         }
     }
 
-    fn run_index(
-        &self,
-        input: ArrayViewD<'_, F>,
-        target: ArrayViewD<'_, usize>,
-        sink: Sink<'_, F>,
-    ) -> Result<F> {
+    /// The loss with class-index targets.
+    fn run(&self, input: ArrayViewD<'_, F>, target: ArrayViewD<'_, usize>, sink: Sink<'_, F>) -> Result<F> {
         let (axis, c) = class_shapes(OP, input.shape(), target.shape(), None)?;
         class_weight_len(OP, self.weight.as_ref(), c)?;
         check_class_sink(OP, input.shape(), target.shape(), &sink)?;
@@ -379,22 +375,11 @@ impl<F: Float> CrossEntropyLoss<F> {
     }
 }
 
-/// Class indices: logits `[N, C]` (or `[N, C, d1, ...]`, or `[C]`) against targets `[N]`
-/// (`[N, d1, ...]`, `[]`).
-impl<F: Float> Loss<F, usize> for CrossEntropyLoss<F> {
-    fn loss_and_grad(
-        &self,
-        pred: ArrayViewD<'_, F>,
-        target: ArrayViewD<'_, usize>,
-        grad: ArrayViewMutD<'_, F>,
-    ) -> Result<F> {
-        self.run_index(pred, target, Sink::Grad(grad))
-    }
-
-    fn loss(&self, pred: ArrayViewD<'_, F>, target: ArrayViewD<'_, usize>) -> Result<F> {
-        self.run_index(pred, target, Sink::Value)
-    }
-}
+impl_loss!(
+    /// Class indices: logits `[N, C]` (or `[N, C, d1, ...]`, or `[C]`) against targets `[N]`
+    /// (`[N, d1, ...]`, `[]`).
+    CrossEntropyLoss<F>: Loss<F, usize>
+);
 
 macro_rules! impl_probs {
     ($($f:ty),*) => {$(

@@ -4,7 +4,7 @@ use ndarray::{ArrayD, ArrayViewD};
 
 use crate::error::{Error, Result};
 use crate::loss::Reduction;
-use crate::loss::util::{Elementwise, Sink, forward_output, impl_loss};
+use crate::loss::util::{Denominator, Elementwise, Sink, forward_output, impl_loss};
 use crate::tensor::Float;
 
 const OP: &str = "KlDivLoss";
@@ -166,7 +166,7 @@ impl<F: Float> KlDivLoss<F> {
             KlDivReduction::Mean => F::lit(input.len() as f64),
             KlDivReduction::BatchMean => F::lit(input.shape().first().copied().unwrap_or(1) as f64),
         };
-        let (zero, elementwise) = (F::zero(), Elementwise::with_denominator(OP, denom));
+        let (zero, elementwise) = (F::zero(), Elementwise::with_denominator(OP, Denominator::Given(denom)));
         if self.log_target {
             elementwise.run(input, target, sink, |x, y, _| {
                 let p = y.exp();

@@ -60,7 +60,7 @@ pub(crate) fn align_target<'a, Y>(
 }
 
 /// `Err(ShapeMismatch)` unless the gradient/output buffer has the expected shape.
-pub(crate) fn check_sink<F>(op: &'static str, expected: &[usize], sink: &Sink<'_, F>) -> Result<()> {
+fn check_sink<F>(op: &'static str, expected: &[usize], sink: &Sink<'_, F>) -> Result<()> {
     match sink.shape() {
         Some(s) if s != expected => {
             Err(Error::ShapeMismatch { op, expected: expected.to_vec(), got: s.to_vec() })
@@ -70,7 +70,7 @@ pub(crate) fn check_sink<F>(op: &'static str, expected: &[usize], sink: &Sink<'_
 }
 
 /// `w` broadcast to `shape` (numpy rules), or `Err(InvalidInput)` naming both shapes.
-pub(crate) fn broadcast_to<'a, F>(
+fn broadcast_to<'a, F>(
     op: &'static str,
     what: &str,
     w: &'a ArrayD<F>,
@@ -111,7 +111,7 @@ pub(crate) fn denominator<F: Float>(reduction: Reduction, mean_over: impl FnOnce
 }
 
 /// Sum of the elements of a (possibly broadcast) view.
-pub(crate) fn view_sum<F: Float>(w: &ArrayViewD<'_, F>) -> F {
+fn view_sum<F: Float>(w: &ArrayViewD<'_, F>) -> F {
     w.iter().fold(F::zero(), |a, &b| a + b)
 }
 
@@ -133,7 +133,7 @@ pub(crate) fn forward_output<F: Float, G>(
 
 /// What an elementwise loss divides its sum by.
 #[derive(Clone, Copy)]
-enum Denominator<F> {
+pub(crate) enum Denominator<F> {
     /// `N` (the number of elements) for `Reduction::Mean`, else 1.
     Numel(Reduction),
     /// The sum of the weights (`N` without) for `Reduction::Mean`, else 1: the weighted
@@ -152,24 +152,25 @@ enum Denominator<F> {
 /// The checks run in this order, all before the first write: a non-empty input, a
 /// target of the input's shape (or `[N]` against `[N, 1]`, see `align_target`), a
 /// gradient or output buffer of the input's shape, `weight` then the auxiliary weight
-/// broadcast to the input's shape, then the loss's own `validate`.
+/// broadcast to the input's shape, then the loss's own check of the input (`validate`).
 #[derive(Clone, Copy)]
 pub(crate) struct Elementwise<'w, F> {
     op: &'static str,
     denominator: Denominator<F>,
     weight: Option<&'w ArrayD<F>>,
     aux: Option<(&'static str, &'w ArrayD<F>)>,
+    validate: fn(&ArrayViewD<'_, F>) -> Result<()>,
 }
 
 impl<'w, F: Float> Elementwise<'w, F> {
     /// A loss named `op` reduced by `reduction`, without weights.
     pub(crate) fn new(op: &'static str, reduction: Reduction) -> Self {
-        Elementwise { op, denominator: Denominator::Numel(reduction), weight: None, aux: None }
+        Self::with_denominator(op, Denominator::Numel(reduction))
     }
 
     /// A loss named `op` whose sum is divided by `denominator`.
-    pub(crate) fn with_denominator(op: &'static str, denominator: F) -> Self {
-        Elementwise { op, denominator: Denominator::Given(denominator), weight: None, aux: None }
+    pub(crate) fn with_denominator(op: &'static str, denominator: Denominator<F>) -> Self {
+        Elementwise { op, denominator, weight: None, aux: None, validate: |_| Ok(()) }
     }
 
     /// The per-element `weight` (any shape that broadcasts to the input), if any.
@@ -191,6 +192,11 @@ impl<'w, F: Float> Elementwise<'w, F> {
         Elementwise { aux: Some((what, aux)), ..self }
     }
 
+    /// The loss's own check of the input, after the shared ones.
+    pub(crate) fn validate(self, validate: fn(&ArrayViewD<'_, F>) -> Result<()>) -> Self {
+        Elementwise { validate, ..self }
+    }
+
     /// Checks, then returns `Σ w l / denominator` and fills the sink (see `elementwise`);
     /// `kernel(x, y, a)` gives an element's loss and its derivative w.r.t. `x`.
     pub(crate) fn run<Y: Copy>(
@@ -200,25 +206,13 @@ impl<'w, F: Float> Elementwise<'w, F> {
         sink: Sink<'_, F>,
         kernel: impl Fn(F, Y, F) -> (F, F),
     ) -> Result<F> {
-        self.run_validated(input, target, sink, |_| Ok(()), kernel)
-    }
-
-    /// `run`, calling `validate(input)` after the shared checks.
-    pub(crate) fn run_validated<Y: Copy>(
-        self,
-        input: ArrayViewD<'_, F>,
-        target: ArrayViewD<'_, Y>,
-        sink: Sink<'_, F>,
-        validate: impl FnOnce(&ArrayViewD<'_, F>) -> Result<()>,
-        kernel: impl Fn(F, Y, F) -> (F, F),
-    ) -> Result<F> {
         let op = self.op;
         non_empty(op, &input)?;
         let target = align_target(op, input.shape(), target)?;
         check_sink(op, input.shape(), &sink)?;
         let weight = self.weight.map(|w| broadcast_to(op, "weight", w, input.shape())).transpose()?;
         let aux = self.aux.map(|(what, a)| broadcast_to(op, what, a, input.shape())).transpose()?;
-        validate(&input)?;
+        (self.validate)(&input)?;
         let numel = || F::lit(input.len() as f64);
         let denom = match self.denominator {
             Denominator::Numel(r) => denominator(r, numel),
@@ -237,7 +231,7 @@ impl<'w, F: Float> Elementwise<'w, F> {
 /// or broadcast by the caller), as has the sink.
 #[allow(clippy::too_many_arguments)]
 #[inline]
-pub(crate) fn elementwise<F, Y, K>(
+fn elementwise<F, Y, K>(
     input: ArrayViewD<'_, F>,
     target: ArrayViewD<'_, Y>,
     weight: Option<ArrayViewD<'_, F>>,
