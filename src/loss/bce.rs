@@ -1,13 +1,10 @@
 //! Binary cross-entropy on probabilities.
 
-use ndarray::{Array, ArrayD, ArrayViewD, ArrayViewMutD, Dimension};
+use ndarray::{Array, ArrayD, ArrayViewD, Dimension};
 
 use crate::error::{Error, Result};
-use crate::loss::util::{
-    Sink, align_target, broadcast_to, check_sink, denominator, elementwise, finite_param, forward_output,
-    non_empty,
-};
-use crate::loss::{Loss, Reduction};
+use crate::loss::Reduction;
+use crate::loss::util::{Elementwise, Sink, finite_param, forward_output, impl_binary_labels, impl_loss};
 use crate::tensor::Float;
 
 const OP: &str = "BceLoss";
@@ -103,9 +100,7 @@ impl<F: Float> BceLossBuilder<F> {
     /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) `weight` for a
     /// non-finite weight.
     pub fn build(self) -> Result<BceLoss<F>> {
-        if let Some(w) = &self.inner.weight {
-            finite_param("weight", w)?;
-        }
+        finite_param("weight", self.inner.weight.iter().flatten())?;
         Ok(self.inner)
     }
 }
@@ -143,90 +138,49 @@ impl<F: Float> BceLoss<F> {
         sink: Sink<'_, F>,
         to_f: impl Fn(Y) -> F,
     ) -> Result<F> {
-        non_empty(OP, &input)?;
-        let target = align_target(OP, input.shape(), target)?;
-        check_sink(OP, input.shape(), &sink)?;
-        let weight =
-            self.weight.as_ref().map(|w| broadcast_to(OP, "weight", w, input.shape())).transpose()?;
-        let (zero, one) = (F::zero(), F::one());
-        // `!(0 <= x <= 1)` also catches NaN, which PyTorch rejects too.
-        if let Some(&bad) = input.iter().find(|&&x| !(x >= zero && x <= one)) {
-            return Err(Error::InvalidValue {
-                op: OP,
-                what: "input (probabilities)",
-                value: bad.as_f64(),
-                expected: "a probability in [0, 1]",
-            });
-        }
-        let denom = denominator(self.reduction, || F::lit(input.len() as f64));
+        let one = F::one();
         // PyTorch's EPSILON is the f32 literal 1e-12 (9.99999996e-13), also in f64.
         let (floor, eps) = (F::lit(-100.0), F::lit(f64::from(1e-12f32)));
-        Ok(elementwise(input, target, weight, None, denom, sink, |x, y, _| {
+        let weighted =
+            Elementwise::new(OP, self.reduction).weight(self.weight.as_ref()).validate(probabilities);
+        weighted.run(input, target, sink, |x, y, _| {
             let y = to_f(y);
             let log_x = x.ln().max(floor);
             let log_1mx = (-x).ln_1p().max(floor);
             let l = (y - one) * log_1mx - y * log_x;
             (l, (x - y) / ((one - x) * x).max(eps))
-        }))
+        })
     }
 }
 
-impl<F: Float> Loss<F, F> for BceLoss<F> {
-    fn loss_and_grad(
-        &self,
-        pred: ArrayViewD<'_, F>,
-        target: ArrayViewD<'_, F>,
-        grad: ArrayViewMutD<'_, F>,
-    ) -> Result<F> {
-        self.run(pred, target, Sink::Grad(grad), |y| y)
-    }
-
-    fn loss(&self, pred: ArrayViewD<'_, F>, target: ArrayViewD<'_, F>) -> Result<F> {
-        self.run(pred, target, Sink::Value, |y| y)
-    }
-}
-
-macro_rules! impl_labels {
-    ($($f:ty),*) => {$(
-        /// 0/1 class labels: prediction `[N]` or `[N, 1]` (or any shape, multi-label) of
-        /// probabilities of class 1.
-        impl Loss<$f, usize> for BceLoss<$f> {
-            fn loss_and_grad(
-                &self,
-                pred: ArrayViewD<'_, $f>,
-                target: ArrayViewD<'_, usize>,
-                grad: ArrayViewMutD<'_, $f>,
-            ) -> Result<$f> {
-                binary_labels(OP, &target)?;
-                self.run(pred, target, Sink::Grad(grad), label_to_f)
-            }
-
-            fn loss(&self, pred: ArrayViewD<'_, $f>, target: ArrayViewD<'_, usize>) -> Result<$f> {
-                binary_labels(OP, &target)?;
-                self.run(pred, target, Sink::Value, label_to_f)
-            }
-        }
-    )*};
-}
-
-impl_labels!(f32, f64);
-
-/// `Err(LabelOutOfRange)` for a label other than 0 or 1.
-pub(crate) fn binary_labels(op: &'static str, target: &ArrayViewD<'_, usize>) -> Result<()> {
-    match target.iter().find(|&&t| t > 1) {
-        Some(&label) => Err(Error::LabelOutOfRange { op, label, n_classes: 2 }),
+/// `Err(InvalidValue)` for an input outside `[0, 1]`.
+fn probabilities<F: Float>(input: &ArrayViewD<'_, F>) -> Result<()> {
+    let (zero, one) = (F::zero(), F::one());
+    // `!(0 <= x <= 1)` also catches NaN, which PyTorch rejects too.
+    match input.iter().find(|&&x| !(x >= zero && x <= one)) {
+        Some(&bad) => Err(Error::InvalidValue {
+            op: OP,
+            what: "input (probabilities)",
+            value: bad.as_f64(),
+            expected: "a probability in [0, 1]",
+        }),
         None => Ok(()),
     }
 }
 
-#[inline]
-pub(crate) fn label_to_f<F: Float>(y: usize) -> F {
-    if y == 0 { F::zero() } else { F::one() }
-}
+impl_loss!(BceLoss<F>: Loss<F, F>, |y| y);
+
+impl_binary_labels!(
+    BceLoss,
+    OP,
+    "0/1 class labels: prediction `[N]` or `[N, 1]` (or any shape, multi-label) of \
+     probabilities of class 1."
+);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::loss::Loss;
     use approx::assert_abs_diff_eq;
     use ndarray::array;
 

@@ -1,14 +1,12 @@
 //! Binary cross-entropy on logits.
 
-use ndarray::{Array, ArrayD, ArrayViewD, ArrayViewMutD, Dimension};
+use ndarray::{Array, ArrayD, ArrayViewD, Dimension};
 
 use crate::error::Result;
-use crate::loss::bce::{binary_labels, label_to_f};
+use crate::loss::Reduction;
 use crate::loss::util::{
-    Sink, align_target, broadcast_to, check_sink, denominator, elementwise, finite_param, forward_output,
-    log1p_small, non_empty,
+    Elementwise, Sink, finite_param, forward_output, impl_binary_labels, impl_loss, log1p_small,
 };
-use crate::loss::{Loss, Reduction};
 use crate::tensor::Float;
 
 const OP: &str = "BceWithLogitsLoss";
@@ -116,12 +114,8 @@ impl<F: Float> BceWithLogitsLossBuilder<F> {
     /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) `weight` or
     /// `pos_weight` for non-finite entries.
     pub fn build(self) -> Result<BceWithLogitsLoss<F>> {
-        if let Some(w) = &self.inner.weight {
-            finite_param("weight", w)?;
-        }
-        if let Some(w) = &self.inner.pos_weight {
-            finite_param("pos_weight", w)?;
-        }
+        finite_param("weight", self.inner.weight.iter().flatten())?;
+        finite_param("pos_weight", self.inner.pos_weight.iter().flatten())?;
         Ok(self.inner)
     }
 }
@@ -164,79 +158,41 @@ impl<F: Float> BceWithLogitsLoss<F> {
         sink: Sink<'_, F>,
         to_f: impl Fn(Y) -> F,
     ) -> Result<F> {
-        non_empty(OP, &input)?;
-        let target = align_target(OP, input.shape(), target)?;
-        check_sink(OP, input.shape(), &sink)?;
-        let weight =
-            self.weight.as_ref().map(|w| broadcast_to(OP, "weight", w, input.shape())).transpose()?;
-        let pos =
-            self.pos_weight.as_ref().map(|w| broadcast_to(OP, "pos_weight", w, input.shape())).transpose()?;
-        let denom = denominator(self.reduction, || F::lit(input.len() as f64));
+        let weighted = Elementwise::new(OP, self.reduction).weight(self.weight.as_ref());
         let (zero, one) = (F::zero(), F::one());
         // One exp and one log1p per element: e = exp(-|x|) gives both softplus(-x) and σ(x).
-        if pos.is_none() {
-            Ok(elementwise(input, target, weight, None, denom, sink, |x, y, _| {
+        match &self.pos_weight {
+            None => weighted.run(input, target, sink, |x, y, _| {
                 let y = to_f(y);
                 let e = (-x.abs()).exp();
                 let sig = if x >= zero { one / (one + e) } else { e / (one + e) };
                 (x.max(zero) - x * y + log1p_small(e), sig - y)
-            }))
-        } else {
-            Ok(elementwise(input, target, weight, pos, denom, sink, |x, y, p| {
+            }),
+            Some(pos) => weighted.aux("pos_weight", pos).run(input, target, sink, |x, y, p| {
                 let y = to_f(y);
                 let e = (-x.abs()).exp();
                 let sig = if x >= zero { one / (one + e) } else { e / (one + e) };
                 let log_weight = one + (p - one) * y;
                 let softplus_neg = (-x).max(zero) + log1p_small(e);
                 ((one - y) * x + log_weight * softplus_neg, log_weight * sig - p * y)
-            }))
+            }),
         }
     }
 }
 
-impl<F: Float> Loss<F, F> for BceWithLogitsLoss<F> {
-    fn loss_and_grad(
-        &self,
-        pred: ArrayViewD<'_, F>,
-        target: ArrayViewD<'_, F>,
-        grad: ArrayViewMutD<'_, F>,
-    ) -> Result<F> {
-        self.run(pred, target, Sink::Grad(grad), |y| y)
-    }
+impl_loss!(BceWithLogitsLoss<F>: Loss<F, F>, |y| y);
 
-    fn loss(&self, pred: ArrayViewD<'_, F>, target: ArrayViewD<'_, F>) -> Result<F> {
-        self.run(pred, target, Sink::Value, |y| y)
-    }
-}
-
-macro_rules! impl_labels {
-    ($($f:ty),*) => {$(
-        /// 0/1 class labels: logits `[N]` or `[N, 1]` (or any shape, multi-label) for class 1.
-        impl Loss<$f, usize> for BceWithLogitsLoss<$f> {
-            fn loss_and_grad(
-                &self,
-                pred: ArrayViewD<'_, $f>,
-                target: ArrayViewD<'_, usize>,
-                grad: ArrayViewMutD<'_, $f>,
-            ) -> Result<$f> {
-                binary_labels(OP, &target)?;
-                self.run(pred, target, Sink::Grad(grad), label_to_f)
-            }
-
-            fn loss(&self, pred: ArrayViewD<'_, $f>, target: ArrayViewD<'_, usize>) -> Result<$f> {
-                binary_labels(OP, &target)?;
-                self.run(pred, target, Sink::Value, label_to_f)
-            }
-        }
-    )*};
-}
-
-impl_labels!(f32, f64);
+impl_binary_labels!(
+    BceWithLogitsLoss,
+    OP,
+    "0/1 class labels: logits `[N]` or `[N, 1]` (or any shape, multi-label) for class 1."
+);
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::error::Error;
+    use crate::loss::Loss;
     use approx::assert_abs_diff_eq;
     use ndarray::array;
 

@@ -1,11 +1,11 @@
 //! Cosine embedding loss.
 
-use ndarray::{ArrayD, ArrayView1, ArrayViewD, ArrayViewMut1, ArrayViewMutD, Axis, IxDyn, Zip};
+use ndarray::{ArrayD, ArrayView1, ArrayViewD, ArrayViewMut1, ArrayViewMutD, Axis, Zip};
 
 use crate::error::{Error, Result};
 use crate::loss::Reduction;
-use crate::loss::util::{denominator, param};
-use crate::tensor::Float;
+use crate::loss::util::{Grads, Sink, denominator, forward_output, param};
+use crate::tensor::{Float, same_shape};
 
 const OP: &str = "CosineEmbeddingLoss";
 
@@ -106,8 +106,6 @@ impl<F: Float> CosineEmbeddingLossBuilder<F> {
     }
 }
 
-type Grads<'a, F> = (ArrayViewMutD<'a, F>, ArrayViewMutD<'a, F>);
-
 impl<F: Float> CosineEmbeddingLoss<F> {
     /// A builder starting from PyTorch's defaults.
     pub fn builder() -> CosineEmbeddingLossBuilder<F> {
@@ -135,13 +133,10 @@ impl<F: Float> CosineEmbeddingLoss<F> {
         input2: ArrayViewD<'_, F>,
         target: ArrayViewD<'_, F>,
     ) -> Result<ArrayD<F>> {
-        if self.reduction == Reduction::None {
-            let mut out = ArrayD::zeros(IxDyn(target.shape()));
-            self.run(input1, input2, target, None, Some(out.view_mut()))?;
-            Ok(out)
-        } else {
-            Ok(ndarray::arr0(self.run(input1, input2, target, None, None)?).into_dyn())
-        }
+        let shape = target.shape().to_vec();
+        forward_output(self.reduction == Reduction::None, &shape, |sink| {
+            self.run(input1, input2, target, sink)
+        })
     }
 
     /// The reduced loss (the sum for `Reduction::None`).
@@ -154,7 +149,7 @@ impl<F: Float> CosineEmbeddingLoss<F> {
         input2: ArrayViewD<'_, F>,
         target: ArrayViewD<'_, F>,
     ) -> Result<F> {
-        self.run(input1, input2, target, None, None)
+        self.run(input1, input2, target, Sink::Value)
     }
 
     /// The reduced loss (the sum for `Reduction::None`), writing its gradient w.r.t.
@@ -170,7 +165,7 @@ impl<F: Float> CosineEmbeddingLoss<F> {
         grad1: ArrayViewMutD<'_, F>,
         grad2: ArrayViewMutD<'_, F>,
     ) -> Result<F> {
-        self.run(input1, input2, target, Some((grad1, grad2)), None)
+        self.run(input1, input2, target, Sink::Grad((grad1, grad2)))
     }
 
     fn run(
@@ -178,8 +173,7 @@ impl<F: Float> CosineEmbeddingLoss<F> {
         a: ArrayViewD<'_, F>,
         b: ArrayViewD<'_, F>,
         y: ArrayViewD<'_, F>,
-        grads: Option<Grads<'_, F>>,
-        out: Option<ArrayViewMutD<'_, F>>,
+        sink: Sink<'_, F, Grads<'_, F>>,
     ) -> Result<F> {
         let shape = a.shape();
         if !(1..=2).contains(&shape.len()) {
@@ -188,24 +182,11 @@ impl<F: Float> CosineEmbeddingLoss<F> {
                 format!("inputs must be [N, D] or [D], got shape {shape:?}"),
             ));
         }
-        let mismatch = |expected: &[usize], got: &[usize]| Error::ShapeMismatch {
-            op: OP,
-            expected: expected.to_vec(),
-            got: got.to_vec(),
-        };
-        if b.shape() != shape {
-            return Err(mismatch(shape, b.shape()));
-        }
-        let rows = &shape[..shape.len() - 1];
-        if y.shape() != rows {
-            return Err(mismatch(rows, y.shape()));
-        }
-        if let Some((g1, g2)) = &grads {
-            for s in [g1.shape(), g2.shape()] {
-                if s != shape {
-                    return Err(mismatch(shape, s));
-                }
-            }
+        same_shape(OP, shape, b.shape())?;
+        same_shape(OP, &shape[..shape.len() - 1], y.shape())?;
+        if let Sink::Grad((g1, g2)) = &sink {
+            same_shape(OP, shape, g1.shape())?;
+            same_shape(OP, shape, g2.shape())?;
         }
         if a.is_empty() {
             return Err(Error::EmptyInput { op: OP, what: "the inputs have no pairs or no features" });
@@ -245,20 +226,20 @@ impl<F: Float> CosineEmbeddingLoss<F> {
             l
         };
         let mut total = zero;
-        match (grads, out) {
-            (Some((mut g1, mut g2)), _) => Zip::from(a.lanes(axis))
+        match sink {
+            Sink::Grad((mut g1, mut g2)) => Zip::from(a.lanes(axis))
                 .and(b.lanes(axis))
                 .and(&y)
                 .and(g1.lanes_mut(axis))
                 .and(g2.lanes_mut(axis))
                 .for_each(|a, b, &y, g1, g2| total += row(a, b, y, Some((g1, g2)))),
-            (None, Some(mut o)) => {
+            Sink::Output(mut o) => {
                 Zip::from(a.lanes(axis)).and(b.lanes(axis)).and(&y).and(&mut o).for_each(|a, b, &y, o| {
                     *o = row(a, b, y, None);
                     total += *o;
                 })
             }
-            (None, None) => Zip::from(a.lanes(axis))
+            Sink::Value => Zip::from(a.lanes(axis))
                 .and(b.lanes(axis))
                 .and(&y)
                 .for_each(|a, b, &y| total += row(a, b, y, None)),

@@ -4,10 +4,11 @@ use ndarray::{Array, Array1, ArrayD, ArrayView1, ArrayViewD, ArrayViewMutD, Axis
 
 use crate::error::{Error, Result};
 use crate::loss::util::{
-    Sink, class_shapes, class_weight, class_weight_len, for_rows, forward_output, label_weight_sum, param,
+    Sink, check_class_sink, class_shapes, class_weight, class_weight_len, denominator, for_rows,
+    forward_output, impl_loss, label_weight_sum, param,
 };
 use crate::loss::{Loss, Reduction};
-use crate::tensor::Float;
+use crate::tensor::{Float, same_shape};
 
 const OP: &str = "CrossEntropyLoss";
 
@@ -290,7 +291,7 @@ impl<F: Float> CrossEntropyLoss<F> {
     /// As [`CrossEntropyLoss`].
     pub fn forward(&self, input: ArrayViewD<'_, F>, target: ArrayViewD<'_, usize>) -> Result<ArrayD<F>> {
         let shape = target.shape().to_vec();
-        forward_output(self.reduction == Reduction::None, &shape, |sink| self.run_index(input, target, sink))
+        forward_output(self.reduction == Reduction::None, &shape, |sink| self.run(input, target, sink))
     }
 
     /// PyTorch's output for class-probability targets (the input's shape): per-sample
@@ -318,17 +319,13 @@ impl<F: Float> CrossEntropyLoss<F> {
         }
     }
 
-    fn run_index(
-        &self,
-        input: ArrayViewD<'_, F>,
-        target: ArrayViewD<'_, usize>,
-        sink: Sink<'_, F>,
-    ) -> Result<F> {
+    /// The loss with class-index targets.
+    fn run(&self, input: ArrayViewD<'_, F>, target: ArrayViewD<'_, usize>, sink: Sink<'_, F>) -> Result<F> {
         let (axis, c) = class_shapes(OP, input.shape(), target.shape(), None)?;
         class_weight_len(OP, self.weight.as_ref(), c)?;
-        check_class_sink(input.shape(), target.shape(), &sink)?;
+        check_class_sink(OP, input.shape(), target.shape(), &sink)?;
         let counted = label_weight_sum(OP, &target, c, self.ignore_index, self.weight.as_ref())?;
-        let denom = if self.reduction == Reduction::Mean { counted } else { F::one() };
+        let denom = denominator(self.reduction, || counted);
         let row = self.row(c, F::one() / denom);
         let ignore = self.ignore_index;
         let mut targets = target.iter();
@@ -365,54 +362,24 @@ impl<F: Float> CrossEntropyLoss<F> {
         class_weight_len(OP, self.weight.as_ref(), c)?;
         let rows = input.len() / c;
         match &sink {
-            Sink::Grad(g) if g.shape() != input.shape() => {
-                return Err(Error::ShapeMismatch {
-                    op: OP,
-                    expected: input.shape().to_vec(),
-                    got: g.shape().to_vec(),
-                });
-            }
+            Sink::Grad(g) => same_shape(OP, input.shape(), g.shape())?,
             Sink::Output(o) if o.len() != rows => {
                 return Err(Error::ShapeMismatch { op: OP, expected: vec![rows], got: o.shape().to_vec() });
             }
             _ => {}
         }
-        let denom = if self.reduction == Reduction::Mean { F::lit(rows as f64) } else { F::one() };
+        let denom = denominator(self.reduction, || F::lit(rows as f64));
         let row = self.row(c, F::one() / denom);
         let total = for_rows(&input, Some(&target), axis, sink, |z, t, g| row.probs(z, t, g));
         Ok(total / denom)
     }
 }
 
-/// Gradient buffers have the input's shape, output buffers the target's.
-pub(crate) fn check_class_sink<F>(input: &[usize], target: &[usize], sink: &Sink<'_, F>) -> Result<()> {
-    match sink {
-        Sink::Grad(g) if g.shape() != input => {
-            Err(Error::ShapeMismatch { op: OP, expected: input.to_vec(), got: g.shape().to_vec() })
-        }
-        Sink::Output(o) if o.shape() != target => {
-            Err(Error::ShapeMismatch { op: OP, expected: target.to_vec(), got: o.shape().to_vec() })
-        }
-        _ => Ok(()),
-    }
-}
-
-/// Class indices: logits `[N, C]` (or `[N, C, d1, ...]`, or `[C]`) against targets `[N]`
-/// (`[N, d1, ...]`, `[]`).
-impl<F: Float> Loss<F, usize> for CrossEntropyLoss<F> {
-    fn loss_and_grad(
-        &self,
-        pred: ArrayViewD<'_, F>,
-        target: ArrayViewD<'_, usize>,
-        grad: ArrayViewMutD<'_, F>,
-    ) -> Result<F> {
-        self.run_index(pred, target, Sink::Grad(grad))
-    }
-
-    fn loss(&self, pred: ArrayViewD<'_, F>, target: ArrayViewD<'_, usize>) -> Result<F> {
-        self.run_index(pred, target, Sink::Value)
-    }
-}
+impl_loss!(
+    /// Class indices: logits `[N, C]` (or `[N, C, d1, ...]`, or `[C]`) against targets `[N]`
+    /// (`[N, d1, ...]`, `[]`).
+    CrossEntropyLoss<F>: Loss<F, usize>
+);
 
 macro_rules! impl_probs {
     ($($f:ty),*) => {$(

@@ -1,11 +1,13 @@
 //! Gaussian negative log-likelihood.
 
-use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Axis, IxDyn, Zip};
+use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Axis, Zip};
 
 use crate::error::{Error, Result};
 use crate::loss::Reduction;
-use crate::loss::util::{align_target, denominator, non_empty, param};
-use crate::tensor::Float;
+use crate::loss::util::{
+    Grads, Sink, align_target, denominator, elementwise2, forward_output, non_empty, param,
+};
+use crate::tensor::{Float, same_shape};
 
 const OP: &str = "GaussianNllLoss";
 
@@ -126,8 +128,6 @@ enum VarLayout {
     PerRow { squeeze: bool },
 }
 
-type Grads<'a, F> = (ArrayViewMutD<'a, F>, ArrayViewMutD<'a, F>);
-
 impl<F: Float> GaussianNllLoss<F> {
     /// A builder starting from PyTorch's defaults.
     pub fn builder() -> GaussianNllLossBuilder<F> {
@@ -165,13 +165,8 @@ impl<F: Float> GaussianNllLoss<F> {
         target: ArrayViewD<'_, F>,
         var: ArrayViewD<'_, F>,
     ) -> Result<ArrayD<F>> {
-        if self.reduction == Reduction::None {
-            let mut out = ArrayD::zeros(IxDyn(input.shape()));
-            self.run(input, target, var, None, Some(out.view_mut()))?;
-            Ok(out)
-        } else {
-            Ok(ndarray::arr0(self.run(input, target, var, None, None)?).into_dyn())
-        }
+        let shape = input.shape().to_vec();
+        forward_output(self.reduction == Reduction::None, &shape, |sink| self.run(input, target, var, sink))
     }
 
     /// The reduced loss (the sum for `Reduction::None`).
@@ -184,7 +179,7 @@ impl<F: Float> GaussianNllLoss<F> {
         target: ArrayViewD<'_, F>,
         var: ArrayViewD<'_, F>,
     ) -> Result<F> {
-        self.run(input, target, var, None, None)
+        self.run(input, target, var, Sink::Value)
     }
 
     /// The reduced loss (the sum for `Reduction::None`), writing its gradient w.r.t. the
@@ -201,7 +196,7 @@ impl<F: Float> GaussianNllLoss<F> {
         grad_input: ArrayViewMutD<'_, F>,
         grad_var: ArrayViewMutD<'_, F>,
     ) -> Result<F> {
-        self.run(input, target, var, Some((grad_input, grad_var)), None)
+        self.run(input, target, var, Sink::Grad((grad_input, grad_var)))
     }
 
     fn layout(input: &[usize], var: &[usize]) -> Result<VarLayout> {
@@ -224,27 +219,14 @@ impl<F: Float> GaussianNllLoss<F> {
         input: ArrayViewD<'_, F>,
         target: ArrayViewD<'_, F>,
         var: ArrayViewD<'_, F>,
-        grads: Option<Grads<'_, F>>,
-        out: Option<ArrayViewMutD<'_, F>>,
+        sink: Sink<'_, F, Grads<'_, F>>,
     ) -> Result<F> {
         non_empty(OP, &input)?;
         let target = align_target(OP, input.shape(), target)?;
         let layout = Self::layout(input.shape(), var.shape())?;
-        if let Some((gi, gv)) = &grads {
-            if gi.shape() != input.shape() {
-                return Err(Error::ShapeMismatch {
-                    op: OP,
-                    expected: input.shape().to_vec(),
-                    got: gi.shape().to_vec(),
-                });
-            }
-            if gv.shape() != var.shape() {
-                return Err(Error::ShapeMismatch {
-                    op: OP,
-                    expected: var.shape().to_vec(),
-                    got: gv.shape().to_vec(),
-                });
-            }
+        if let Sink::Grad((gi, gv)) = &sink {
+            same_shape(OP, input.shape(), gi.shape())?;
+            same_shape(OP, var.shape(), gv.shape())?;
         }
         if let Some(&bad) = var.iter().find(|&&v| v < F::zero()) {
             return Err(Error::InvalidValue {
@@ -262,72 +244,52 @@ impl<F: Float> GaussianNllLoss<F> {
         let elem = |x: F, y: F, v: F| {
             let d = x - y;
             let d2v = d * d / v;
-            (half * (v.ln() + d2v) + constant, d / v * scale, half * (F::one() - d2v) / v * scale)
+            (half * (v.ln() + d2v) + constant, d / v, half * (F::one() - d2v) / v)
         };
+        let squeeze = match layout {
+            VarLayout::Same => {
+                return Ok(elementwise2(input, target, var, denom, sink, |x, y, v| elem(x, y, clamp(v))));
+            }
+            VarLayout::PerRow { squeeze } => squeeze,
+        };
+        let last = Axis(input.ndim() - 1);
+        let var_rows = if squeeze { var.index_axis_move(last, 0) } else { var };
         let mut total = zero;
-        match layout {
-            VarLayout::Same => match (grads, out) {
-                (Some((mut gi, mut gv)), _) => {
-                    Zip::from(&mut gi).and(&mut gv).and(&input).and(&target).and(&var).for_each(
-                        |gi, gv, &x, &y, &v| {
-                            let (l, dx, dv) = elem(x, y, clamp(v));
+        match sink {
+            Sink::Grad((mut gi, gv)) => {
+                let mut gv_rows = if squeeze { gv.index_axis_move(last, 0) } else { gv };
+                Zip::from(input.lanes(last))
+                    .and(target.lanes(last))
+                    .and(&var_rows)
+                    .and(gi.lanes_mut(last))
+                    .and(&mut gv_rows)
+                    .for_each(|xs, ys, &v, mut gis, gv| {
+                        let v = clamp(v);
+                        *gv = zero;
+                        Zip::from(&mut gis).and(&xs).and(&ys).for_each(|gi, &x, &y| {
+                            let (l, dx, dv) = elem(x, y, v);
                             total += l;
-                            *gi = dx;
-                            *gv = dv;
-                        },
-                    )
-                }
-                (None, Some(mut o)) => {
-                    Zip::from(&mut o).and(&input).and(&target).and(&var).for_each(|o, &x, &y, &v| {
-                        *o = elem(x, y, clamp(v)).0;
-                        total += *o;
+                            *gi = dx * scale;
+                            *gv += dv * scale;
+                        });
                     })
-                }
-                (None, None) => Zip::from(&input).and(&target).and(&var).for_each(|&x, &y, &v| {
-                    total += elem(x, y, clamp(v)).0;
+            }
+            Sink::Output(mut o) => Zip::from(input.lanes(last))
+                .and(target.lanes(last))
+                .and(&var_rows)
+                .and(o.lanes_mut(last))
+                .for_each(|xs, ys, &v, mut os| {
+                    let v = clamp(v);
+                    Zip::from(&mut os).and(&xs).and(&ys).for_each(|o, &x, &y| {
+                        *o = elem(x, y, v).0;
+                        total += *o;
+                    });
                 }),
-            },
-            VarLayout::PerRow { squeeze } => {
-                let last = Axis(input.ndim() - 1);
-                let var_rows = if squeeze { var.index_axis_move(last, 0) } else { var };
-                match (grads, out) {
-                    (Some((mut gi, gv)), _) => {
-                        let mut gv_rows = if squeeze { gv.index_axis_move(last, 0) } else { gv };
-                        Zip::from(input.lanes(last))
-                            .and(target.lanes(last))
-                            .and(&var_rows)
-                            .and(gi.lanes_mut(last))
-                            .and(&mut gv_rows)
-                            .for_each(|xs, ys, &v, mut gis, gv| {
-                                let v = clamp(v);
-                                *gv = zero;
-                                Zip::from(&mut gis).and(&xs).and(&ys).for_each(|gi, &x, &y| {
-                                    let (l, dx, dv) = elem(x, y, v);
-                                    total += l;
-                                    *gi = dx;
-                                    *gv += dv;
-                                });
-                            })
-                    }
-                    (None, Some(mut o)) => Zip::from(input.lanes(last))
-                        .and(target.lanes(last))
-                        .and(&var_rows)
-                        .and(o.lanes_mut(last))
-                        .for_each(|xs, ys, &v, mut os| {
-                            let v = clamp(v);
-                            Zip::from(&mut os).and(&xs).and(&ys).for_each(|o, &x, &y| {
-                                *o = elem(x, y, v).0;
-                                total += *o;
-                            });
-                        }),
-                    (None, None) => Zip::from(input.lanes(last))
-                        .and(target.lanes(last))
-                        .and(&var_rows)
-                        .for_each(|xs, ys, &v| {
-                            let v = clamp(v);
-                            Zip::from(&xs).and(&ys).for_each(|&x, &y| total += elem(x, y, v).0);
-                        }),
-                }
+            Sink::Value => {
+                Zip::from(input.lanes(last)).and(target.lanes(last)).and(&var_rows).for_each(|xs, ys, &v| {
+                    let v = clamp(v);
+                    Zip::from(&xs).and(&ys).for_each(|&x, &y| total += elem(x, y, v).0);
+                })
             }
         }
         Ok(total / denom)

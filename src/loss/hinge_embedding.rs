@@ -1,12 +1,10 @@
 //! Hinge embedding loss.
 
-use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
+use ndarray::{ArrayD, ArrayViewD};
 
 use crate::error::Result;
-use crate::loss::util::{
-    Sink, align_target, check_sink, denominator, elementwise, forward_output, non_empty, param,
-};
-use crate::loss::{Loss, Reduction};
+use crate::loss::Reduction;
+use crate::loss::util::{Elementwise, Sink, forward_output, impl_loss, param};
 use crate::tensor::Float;
 
 const OP: &str = "HingeEmbeddingLoss";
@@ -127,12 +125,8 @@ impl<F: Float> HingeEmbeddingLoss<F> {
     }
 
     fn run(&self, input: ArrayViewD<'_, F>, target: ArrayViewD<'_, F>, sink: Sink<'_, F>) -> Result<F> {
-        non_empty(OP, &input)?;
-        let target = align_target(OP, input.shape(), target)?;
-        check_sink(OP, input.shape(), &sink)?;
-        let denom = denominator(self.reduction, || F::lit(input.len() as f64));
         let (zero, one, margin) = (F::zero(), F::one(), self.margin);
-        Ok(elementwise(input, target, None, None, denom, sink, |x, y, _| {
+        Elementwise::new(OP, self.reduction).run(input, target, sink, |x, y, _| {
             let (mut l, mut g) = (zero, zero);
             if y != one {
                 let z = margin - x;
@@ -148,29 +142,17 @@ impl<F: Float> HingeEmbeddingLoss<F> {
                 g += one;
             }
             (l, g)
-        }))
+        })
     }
 }
 
-impl<F: Float> Loss<F, F> for HingeEmbeddingLoss<F> {
-    fn loss_and_grad(
-        &self,
-        pred: ArrayViewD<'_, F>,
-        target: ArrayViewD<'_, F>,
-        grad: ArrayViewMutD<'_, F>,
-    ) -> Result<F> {
-        self.run(pred, target, Sink::Grad(grad))
-    }
-
-    fn loss(&self, pred: ArrayViewD<'_, F>, target: ArrayViewD<'_, F>) -> Result<F> {
-        self.run(pred, target, Sink::Value)
-    }
-}
+impl_loss!(HingeEmbeddingLoss<F>: Loss<F, F>);
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::error::Error;
+    use crate::loss::Loss;
     use approx::assert_abs_diff_eq;
     use ndarray::array;
 

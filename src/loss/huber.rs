@@ -1,13 +1,10 @@
 //! Huber loss.
 
-use ndarray::{Array, ArrayD, ArrayViewD, ArrayViewMutD, Dimension};
+use ndarray::{Array, ArrayD, ArrayViewD, Dimension};
 
 use crate::error::Result;
-use crate::loss::util::{
-    Sink, align_target, broadcast_to, check_sink, denominator, elementwise, finite_param, forward_output,
-    non_empty, param, sign0,
-};
-use crate::loss::{Loss, Reduction};
+use crate::loss::Reduction;
+use crate::loss::util::{Elementwise, Sink, finite_param, forward_output, impl_loss, param, sign0};
 use crate::tensor::Float;
 
 const OP: &str = "HuberLoss";
@@ -109,9 +106,7 @@ impl<F: Float> HuberLossBuilder<F> {
     /// `delta > 0` and finite; `weight` for a non-finite weight.
     pub fn build(self) -> Result<HuberLoss<F>> {
         param("delta", self.delta, self.delta > 0.0, "> 0")?;
-        if let Some(w) = &self.weight {
-            finite_param("weight", w)?;
-        }
+        finite_param("weight", self.weight.iter().flatten())?;
         Ok(HuberLoss { reduction: self.reduction, delta: F::lit(self.delta), weight: self.weight })
     }
 }
@@ -148,40 +143,27 @@ impl<F: Float> HuberLoss<F> {
     }
 
     fn run(&self, input: ArrayViewD<'_, F>, target: ArrayViewD<'_, F>, sink: Sink<'_, F>) -> Result<F> {
-        non_empty(OP, &input)?;
-        let target = align_target(OP, input.shape(), target)?;
-        check_sink(OP, input.shape(), &sink)?;
-        let weight =
-            self.weight.as_ref().map(|w| broadcast_to(OP, "weight", w, input.shape())).transpose()?;
-        let denom = denominator(self.reduction, || F::lit(input.len() as f64));
         let (delta, half) = (self.delta, F::lit(0.5));
-        Ok(elementwise(input, target, weight, None, denom, sink, |x, y, _| {
-            let d = x - y;
-            let a = d.abs();
-            if a <= delta { (half * d * d, d) } else { (delta * (a - half * delta), delta * sign0(d)) }
-        }))
+        Elementwise::new(OP, self.reduction).weight(self.weight.as_ref()).run(
+            input,
+            target,
+            sink,
+            |x, y, _| {
+                let d = x - y;
+                let a = d.abs();
+                if a <= delta { (half * d * d, d) } else { (delta * (a - half * delta), delta * sign0(d)) }
+            },
+        )
     }
 }
 
-impl<F: Float> Loss<F, F> for HuberLoss<F> {
-    fn loss_and_grad(
-        &self,
-        pred: ArrayViewD<'_, F>,
-        target: ArrayViewD<'_, F>,
-        grad: ArrayViewMutD<'_, F>,
-    ) -> Result<F> {
-        self.run(pred, target, Sink::Grad(grad))
-    }
-
-    fn loss(&self, pred: ArrayViewD<'_, F>, target: ArrayViewD<'_, F>) -> Result<F> {
-        self.run(pred, target, Sink::Value)
-    }
-}
+impl_loss!(HuberLoss<F>: Loss<F, F>);
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::error::Error;
+    use crate::loss::Loss;
     use approx::assert_abs_diff_eq;
     use ndarray::array;
 

@@ -1,10 +1,10 @@
 //! Kullback-Leibler divergence.
 
-use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
+use ndarray::{ArrayD, ArrayViewD};
 
 use crate::error::{Error, Result};
-use crate::loss::util::{Sink, align_target, check_sink, elementwise, forward_output, non_empty};
-use crate::loss::{Loss, Reduction};
+use crate::loss::Reduction;
+use crate::loss::util::{Denominator, Elementwise, Sink, forward_output, impl_loss};
 use crate::tensor::Float;
 
 const OP: &str = "KlDivLoss";
@@ -12,7 +12,8 @@ const OP: &str = "KlDivLoss";
 /// The reductions of [`KlDivLoss`]: [`Reduction`]'s three plus PyTorch's `"batchmean"`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum KlDivReduction {
-    /// One loss per element (through [`Loss::loss_and_grad`]: their sum).
+    /// One loss per element (through
+    /// [`Loss::loss_and_grad`](crate::loss::Loss::loss_and_grad): their sum).
     None,
     /// Sum divided by the batch size (`input.shape()[0]`): the true KL divergence per
     /// sample, PyTorch's `"batchmean"`.
@@ -160,48 +161,33 @@ impl<F: Float> KlDivLoss<F> {
     }
 
     fn run(&self, input: ArrayViewD<'_, F>, target: ArrayViewD<'_, F>, sink: Sink<'_, F>) -> Result<F> {
-        non_empty(OP, &input)?;
-        let target = align_target(OP, input.shape(), target)?;
-        check_sink(OP, input.shape(), &sink)?;
         let denom = match self.reduction {
             KlDivReduction::None | KlDivReduction::Sum => F::one(),
             KlDivReduction::Mean => F::lit(input.len() as f64),
             KlDivReduction::BatchMean => F::lit(input.shape().first().copied().unwrap_or(1) as f64),
         };
-        let zero = F::zero();
+        let (zero, elementwise) = (F::zero(), Elementwise::with_denominator(OP, Denominator::Given(denom)));
         if self.log_target {
-            Ok(elementwise(input, target, None, None, denom, sink, |x, y, _| {
+            elementwise.run(input, target, sink, |x, y, _| {
                 let p = y.exp();
                 (p * (y - x), -p)
-            }))
+            })
         } else {
-            Ok(elementwise(input, target, None, None, denom, sink, |x, y, _| {
+            elementwise.run(input, target, sink, |x, y, _| {
                 // xlogy(y, y): 0 where y == 0.
                 let ylogy = if y == zero { zero } else { y * y.ln() };
                 (ylogy - y * x, -y)
-            }))
+            })
         }
     }
 }
 
-impl<F: Float> Loss<F, F> for KlDivLoss<F> {
-    fn loss_and_grad(
-        &self,
-        pred: ArrayViewD<'_, F>,
-        target: ArrayViewD<'_, F>,
-        grad: ArrayViewMutD<'_, F>,
-    ) -> Result<F> {
-        self.run(pred, target, Sink::Grad(grad))
-    }
-
-    fn loss(&self, pred: ArrayViewD<'_, F>, target: ArrayViewD<'_, F>) -> Result<F> {
-        self.run(pred, target, Sink::Value)
-    }
-}
+impl_loss!(KlDivLoss<F>: Loss<F, F>);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::loss::Loss;
     use approx::assert_abs_diff_eq;
     use ndarray::array;
 

@@ -1,11 +1,11 @@
 //! Margin ranking loss.
 
-use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn, Zip};
+use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::loss::Reduction;
-use crate::loss::util::{denominator, non_empty, param};
-use crate::tensor::Float;
+use crate::loss::util::{Grads, Sink, denominator, elementwise2, forward_output, non_empty, param};
+use crate::tensor::{Float, same_shape};
 
 const OP: &str = "MarginRankingLoss";
 
@@ -125,13 +125,10 @@ impl<F: Float> MarginRankingLoss<F> {
         input2: ArrayViewD<'_, F>,
         target: ArrayViewD<'_, F>,
     ) -> Result<ArrayD<F>> {
-        if self.reduction == Reduction::None {
-            let mut out = ArrayD::zeros(IxDyn(input1.shape()));
-            self.run(input1, input2, target, None, Some(out.view_mut()))?;
-            Ok(out)
-        } else {
-            Ok(ndarray::arr0(self.run(input1, input2, target, None, None)?).into_dyn())
-        }
+        let shape = input1.shape().to_vec();
+        forward_output(self.reduction == Reduction::None, &shape, |sink| {
+            self.run(input1, input2, target, sink)
+        })
     }
 
     /// The reduced loss (the sum for `Reduction::None`).
@@ -144,7 +141,7 @@ impl<F: Float> MarginRankingLoss<F> {
         input2: ArrayViewD<'_, F>,
         target: ArrayViewD<'_, F>,
     ) -> Result<F> {
-        self.run(input1, input2, target, None, None)
+        self.run(input1, input2, target, Sink::Value)
     }
 
     /// The reduced loss (the sum for `Reduction::None`), writing its gradient w.r.t.
@@ -160,7 +157,7 @@ impl<F: Float> MarginRankingLoss<F> {
         grad1: ArrayViewMutD<'_, F>,
         grad2: ArrayViewMutD<'_, F>,
     ) -> Result<F> {
-        self.run(input1, input2, target, Some((grad1, grad2)), None)
+        self.run(input1, input2, target, Sink::Grad((grad1, grad2)))
     }
 
     fn run(
@@ -168,56 +165,30 @@ impl<F: Float> MarginRankingLoss<F> {
         x1: ArrayViewD<'_, F>,
         x2: ArrayViewD<'_, F>,
         y: ArrayViewD<'_, F>,
-        grads: Option<(ArrayViewMutD<'_, F>, ArrayViewMutD<'_, F>)>,
-        out: Option<ArrayViewMutD<'_, F>>,
+        sink: Sink<'_, F, Grads<'_, F>>,
     ) -> Result<F> {
         let shape = x1.shape();
-        let mismatch =
-            |got: &[usize]| Error::ShapeMismatch { op: OP, expected: shape.to_vec(), got: got.to_vec() };
-        for s in [x2.shape(), y.shape()] {
-            if s != shape {
-                return Err(mismatch(s));
-            }
-        }
-        if let Some((g1, g2)) = &grads {
-            for s in [g1.shape(), g2.shape()] {
-                if s != shape {
-                    return Err(mismatch(s));
-                }
-            }
+        same_shape(OP, shape, x2.shape())?;
+        same_shape(OP, shape, y.shape())?;
+        if let Sink::Grad((g1, g2)) = &sink {
+            same_shape(OP, shape, g1.shape())?;
+            same_shape(OP, shape, g2.shape())?;
         }
         non_empty(OP, &x1)?;
         let denom = denominator(self.reduction, || F::lit(x1.len() as f64));
-        let (zero, margin, scale) = (F::zero(), self.margin, F::one() / denom);
-        let value = |a: F, b: F, y: F| -y * (a - b) + margin;
-        let mut total = zero;
-        match (grads, out) {
-            (Some((mut g1, mut g2)), _) => {
-                Zip::from(&mut g1).and(&mut g2).and(&x1).and(&x2).and(&y).for_each(|g1, g2, &a, &b, &y| {
-                    let v = value(a, b, y);
-                    total += if v < zero { zero } else { v };
-                    let active = if v > zero { scale } else { zero };
-                    *g1 = -y * active;
-                    *g2 = y * active;
-                })
-            }
-            (None, Some(mut o)) => Zip::from(&mut o).and(&x1).and(&x2).and(&y).for_each(|o, &a, &b, &y| {
-                let v = value(a, b, y);
-                *o = if v < zero { zero } else { v };
-                total += *o;
-            }),
-            (None, None) => Zip::from(&x1).and(&x2).and(&y).for_each(|&a, &b, &y| {
-                let v = value(a, b, y);
-                total += if v < zero { zero } else { v };
-            }),
-        }
-        Ok(total / denom)
+        let (zero, one, margin) = (F::zero(), F::one(), self.margin);
+        Ok(elementwise2(x1, x2, y, denom, sink, |a, b, y| {
+            let v = -y * (a - b) + margin;
+            let active = if v > zero { one } else { zero };
+            (if v < zero { zero } else { v }, -y * active, y * active)
+        }))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
     use approx::assert_abs_diff_eq;
     use ndarray::array;
 

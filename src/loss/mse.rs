@@ -1,13 +1,10 @@
 //! Mean squared error.
 
-use ndarray::{Array, ArrayD, ArrayViewD, ArrayViewMutD, Dimension};
+use ndarray::{Array, ArrayD, ArrayViewD, Dimension};
 
 use crate::error::Result;
-use crate::loss::util::{
-    Sink, align_target, broadcast_to, check_sink, denominator, elementwise, finite_param, forward_output,
-    non_empty, view_sum,
-};
-use crate::loss::{Loss, Reduction};
+use crate::loss::Reduction;
+use crate::loss::util::{Elementwise, Sink, finite_param, forward_output, impl_loss};
 use crate::tensor::Float;
 
 const OP: &str = "MseLoss";
@@ -95,9 +92,7 @@ impl<F: Float> MseLossBuilder<F> {
     /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) `weight` for a
     /// non-finite weight.
     pub fn build(self) -> Result<MseLoss<F>> {
-        if let Some(w) = &self.inner.weight {
-            finite_param("weight", w)?;
-        }
+        finite_param("weight", self.inner.weight.iter().flatten())?;
         Ok(self.inner)
     }
 }
@@ -129,42 +124,22 @@ impl<F: Float> MseLoss<F> {
     }
 
     fn run(&self, input: ArrayViewD<'_, F>, target: ArrayViewD<'_, F>, sink: Sink<'_, F>) -> Result<F> {
-        non_empty(OP, &input)?;
-        let target = align_target(OP, input.shape(), target)?;
-        check_sink(OP, input.shape(), &sink)?;
-        let weight =
-            self.weight.as_ref().map(|w| broadcast_to(OP, "weight", w, input.shape())).transpose()?;
-        let denom = denominator(self.reduction, || match &weight {
-            Some(w) => view_sum(w),
-            None => F::lit(input.len() as f64),
-        });
         let two = F::lit(2.0);
-        Ok(elementwise(input, target, weight, None, denom, sink, |x, y, _| {
+        let weighted = Elementwise::new(OP, self.reduction).weight(self.weight.as_ref()).weighted_mean();
+        weighted.run(input, target, sink, |x, y, _| {
             let d = x - y;
             (d * d, two * d)
-        }))
+        })
     }
 }
 
-impl<F: Float> Loss<F, F> for MseLoss<F> {
-    fn loss_and_grad(
-        &self,
-        pred: ArrayViewD<'_, F>,
-        target: ArrayViewD<'_, F>,
-        grad: ArrayViewMutD<'_, F>,
-    ) -> Result<F> {
-        self.run(pred, target, Sink::Grad(grad))
-    }
-
-    fn loss(&self, pred: ArrayViewD<'_, F>, target: ArrayViewD<'_, F>) -> Result<F> {
-        self.run(pred, target, Sink::Value)
-    }
-}
+impl_loss!(MseLoss<F>: Loss<F, F>);
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::error::Error;
+    use crate::loss::Loss;
     use approx::assert_abs_diff_eq;
     use ndarray::array;
 

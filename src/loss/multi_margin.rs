@@ -1,12 +1,13 @@
 //! Multi-class hinge loss.
 
-use ndarray::{Array, Array1, ArrayD, ArrayView1, ArrayViewD, ArrayViewMutD, Dimension};
+use ndarray::{Array, Array1, ArrayD, ArrayView1, ArrayViewD, Dimension};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::loss::Reduction;
 use crate::loss::util::{
-    Sink, class_shapes, class_weight, class_weight_len, for_rows, forward_output, label_weight_sum, param,
+    Sink, check_class_sink, class_shapes, class_weight, class_weight_len, denominator, for_rows,
+    forward_output, impl_loss, label_weight_sum, param,
 };
-use crate::loss::{Loss, Reduction};
 use crate::tensor::Float;
 
 const OP: &str = "MultiMarginLoss";
@@ -163,25 +164,9 @@ impl<F: Float> MultiMarginLoss<F> {
     fn run(&self, input: ArrayViewD<'_, F>, target: ArrayViewD<'_, usize>, sink: Sink<'_, F>) -> Result<F> {
         let (axis, c) = class_shapes(OP, input.shape(), target.shape(), Some(2))?;
         class_weight_len(OP, self.weight.as_ref(), c)?;
-        match &sink {
-            Sink::Grad(g) if g.shape() != input.shape() => {
-                return Err(Error::ShapeMismatch {
-                    op: OP,
-                    expected: input.shape().to_vec(),
-                    got: g.shape().to_vec(),
-                });
-            }
-            Sink::Output(o) if o.shape() != target.shape() => {
-                return Err(Error::ShapeMismatch {
-                    op: OP,
-                    expected: target.shape().to_vec(),
-                    got: o.shape().to_vec(),
-                });
-            }
-            _ => {}
-        }
+        check_class_sink(OP, input.shape(), target.shape(), &sink)?;
         label_weight_sum::<F>(OP, &target, c, None, None)?;
-        let denom = if self.reduction == Reduction::Mean { F::lit(target.len() as f64) } else { F::one() };
+        let denom = denominator(self.reduction, || F::lit(target.len() as f64));
         let (zero, two, margin) = (F::zero(), F::lit(2.0), self.margin);
         let inv_c = F::one() / F::lit(c as f64);
         let scale = inv_c / denom;
@@ -222,25 +207,16 @@ impl<F: Float> MultiMarginLoss<F> {
     }
 }
 
-/// Scores `[N, C]` (or `[C]`) against class indices `[N]` (or `[]`).
-impl<F: Float> Loss<F, usize> for MultiMarginLoss<F> {
-    fn loss_and_grad(
-        &self,
-        pred: ArrayViewD<'_, F>,
-        target: ArrayViewD<'_, usize>,
-        grad: ArrayViewMutD<'_, F>,
-    ) -> Result<F> {
-        self.run(pred, target, Sink::Grad(grad))
-    }
-
-    fn loss(&self, pred: ArrayViewD<'_, F>, target: ArrayViewD<'_, usize>) -> Result<F> {
-        self.run(pred, target, Sink::Value)
-    }
-}
+impl_loss!(
+    /// Scores `[N, C]` (or `[C]`) against class indices `[N]` (or `[]`).
+    MultiMarginLoss<F>: Loss<F, usize>
+);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
+    use crate::loss::Loss;
     use approx::assert_abs_diff_eq;
     use ndarray::array;
 

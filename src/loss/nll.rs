@@ -1,12 +1,13 @@
 //! Negative log-likelihood on log-probabilities.
 
-use ndarray::{Array, Array1, ArrayD, ArrayView1, ArrayViewD, ArrayViewMutD, Dimension};
+use ndarray::{Array, Array1, ArrayD, ArrayView1, ArrayViewD, Dimension};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::loss::Reduction;
 use crate::loss::util::{
-    Sink, class_shapes, class_weight, class_weight_len, for_rows, forward_output, label_weight_sum,
+    Sink, check_class_sink, class_shapes, class_weight, class_weight_len, denominator, for_rows,
+    forward_output, impl_loss, label_weight_sum,
 };
-use crate::loss::{Loss, Reduction};
 use crate::tensor::Float;
 
 const OP: &str = "NllLoss";
@@ -149,25 +150,9 @@ impl<F: Float> NllLoss<F> {
     fn run(&self, input: ArrayViewD<'_, F>, target: ArrayViewD<'_, usize>, sink: Sink<'_, F>) -> Result<F> {
         let (axis, c) = class_shapes(OP, input.shape(), target.shape(), None)?;
         class_weight_len(OP, self.weight.as_ref(), c)?;
-        match &sink {
-            Sink::Grad(g) if g.shape() != input.shape() => {
-                return Err(Error::ShapeMismatch {
-                    op: OP,
-                    expected: input.shape().to_vec(),
-                    got: g.shape().to_vec(),
-                });
-            }
-            Sink::Output(o) if o.shape() != target.shape() => {
-                return Err(Error::ShapeMismatch {
-                    op: OP,
-                    expected: target.shape().to_vec(),
-                    got: o.shape().to_vec(),
-                });
-            }
-            _ => {}
-        }
+        check_class_sink(OP, input.shape(), target.shape(), &sink)?;
         let counted = label_weight_sum(OP, &target, c, self.ignore_index, self.weight.as_ref())?;
-        let denom = if self.reduction == Reduction::Mean { counted } else { F::one() };
+        let denom = denominator(self.reduction, || counted);
         let scale = F::one() / denom;
         let ignore = self.ignore_index;
         let w = |t: usize| self.weight.as_ref().map_or(F::one(), |w| w[t]);
@@ -186,26 +171,17 @@ impl<F: Float> NllLoss<F> {
     }
 }
 
-/// Log-probabilities `[N, C]` (or `[N, C, d1, ...]`, `[C]`) against class indices `[N]`
-/// (`[N, d1, ...]`, `[]`).
-impl<F: Float> Loss<F, usize> for NllLoss<F> {
-    fn loss_and_grad(
-        &self,
-        pred: ArrayViewD<'_, F>,
-        target: ArrayViewD<'_, usize>,
-        grad: ArrayViewMutD<'_, F>,
-    ) -> Result<F> {
-        self.run(pred, target, Sink::Grad(grad))
-    }
-
-    fn loss(&self, pred: ArrayViewD<'_, F>, target: ArrayViewD<'_, usize>) -> Result<F> {
-        self.run(pred, target, Sink::Value)
-    }
-}
+impl_loss!(
+    /// Log-probabilities `[N, C]` (or `[N, C, d1, ...]`, `[C]`) against class indices `[N]`
+    /// (`[N, d1, ...]`, `[]`).
+    NllLoss<F>: Loss<F, usize>
+);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
+    use crate::loss::Loss;
     use approx::assert_abs_diff_eq;
     use ndarray::array;
 

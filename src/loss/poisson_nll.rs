@@ -1,12 +1,10 @@
 //! Poisson negative log-likelihood.
 
-use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
+use ndarray::{ArrayD, ArrayViewD};
 
 use crate::error::Result;
-use crate::loss::util::{
-    Sink, align_target, check_sink, denominator, elementwise, forward_output, non_empty, param,
-};
-use crate::loss::{Loss, Reduction};
+use crate::loss::Reduction;
+use crate::loss::util::{Elementwise, Sink, forward_output, impl_loss, param};
 use crate::tensor::Float;
 
 const OP: &str = "PoissonNllLoss";
@@ -167,49 +165,34 @@ impl<F: Float> PoissonNllLoss<F> {
     }
 
     fn run(&self, input: ArrayViewD<'_, F>, target: ArrayViewD<'_, F>, sink: Sink<'_, F>) -> Result<F> {
-        non_empty(OP, &input)?;
-        let target = align_target(OP, input.shape(), target)?;
-        check_sink(OP, input.shape(), &sink)?;
-        let denom = denominator(self.reduction, || F::lit(input.len() as f64));
         let (zero, one, half, eps) = (F::zero(), F::one(), F::lit(0.5), self.eps);
         let two_pi = F::lit(2.0 * std::f64::consts::PI);
         let full = self.full;
         let stirling = move |y: F| {
             if full && y > one { y * y.ln() - y + half * (two_pi * y).ln() } else { zero }
         };
+        let elementwise = Elementwise::new(OP, self.reduction);
         if self.log_input {
-            Ok(elementwise(input, target, None, None, denom, sink, |x, y, _| {
+            elementwise.run(input, target, sink, |x, y, _| {
                 let e = x.exp();
                 (e - y * x + stirling(y), e - y)
-            }))
+            })
         } else {
-            Ok(elementwise(input, target, None, None, denom, sink, |x, y, _| {
+            elementwise.run(input, target, sink, |x, y, _| {
                 let r = x + eps;
                 (x - y * r.ln() + stirling(y), one - y / r)
-            }))
+            })
         }
     }
 }
 
-impl<F: Float> Loss<F, F> for PoissonNllLoss<F> {
-    fn loss_and_grad(
-        &self,
-        pred: ArrayViewD<'_, F>,
-        target: ArrayViewD<'_, F>,
-        grad: ArrayViewMutD<'_, F>,
-    ) -> Result<F> {
-        self.run(pred, target, Sink::Grad(grad))
-    }
-
-    fn loss(&self, pred: ArrayViewD<'_, F>, target: ArrayViewD<'_, F>) -> Result<F> {
-        self.run(pred, target, Sink::Value)
-    }
-}
+impl_loss!(PoissonNllLoss<F>: Loss<F, F>);
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::error::Error;
+    use crate::loss::Loss;
     use approx::assert_abs_diff_eq;
     use ndarray::array;
 

@@ -1,12 +1,10 @@
 //! Smooth L1 loss.
 
-use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
+use ndarray::{ArrayD, ArrayViewD};
 
 use crate::error::Result;
-use crate::loss::util::{
-    Sink, align_target, check_sink, denominator, elementwise, forward_output, non_empty, param, sign0,
-};
-use crate::loss::{Loss, Reduction};
+use crate::loss::Reduction;
+use crate::loss::util::{Elementwise, Sink, forward_output, impl_loss, param, sign0};
 use crate::tensor::Float;
 
 const OP: &str = "SmoothL1Loss";
@@ -129,38 +127,22 @@ impl<F: Float> SmoothL1Loss<F> {
     }
 
     fn run(&self, input: ArrayViewD<'_, F>, target: ArrayViewD<'_, F>, sink: Sink<'_, F>) -> Result<F> {
-        non_empty(OP, &input)?;
-        let target = align_target(OP, input.shape(), target)?;
-        check_sink(OP, input.shape(), &sink)?;
-        let denom = denominator(self.reduction, || F::lit(input.len() as f64));
         let (beta, half) = (self.beta, F::lit(0.5));
-        Ok(elementwise(input, target, None, None, denom, sink, |x, y, _| {
+        Elementwise::new(OP, self.reduction).run(input, target, sink, |x, y, _| {
             let d = x - y;
             let a = d.abs();
             if a < beta { (half * d * d / beta, d / beta) } else { (a - half * beta, sign0(d)) }
-        }))
+        })
     }
 }
 
-impl<F: Float> Loss<F, F> for SmoothL1Loss<F> {
-    fn loss_and_grad(
-        &self,
-        pred: ArrayViewD<'_, F>,
-        target: ArrayViewD<'_, F>,
-        grad: ArrayViewMutD<'_, F>,
-    ) -> Result<F> {
-        self.run(pred, target, Sink::Grad(grad))
-    }
-
-    fn loss(&self, pred: ArrayViewD<'_, F>, target: ArrayViewD<'_, F>) -> Result<F> {
-        self.run(pred, target, Sink::Value)
-    }
-}
+impl_loss!(SmoothL1Loss<F>: Loss<F, F>);
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::error::Error;
+    use crate::loss::Loss;
     use approx::assert_abs_diff_eq;
     use ndarray::array;
 

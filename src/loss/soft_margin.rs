@@ -1,12 +1,10 @@
 //! Soft margin (logistic) loss.
 
-use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
+use ndarray::{ArrayD, ArrayViewD};
 
 use crate::error::Result;
-use crate::loss::util::{
-    Sink, align_target, check_sink, denominator, elementwise, forward_output, non_empty, sigmoid, softplus,
-};
-use crate::loss::{Loss, Reduction};
+use crate::loss::Reduction;
+use crate::loss::util::{Elementwise, Sink, forward_output, impl_loss, sigmoid, softplus};
 use crate::tensor::Float;
 
 const OP: &str = "SoftMarginLoss";
@@ -105,35 +103,19 @@ impl<F: Float> SoftMarginLoss<F> {
     }
 
     fn run(&self, input: ArrayViewD<'_, F>, target: ArrayViewD<'_, F>, sink: Sink<'_, F>) -> Result<F> {
-        non_empty(OP, &input)?;
-        let target = align_target(OP, input.shape(), target)?;
-        check_sink(OP, input.shape(), &sink)?;
-        let denom = denominator(self.reduction, || F::lit(input.len() as f64));
-        Ok(elementwise(input, target, None, None, denom, sink, |x, y, _| {
+        Elementwise::new(OP, self.reduction).run(input, target, sink, |x, y, _| {
             let z = -y * x;
             (softplus(z), -y * sigmoid(z))
-        }))
+        })
     }
 }
 
-impl<F: Float> Loss<F, F> for SoftMarginLoss<F> {
-    fn loss_and_grad(
-        &self,
-        pred: ArrayViewD<'_, F>,
-        target: ArrayViewD<'_, F>,
-        grad: ArrayViewMutD<'_, F>,
-    ) -> Result<F> {
-        self.run(pred, target, Sink::Grad(grad))
-    }
-
-    fn loss(&self, pred: ArrayViewD<'_, F>, target: ArrayViewD<'_, F>) -> Result<F> {
-        self.run(pred, target, Sink::Value)
-    }
-}
+impl_loss!(SoftMarginLoss<F>: Loss<F, F>);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::loss::Loss;
     use approx::assert_abs_diff_eq;
     use ndarray::array;
 

@@ -1,5 +1,6 @@
 //! Shared machinery of the losses: shape checks, weight broadcasting, the
-//! elementwise engine and the class-index helpers.
+//! elementwise core (`Elementwise`), the two-input engine, the class-index helpers
+//! and `impl_loss!`, which implements `Loss` through a loss's `run`.
 //!
 //! Every loss validates everything (shapes, labels, domains) before it writes a
 //! single gradient element, then runs one fused pass.
@@ -8,18 +9,23 @@ use ndarray::{Array1, ArrayD, ArrayView1, ArrayViewD, ArrayViewMutD, Axis, Dimen
 
 use crate::error::{Error, Result};
 use crate::loss::Reduction;
-use crate::tensor::Float;
+use crate::tensor::{Float, same_shape};
 
-/// Where a loss computation writes, besides returning the reduced value.
-pub(crate) enum Sink<'a, F> {
+/// Where a loss computation writes, besides returning the reduced value. `G` is the
+/// gradient buffer: one array, or a pair (`Grads`) for the losses with two
+/// differentiable inputs.
+pub(crate) enum Sink<'a, F, G = ArrayViewMutD<'a, F>> {
     /// Only the reduced value.
     Value,
     /// The gradient of the reduced value (of the sum for `Reduction::None`) w.r.t. the
     /// input, same shape as the input.
-    Grad(ArrayViewMutD<'a, F>),
+    Grad(G),
     /// The unreduced per-element losses (weights applied, no mean).
     Output(ArrayViewMutD<'a, F>),
 }
+
+/// The two gradient buffers of a loss with two differentiable inputs.
+pub(crate) type Grads<'a, F> = (ArrayViewMutD<'a, F>, ArrayViewMutD<'a, F>);
 
 impl<F> Sink<'_, F> {
     /// The shape of the buffer, if any.
@@ -54,7 +60,7 @@ pub(crate) fn align_target<'a, Y>(
 }
 
 /// `Err(ShapeMismatch)` unless the gradient/output buffer has the expected shape.
-pub(crate) fn check_sink<F>(op: &'static str, expected: &[usize], sink: &Sink<'_, F>) -> Result<()> {
+fn check_sink<F>(op: &'static str, expected: &[usize], sink: &Sink<'_, F>) -> Result<()> {
     match sink.shape() {
         Some(s) if s != expected => {
             Err(Error::ShapeMismatch { op, expected: expected.to_vec(), got: s.to_vec() })
@@ -64,7 +70,7 @@ pub(crate) fn check_sink<F>(op: &'static str, expected: &[usize], sink: &Sink<'_
 }
 
 /// `w` broadcast to `shape` (numpy rules), or `Err(InvalidInput)` naming both shapes.
-pub(crate) fn broadcast_to<'a, F>(
+fn broadcast_to<'a, F>(
     op: &'static str,
     what: &str,
     w: &'a ArrayD<F>,
@@ -105,16 +111,16 @@ pub(crate) fn denominator<F: Float>(reduction: Reduction, mean_over: impl FnOnce
 }
 
 /// Sum of the elements of a (possibly broadcast) view.
-pub(crate) fn view_sum<F: Float>(w: &ArrayViewD<'_, F>) -> F {
+fn view_sum<F: Float>(w: &ArrayViewD<'_, F>) -> F {
     w.iter().fold(F::zero(), |a, &b| a + b)
 }
 
 /// The per-element output buffer for `forward`, then the result: the buffer itself for
 /// `Reduction::None`, the reduced value as a 0-d array otherwise.
-pub(crate) fn forward_output<F: Float>(
+pub(crate) fn forward_output<F: Float, G>(
     none: bool,
     shape: &[usize],
-    run: impl FnOnce(Sink<'_, F>) -> Result<F>,
+    run: impl FnOnce(Sink<'_, F, G>) -> Result<F>,
 ) -> Result<ArrayD<F>> {
     if none {
         let mut out = ArrayD::<F>::zeros(IxDyn(shape));
@@ -122,6 +128,98 @@ pub(crate) fn forward_output<F: Float>(
         Ok(out)
     } else {
         Ok(ndarray::arr0(run(Sink::Value)?).into_dyn())
+    }
+}
+
+/// What an elementwise loss divides its sum by.
+#[derive(Clone, Copy)]
+pub(crate) enum Denominator<F> {
+    /// `N` (the number of elements) for `Reduction::Mean`, else 1.
+    Numel(Reduction),
+    /// The sum of the weights (`N` without) for `Reduction::Mean`, else 1: the weighted
+    /// mean of `mse_loss` and `l1_loss`.
+    WeightSum(Reduction),
+    /// This value.
+    Given(F),
+}
+
+/// The shared part of the elementwise losses (one loss per input element, a target of
+/// the input's shape): the checks, the weights, the reduction and the fused pass of
+/// `elementwise`. A loss describes itself (`Elementwise::new(OP, reduction)`, then
+/// `.weight(..)`, `.weighted_mean()`, ...) and passes its per-element value and
+/// derivative to `run`.
+///
+/// The checks run in this order, all before the first write: a non-empty input, a
+/// target of the input's shape (or `[N]` against `[N, 1]`, see `align_target`), a
+/// gradient or output buffer of the input's shape, `weight` then the auxiliary weight
+/// broadcast to the input's shape, then the loss's own check of the input (`validate`).
+#[derive(Clone, Copy)]
+pub(crate) struct Elementwise<'w, F> {
+    op: &'static str,
+    denominator: Denominator<F>,
+    weight: Option<&'w ArrayD<F>>,
+    aux: Option<(&'static str, &'w ArrayD<F>)>,
+    validate: fn(&ArrayViewD<'_, F>) -> Result<()>,
+}
+
+impl<'w, F: Float> Elementwise<'w, F> {
+    /// A loss named `op` reduced by `reduction`, without weights.
+    pub(crate) fn new(op: &'static str, reduction: Reduction) -> Self {
+        Self::with_denominator(op, Denominator::Numel(reduction))
+    }
+
+    /// A loss named `op` whose sum is divided by `denominator`.
+    pub(crate) fn with_denominator(op: &'static str, denominator: Denominator<F>) -> Self {
+        Elementwise { op, denominator, weight: None, aux: None, validate: |_| Ok(()) }
+    }
+
+    /// The per-element `weight` (any shape that broadcasts to the input), if any.
+    pub(crate) fn weight(self, weight: Option<&'w ArrayD<F>>) -> Self {
+        Elementwise { weight, ..self }
+    }
+
+    /// The mean divides by the sum of the weights instead of `N`.
+    pub(crate) fn weighted_mean(self) -> Self {
+        match self.denominator {
+            Denominator::Numel(r) => Elementwise { denominator: Denominator::WeightSum(r), ..self },
+            _ => self,
+        }
+    }
+
+    /// An auxiliary per-element array named `what` (broadcast like `weight`), passed to
+    /// the kernel as its third argument.
+    pub(crate) fn aux(self, what: &'static str, aux: &'w ArrayD<F>) -> Self {
+        Elementwise { aux: Some((what, aux)), ..self }
+    }
+
+    /// The loss's own check of the input, after the shared ones.
+    pub(crate) fn validate(self, validate: fn(&ArrayViewD<'_, F>) -> Result<()>) -> Self {
+        Elementwise { validate, ..self }
+    }
+
+    /// Checks, then returns `Σ w l / denominator` and fills the sink (see `elementwise`);
+    /// `kernel(x, y, a)` gives an element's loss and its derivative w.r.t. `x`.
+    pub(crate) fn run<Y: Copy>(
+        self,
+        input: ArrayViewD<'_, F>,
+        target: ArrayViewD<'_, Y>,
+        sink: Sink<'_, F>,
+        kernel: impl Fn(F, Y, F) -> (F, F),
+    ) -> Result<F> {
+        let op = self.op;
+        non_empty(op, &input)?;
+        let target = align_target(op, input.shape(), target)?;
+        check_sink(op, input.shape(), &sink)?;
+        let weight = self.weight.map(|w| broadcast_to(op, "weight", w, input.shape())).transpose()?;
+        let aux = self.aux.map(|(what, a)| broadcast_to(op, what, a, input.shape())).transpose()?;
+        (self.validate)(&input)?;
+        let numel = || F::lit(input.len() as f64);
+        let denom = match self.denominator {
+            Denominator::Numel(r) => denominator(r, numel),
+            Denominator::WeightSum(r) => denominator(r, || weight.as_ref().map_or_else(numel, view_sum)),
+            Denominator::Given(d) => d,
+        };
+        Ok(elementwise(input, target, weight, aux, denom, sink, kernel))
     }
 }
 
@@ -133,7 +231,7 @@ pub(crate) fn forward_output<F: Float>(
 /// or broadcast by the caller), as has the sink.
 #[allow(clippy::too_many_arguments)]
 #[inline]
-pub(crate) fn elementwise<F, Y, K>(
+fn elementwise<F, Y, K>(
     input: ArrayViewD<'_, F>,
     target: ArrayViewD<'_, Y>,
     weight: Option<ArrayViewD<'_, F>>,
@@ -165,7 +263,9 @@ where
             }),
         }
     } else {
-        let ones = ndarray::arr0(one).into_dyn();
+        // A 0-d view of a stack value (no allocation), broadcast for the missing one.
+        let ones = ArrayViewD::from_shape(IxDyn(&[]), std::slice::from_ref(&one))
+            .expect("one element for a 0-d shape");
         let filled = ones.broadcast(input.raw_dim()).expect("a 0-d array broadcasts to any shape");
         let w = weight.unwrap_or_else(|| filled.view());
         let a = aux.unwrap_or_else(|| filled.view());
@@ -188,6 +288,40 @@ where
                 })
             }
         }
+    }
+    total / denom
+}
+
+/// The elementwise engine of the losses with two differentiable inputs.
+/// `kernel(a, b, c)` returns the per-element loss and its derivatives w.r.t. the two
+/// differentiable ones among `a`, `b`, `c`. Returns `sum(l) / denom` and writes
+/// `dl/d· / denom` into the two gradient buffers (gradient sink) or `l` (output sink).
+/// All arrays, sinks included, already have one shape (checked by the caller).
+#[inline]
+pub(crate) fn elementwise2<F: Float>(
+    a: ArrayViewD<'_, F>,
+    b: ArrayViewD<'_, F>,
+    c: ArrayViewD<'_, F>,
+    denom: F,
+    sink: Sink<'_, F, Grads<'_, F>>,
+    kernel: impl Fn(F, F, F) -> (F, F, F),
+) -> F {
+    let scale = F::one() / denom;
+    let mut total = F::zero();
+    match sink {
+        Sink::Value => Zip::from(&a).and(&b).and(&c).for_each(|&a, &b, &c| total += kernel(a, b, c).0),
+        Sink::Grad((mut g1, mut g2)) => {
+            Zip::from(&mut g1).and(&mut g2).and(&a).and(&b).and(&c).for_each(|g1, g2, &a, &b, &c| {
+                let (l, d1, d2) = kernel(a, b, c);
+                total += l;
+                *g1 = d1 * scale;
+                *g2 = d2 * scale;
+            })
+        }
+        Sink::Output(mut o) => Zip::from(&mut o).and(&a).and(&b).and(&c).for_each(|o, &a, &b, &c| {
+            *o = kernel(a, b, c).0;
+            total += *o;
+        }),
     }
     total / denom
 }
@@ -277,6 +411,21 @@ pub(crate) fn class_weight_len<F>(
             got: w.len(),
         }),
         _ => Ok(()),
+    }
+}
+
+/// `Err(ShapeMismatch)` unless a gradient buffer has the input's shape and an output
+/// buffer the target's (one loss per target).
+pub(crate) fn check_class_sink<F>(
+    op: &'static str,
+    input: &[usize],
+    target: &[usize],
+    sink: &Sink<'_, F>,
+) -> Result<()> {
+    match sink {
+        Sink::Grad(g) => same_shape(op, input, g.shape()),
+        Sink::Output(o) => same_shape(op, target, o.shape()),
+        Sink::Value => Ok(()),
     }
 }
 
@@ -400,4 +549,84 @@ pub(crate) fn for_rows<F: Float>(
         }
     }
     total
+}
+
+/// Implements `Loss<F, Y>` for `$loss<F>` through its
+/// `run(pred, target, sink)`: `loss_and_grad` runs it with the gradient sink, `loss`
+/// with the value sink. Extra arguments after the impl are passed on to `run`;
+/// attributes (doc comments) go on the impl.
+macro_rules! impl_loss {
+    ($(#[$attr:meta])* $loss:ident<F>: Loss<F, $y:ty> $(, $arg:expr)*) => {
+        $(#[$attr])*
+        impl<F: $crate::tensor::Float> $crate::loss::Loss<F, $y> for $loss<F> {
+            fn loss_and_grad(
+                &self,
+                pred: ::ndarray::ArrayViewD<'_, F>,
+                target: ::ndarray::ArrayViewD<'_, $y>,
+                grad: ::ndarray::ArrayViewMutD<'_, F>,
+            ) -> $crate::error::Result<F> {
+                self.run(pred, target, $crate::loss::util::Sink::Grad(grad) $(, $arg)*)
+            }
+
+            fn loss(
+                &self,
+                pred: ::ndarray::ArrayViewD<'_, F>,
+                target: ::ndarray::ArrayViewD<'_, $y>,
+            ) -> $crate::error::Result<F> {
+                self.run(pred, target, $crate::loss::util::Sink::Value $(, $arg)*)
+            }
+        }
+    };
+}
+
+pub(crate) use impl_loss;
+
+/// Implements `Loss<f32, usize>` and `Loss<f64, usize>` (0/1 labels) for a binary
+/// cross-entropy `$loss` named `$op`, whose `run(pred, target, sink, to_f)` takes the
+/// target's conversion to floats: the labels are checked to be 0 or 1
+/// (`binary_labels`), then converted by `label_to_f`. `$doc` documents the impls.
+macro_rules! impl_binary_labels {
+    ($loss:ident, $op:expr, $doc:literal) => {
+        impl_binary_labels!(@float $loss, $op, $doc, f32);
+        impl_binary_labels!(@float $loss, $op, $doc, f64);
+    };
+    (@float $loss:ident, $op:expr, $doc:literal, $f:ty) => {
+        #[doc = $doc]
+        impl $crate::loss::Loss<$f, usize> for $loss<$f> {
+            fn loss_and_grad(
+                &self,
+                pred: ::ndarray::ArrayViewD<'_, $f>,
+                target: ::ndarray::ArrayViewD<'_, usize>,
+                grad: ::ndarray::ArrayViewMutD<'_, $f>,
+            ) -> $crate::error::Result<$f> {
+                $crate::loss::util::binary_labels($op, &target)?;
+                self.run(pred, target, $crate::loss::util::Sink::Grad(grad), $crate::loss::util::label_to_f)
+            }
+
+            fn loss(
+                &self,
+                pred: ::ndarray::ArrayViewD<'_, $f>,
+                target: ::ndarray::ArrayViewD<'_, usize>,
+            ) -> $crate::error::Result<$f> {
+                $crate::loss::util::binary_labels($op, &target)?;
+                self.run(pred, target, $crate::loss::util::Sink::Value, $crate::loss::util::label_to_f)
+            }
+        }
+    };
+}
+
+pub(crate) use impl_binary_labels;
+
+/// `Err(LabelOutOfRange)` for a label other than 0 or 1.
+pub(crate) fn binary_labels(op: &'static str, target: &ArrayViewD<'_, usize>) -> Result<()> {
+    match target.iter().find(|&&t| t > 1) {
+        Some(&label) => Err(Error::LabelOutOfRange { op, label, n_classes: 2 }),
+        None => Ok(()),
+    }
+}
+
+/// A 0/1 label as a float.
+#[inline]
+pub(crate) fn label_to_f<F: Float>(y: usize) -> F {
+    if y == 0 { F::zero() } else { F::one() }
 }
