@@ -49,20 +49,20 @@
 //! `[N, 1]` with a target `[N]`, as the same thing: a regression (or binary) model
 //! outputs `[N, 1]` while a dataset holds `y` as `[N]`. (PyTorch would broadcast that
 //! pair to `[N, N]` with a warning; ndtrain treats it as the obvious `[N, 1]`.) Any
-//! other mismatch is [`Error::ShapeMismatch`](crate::Error::ShapeMismatch). Weights
+//! other mismatch is [`Error::ShapeMismatch`]. Weights
 //! (`weight`, `pos_weight`) broadcast to the input's shape with numpy's rules.
 //!
 //! # Bad input
 //!
-//! * Empty input (no element, no class) is [`Error::EmptyInput`](crate::Error::EmptyInput)
+//! * Empty input (no element, no class) is [`Error::EmptyInput`]
 //!   (PyTorch returns NaN for a mean over nothing).
-//! * A class index `>= C` is [`Error::LabelOutOfRange`](crate::Error::LabelOutOfRange);
+//! * A class index `>= C` is [`Error::LabelOutOfRange`];
 //!   labels other than 0/1 for the binary cross-entropies too.
 //! * NaN and infinities in predictions or targets propagate into the value and the
 //!   gradient, as in PyTorch (a diverging model shows up as a NaN loss, which the
 //!   caller can stop on). The exception is [`BceLoss`], whose input must be a
 //!   probability: a value outside `[0, 1]`, NaN included, is
-//!   [`Error::InvalidValue`](crate::Error::InvalidValue), as PyTorch raises; and a
+//!   [`Error::InvalidValue`], as PyTorch raises; and a
 //!   negative variance of [`GaussianNllLoss`].
 //! * Everything is validated before the first gradient element is written.
 

@@ -115,7 +115,7 @@ impl<F: Float> MultiMarginLossBuilder<F> {
     ///
     /// # Errors
     /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) `p` not 1 or 2,
-    /// `margin` or `weight` not finite; [`Error::InvalidConfig`] for a weight that is
+    /// `margin` or `weight` not finite; [`Error::InvalidConfig`](crate::Error::InvalidConfig) for a weight that is
     /// not 1-D.
     pub fn build(self) -> Result<MultiMarginLoss<F>> {
         param("p", f64::from(self.p), self.p == 1 || self.p == 2, "1 or 2")?;

@@ -109,7 +109,7 @@ impl<F: Float> NllLossBuilder<F> {
     ///
     /// # Errors
     /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) `weight` non-finite;
-    /// [`Error::InvalidConfig`] for a weight that is not 1-D.
+    /// [`Error::InvalidConfig`](crate::Error::InvalidConfig) for a weight that is not 1-D.
     pub fn build(self) -> Result<NllLoss<F>> {
         let weight = self.weight.map(|w| class_weight("weight", w)).transpose()?;
         Ok(NllLoss { reduction: self.reduction, weight, ignore_index: self.ignore_index })
