@@ -7,7 +7,10 @@
 //!   cache-resident state);
 //! * `w4s/w2b_params`: the four tensors of W2b's MLP (64-128-10: 128x64, 128, 10x128, 10;
 //!   9,610 parameters, L1/L2-resident), where per-step overhead shows; `update_only`
-//!   calls `Optimizer::update` per tensor directly (no validating first visit of `step`);
+//!   calls `Optimizer::update` per tensor directly (no validating first visit of `step`),
+//!   and `validate_visit` times that first visit alone;
+//! * `w4s_others/w2b_params`: one step of SGD (momentum 0.9), RMSprop, Adagrad, NAdam and
+//!   AMSGrad AdamW (weight decay 0.01) on the same 9,610 parameters;
 //! * `w2b_step`: one W2b-like training step (MLP 64-128-10, batch 16, f32, softmax
 //!   cross-entropy): forward + loss + backward alone, and with the Adam step.
 //!
@@ -25,7 +28,7 @@ use std::hint::black_box;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
 use ndtrain::model::{Mode, Model, ParamVisitor};
-use ndtrain::optim::{Adam, Optimizer};
+use ndtrain::optim::{Adagrad, Adam, AdamW, NAdam, Optimizer, RmsProp, Sgd};
 use ndtrain::prelude::{Activation, CrossEntropyLoss, Loss, Sequential};
 use ndtrain::{Param, Result};
 
@@ -74,6 +77,9 @@ impl Model<f32> for Params {
     }
 }
 
+/// The parameter tensors of W2b's MLP 64-128-10.
+const W2B_SHAPES: &[&[usize]] = &[&[128, 64], &[128], &[10, 128], &[10]];
+
 fn bench_layout(c: &mut Criterion, group: &str, name: &str, shapes: &[&[usize]]) {
     let mut params = Params::new(shapes);
     let n = params.len();
@@ -87,6 +93,14 @@ fn bench_layout(c: &mut Criterion, group: &str, name: &str, shapes: &[&[usize]])
         b.iter(|| opt.step(black_box(&mut params)).expect("step"))
     });
     if n < 100_000 {
+        // What the first (validating) visit of `step` costs on its own.
+        g.bench_function(format!("{name}/validate_visit"), |b| {
+            b.iter(|| {
+                black_box(&mut params)
+                    .visit_params(&mut |p, v, gr| opt.validate(p, v.view(), gr.view()))
+                    .expect("valid")
+            })
+        });
         g.bench_function(format!("{name}/update_only"), |b| {
             b.iter(|| {
                 let p = black_box(&mut params);
@@ -121,7 +135,26 @@ fn adam_step(c: &mut Criterion) {
     let hundred: Vec<&[usize]> = vec![&[100_000]; 100];
     bench_layout(c, "w4", "100x100k", &hundred);
     bench_layout(c, "w4s", "w1_params", &[&[784, 256], &[256], &[256, 256], &[256], &[256, 10], &[10]]);
-    bench_layout(c, "w4s", "w2b_params", &[&[128, 64], &[128], &[10, 128], &[10]]);
+    bench_layout(c, "w4s", "w2b_params", W2B_SHAPES);
+}
+
+fn bench_other(c: &mut Criterion, name: &str, mut opt: impl Optimizer<f32>) {
+    let mut params = Params::new(W2B_SHAPES);
+    opt.step(&mut params).expect("step");
+    let mut g = c.benchmark_group("w4s_others");
+    g.sample_size(10);
+    g.bench_function(format!("w2b_params/{name}"), |b| {
+        b.iter(|| opt.step(black_box(&mut params)).expect("step"))
+    });
+    g.finish();
+}
+
+fn other_optimizers(c: &mut Criterion) {
+    bench_other(c, "sgd_momentum", Sgd::builder().lr(1e-2).momentum(0.9).build().expect("valid"));
+    bench_other(c, "rmsprop", RmsProp::default());
+    bench_other(c, "adagrad", Adagrad::default());
+    bench_other(c, "nadam", NAdam::default());
+    bench_other(c, "adamw_amsgrad", AdamW::builder().amsgrad(true).build().expect("valid"));
 }
 
 /// One W2b-like training step on a fixed batch (WORKLOADS.md W2b shapes; the data are
@@ -156,5 +189,5 @@ fn w2b_step(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, adam_step, w2b_step);
+criterion_group!(benches, adam_step, other_optimizers, w2b_step);
 criterion_main!(benches);
