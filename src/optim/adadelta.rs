@@ -2,9 +2,10 @@
 
 use std::marker::PhantomData;
 
-use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Zip};
+use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
 use crate::error::Result;
+use crate::optim::kernel::fused4;
 use crate::optim::state::{Placer, Reader, Writer, check_nonneg, check_state_shapes, check_unit_closed};
 use crate::optim::{Optimizer, StateDict, StateMap};
 use crate::tensor::{Float, Param, same_shape};
@@ -205,7 +206,7 @@ impl<F: Float> Optimizer<F> for Adadelta<F> {
         let (rho, omr, eps) = (F::lit(c.rho), F::lit(1.0 - c.rho), F::lit(c.eps));
         let (neg_lr, wd) = (F::lit(-c.lr), F::lit(c.weight_decay));
         let (maximize, l2) = (c.maximize, c.weight_decay != 0.0);
-        Zip::from(&mut p).and(&g).and(&mut s.square_avg).and(&mut s.acc_delta).for_each(|p, &g, v, u| {
+        fused4(&mut p, &g, &mut s.square_avg, &mut s.acc_delta, |p, g, v, u| {
             let g = if maximize { -g } else { g };
             let g = if l2 { g + wd * *p } else { g };
             *v = *v * rho + omr * g * g;

@@ -2,9 +2,10 @@
 
 use std::marker::PhantomData;
 
-use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Zip};
+use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
 use crate::error::Result;
+use crate::optim::kernel::fused3;
 use crate::optim::state::{Placer, Reader, Writer, check_nonneg, check_state_shapes};
 use crate::optim::{Optimizer, StateDict, StateMap};
 use crate::tensor::{Float, Param, same_shape};
@@ -218,7 +219,7 @@ impl<F: Float> Optimizer<F> for Adagrad<F> {
         let clr = c.lr / (1.0 + (s.step as f64 - 1.0) * c.lr_decay);
         let (neg_clr, eps, wd) = (F::lit(-clr), F::lit(c.eps), F::lit(c.weight_decay));
         let (maximize, l2) = (c.maximize, c.weight_decay != 0.0);
-        Zip::from(&mut p).and(&g).and(&mut s.sum).for_each(|p, &g, s| {
+        fused3(&mut p, &g, &mut s.sum, |p, g, s| {
             let g = if maximize { -g } else { g };
             let g = if l2 { g + wd * *p } else { g };
             *s += g * g;

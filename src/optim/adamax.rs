@@ -2,9 +2,10 @@
 
 use std::marker::PhantomData;
 
-use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Zip};
+use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
 use crate::error::Result;
+use crate::optim::kernel::fused4;
 use crate::optim::state::{
     Placer, Reader, Writer, bias_corrections, check_nonneg, check_state_shapes, check_unit_open, max_nan,
 };
@@ -212,7 +213,7 @@ impl<F: Float> Optimizer<F> for Adamax<F> {
         let (b2, eps, wd) = (F::lit(c.beta2), F::lit(c.eps), F::lit(c.weight_decay));
         let (maximize, l2) = (c.maximize, c.weight_decay != 0.0);
         let (exp_avg, exp_inf) = (&mut s.exp_avg, &mut s.exp_inf);
-        with_lerp!(small1, lerp => Zip::from(&mut p).and(&g).and(&mut *exp_avg).and(&mut *exp_inf).for_each(|p, &g, m, u| {
+        with_lerp!(small1, lerp => fused4(&mut p, &g, &mut *exp_avg, &mut *exp_inf, |p, g, m, u| {
             let g = if maximize { -g } else { g };
             let g = if l2 { g + wd * *p } else { g };
             *m = lerp(*m, g, w1);

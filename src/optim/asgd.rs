@@ -2,9 +2,10 @@
 
 use std::marker::PhantomData;
 
-use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Zip};
+use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
 use crate::error::Result;
+use crate::optim::kernel::fused3;
 use crate::optim::state::{Placer, Reader, Writer, check_nonneg, check_not_nan, check_state_shapes};
 use crate::optim::{Optimizer, StateDict, StateMap};
 use crate::tensor::{Float, Param, same_shape};
@@ -234,7 +235,7 @@ impl<F: Float> Optimizer<F> for Asgd<F> {
         let (maximize, l2) = (c.maximize, c.weight_decay != 0.0);
         let averaging = s.mu != 1.0;
         let mu = F::lit(s.mu);
-        Zip::from(&mut p).and(&g).and(&mut s.ax).for_each(|p, &g, ax| {
+        fused3(&mut p, &g, &mut s.ax, |p, g, ax| {
             let g = if maximize { -g } else { g };
             let g = if l2 { g + wd * *p } else { g };
             let pv = *p * decay;

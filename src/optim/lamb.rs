@@ -5,6 +5,7 @@ use std::marker::PhantomData;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Zip};
 
 use crate::error::Result;
+use crate::optim::kernel::ConstDiv;
 use crate::optim::optax_common::{bias_correction, trust_ratio};
 use crate::optim::state::{Placer, Reader, Writer, check_nonneg, check_state_shapes, check_unit_open};
 use crate::optim::{Optimizer, StateDict, StateMap};
@@ -227,13 +228,16 @@ impl<F: Float> Optimizer<F> for Lamb<F> {
         s.step += 1;
         let (b1, omb1) = (F::lit(c.beta1), F::lit(1.0 - c.beta1));
         let (b2, omb2) = (F::lit(c.beta2), F::lit(1.0 - c.beta2));
-        let (bc1, bc2) = (F::lit(bias_correction(c.beta1, s.step)), F::lit(bias_correction(c.beta2, s.step)));
+        let (bc1, bc2) = (
+            ConstDiv::new(F::lit(bias_correction(c.beta1, s.step))),
+            ConstDiv::new(F::lit(bias_correction(c.beta2, s.step))),
+        );
         let (eps, eps_root) = (F::lit(c.eps), F::lit(c.eps_root));
         let wd = F::lit(c.weight_decay);
         let decay = c.weight_decay != 0.0;
         // The direction from the updated moments (recomputed bit-identically in pass 2).
         let dir = move |m: F, v: F, p: F| {
-            let u = (m / bc1) / ((v / bc2 + eps_root).sqrt() + eps);
+            let u = bc1.apply(m) / ((bc2.apply(v) + eps_root).sqrt() + eps);
             if decay { u + wd * p } else { u }
         };
         // Pass 1: moments, and the squared norms of p and of the direction.

@@ -5,6 +5,7 @@ use std::marker::PhantomData;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Zip};
 
 use crate::error::Result;
+use crate::optim::kernel::fused3;
 use crate::optim::optax_common::trust_ratio;
 use crate::optim::state::{Placer, Reader, Writer, check_nonneg, check_state_shapes};
 use crate::optim::{Optimizer, StateDict, StateMap};
@@ -254,7 +255,7 @@ impl<F: Float> Optimizer<F> for Lars<F> {
         let mu = F::lit(c.momentum);
         let nesterov = c.nesterov;
         // Pass 2: u ← (u·r)·(−γ); b ← u + μ·b; p ← p + (u + μ·b or b).
-        Zip::from(&mut p).and(&g).and(&mut s.momentum_buffer).for_each(|p, &g, b| {
+        fused3(&mut p, &g, &mut s.momentum_buffer, |p, g, b| {
             let u = dir(g, *p) * r * neg_lr;
             *b = u + mu * *b;
             *p += if nesterov { u + mu * *b } else { *b };

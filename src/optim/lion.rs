@@ -2,9 +2,10 @@
 
 use std::marker::PhantomData;
 
-use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Zip};
+use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
 use crate::error::Result;
+use crate::optim::kernel::fused3;
 use crate::optim::optax_common::sign;
 use crate::optim::state::{Placer, Reader, Writer, check_nonneg, check_state_shapes, check_unit_closed};
 use crate::optim::{Optimizer, StateDict, StateMap};
@@ -199,7 +200,7 @@ impl<F: Float> Optimizer<F> for Lion<F> {
         let neg_lr = F::lit(-c.lr);
         let wd = F::lit(c.weight_decay);
         let decay = c.weight_decay != 0.0;
-        Zip::from(&mut p).and(&g).and(&mut s.exp_avg).for_each(|p, &g, m| {
+        fused3(&mut p, &g, &mut s.exp_avg, |p, g, m| {
             let mut u = sign(omb1 * g + b1 * *m);
             if decay {
                 u += wd * *p;

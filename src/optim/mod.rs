@@ -84,6 +84,7 @@ mod adam;
 mod adamax;
 mod asgd;
 mod groups;
+mod kernel;
 mod lamb;
 mod lars;
 mod lion;

@@ -6,6 +6,7 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayD, ArrayView2, ArrayViewD, ArrayViewMut2, ArrayViewMutD, Ix2, Zip};
 
 use crate::error::{Error, Result};
+use crate::optim::kernel::{ConstDiv, fused4};
 use crate::optim::optax_common::bias_correction;
 use crate::optim::state::{Placer, Reader, Writer, check_nonneg, check_state_shapes, check_unit_open};
 use crate::optim::{Optimizer, StateDict, StateMap};
@@ -565,19 +566,21 @@ impl<F: Float> Muon<F> {
         let t = s.step;
         let (b1, omb1) = (F::lit(c.adam_beta1), F::lit(1.0 - c.adam_beta1));
         let (b2, omb2) = (F::lit(c.adam_beta2), F::lit(1.0 - c.adam_beta2));
-        let (bc1, bc1_next) =
-            (F::lit(bias_correction(c.adam_beta1, t)), F::lit(bias_correction(c.adam_beta1, t + 1)));
-        let bc2 = F::lit(bias_correction(c.adam_beta2, t));
+        let (bc1, bc1_next) = (
+            ConstDiv::new(F::lit(bias_correction(c.adam_beta1, t))),
+            ConstDiv::new(F::lit(bias_correction(c.adam_beta1, t + 1))),
+        );
+        let bc2 = ConstDiv::new(F::lit(bias_correction(c.adam_beta2, t)));
         let (eps, eps_root) = (F::lit(c.eps), F::lit(c.adam_eps_root));
         let wd = F::lit(c.adam_weight_decay);
         let decay = c.adam_weight_decay != 0.0;
         let neg_lr = F::lit(-c.adam_lr.unwrap_or(c.lr));
         let Some(v) = s.exp_avg_sq.as_mut() else { return };
-        Zip::from(&mut p).and(&g).and(&mut s.momentum_buffer).and(v).for_each(|p, &g, m, v| {
+        fused4(&mut p, &g, &mut s.momentum_buffer, v, |p, g, m, v| {
             *m = omb1 * g + b1 * *m;
             *v = omb2 * (g * g) + b2 * *v;
-            let m_hat = b1 * (*m / bc1_next) + omb1 * (g / bc1);
-            let mut u = m_hat / ((*v / bc2 + eps_root).sqrt() + eps);
+            let m_hat = b1 * bc1_next.apply(*m) + omb1 * bc1.apply(g);
+            let mut u = m_hat / ((bc2.apply(*v) + eps_root).sqrt() + eps);
             if decay {
                 u += wd * *p;
             }

@@ -2,9 +2,10 @@
 
 use std::marker::PhantomData;
 
-use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Zip};
+use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
 use crate::error::Result;
+use crate::optim::kernel::{ConstDiv, fused4};
 use crate::optim::state::{Placer, Reader, Writer, check_nonneg, check_state_shapes, check_unit_open};
 use crate::optim::{Optimizer, StateDict, StateMap};
 use crate::tensor::{Float, Param, same_shape};
@@ -253,14 +254,15 @@ impl<F: Float> Optimizer<F> for NAdam<F> {
         let c_grad = F::lit(-c.lr * (1.0 - mu) / (1.0 - s.mu_product));
         let c_avg = F::lit((-c.lr * mu_next) / (1.0 - mu_product_next));
         let (w1, small1) = (F::lit(1.0 - c.beta1), (1.0 - c.beta1).abs() < 0.5);
-        let (b2, omb2, bc2, eps) = (F::lit(c.beta2), F::lit(1.0 - c.beta2), F::lit(bc2), F::lit(c.eps));
+        let (b2, omb2, eps) = (F::lit(c.beta2), F::lit(1.0 - c.beta2), F::lit(c.eps));
+        let bc2 = ConstDiv::new(F::lit(bc2));
         let wd = F::lit(c.weight_decay);
         let decay = F::lit(1.0 - c.lr * c.weight_decay);
         let maximize = c.maximize;
         let l2 = c.weight_decay != 0.0 && !c.decoupled_weight_decay;
         let decoupled = c.weight_decay != 0.0 && c.decoupled_weight_decay;
         let (exp_avg, exp_avg_sq) = (&mut s.exp_avg, &mut s.exp_avg_sq);
-        with_lerp!(small1, lerp => Zip::from(&mut p).and(&g).and(&mut *exp_avg).and(&mut *exp_avg_sq).for_each(|p, &g, m, v| {
+        with_lerp!(small1, lerp => fused4(&mut p, &g, &mut *exp_avg, &mut *exp_avg_sq, |p, g, m, v| {
             let g = if maximize { -g } else { g };
             let (g, pv) = if l2 {
                 (g + wd * *p, *p)
@@ -271,7 +273,7 @@ impl<F: Float> Optimizer<F> for NAdam<F> {
             };
             *m = lerp(*m, g, w1);
             *v = *v * b2 + omb2 * g * g;
-            let denom = (*v / bc2).sqrt() + eps;
+            let denom = bc2.apply(*v).sqrt() + eps;
             let pv = pv + c_grad * g / denom;
             *p = pv + c_avg * *m / denom;
         }));

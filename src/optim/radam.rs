@@ -2,9 +2,10 @@
 
 use std::marker::PhantomData;
 
-use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Zip};
+use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
 use crate::error::Result;
+use crate::optim::kernel::{ConstDiv, fused4};
 use crate::optim::state::{
     Placer, Reader, Writer, bias_corrections, check_nonneg, check_state_shapes, check_unit_open,
 };
@@ -238,7 +239,7 @@ impl<F: Float> Optimizer<F> for RAdam<F> {
         let rect = (rho_t > 5.0).then(|| {
             ((rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t)).sqrt()
         });
-        let (bc1, lr, bc2_sqrt) = (F::lit(bc1), F::lit(c.lr), F::lit(bc2.sqrt()));
+        let (bc1, lr, bc2_sqrt) = (ConstDiv::new(F::lit(bc1)), F::lit(c.lr), F::lit(bc2.sqrt()));
         let (w1, small1) = (F::lit(1.0 - c.beta1), (1.0 - c.beta1).abs() < 0.5);
         let (b2, omb2, eps) = (F::lit(c.beta2), F::lit(1.0 - c.beta2), F::lit(c.eps));
         let wd = F::lit(c.weight_decay);
@@ -257,26 +258,23 @@ impl<F: Float> Optimizer<F> for RAdam<F> {
             }
         };
         let (exp_avg, exp_avg_sq) = (&mut s.exp_avg, &mut s.exp_avg_sq);
-        with_lerp!(small1, lerp => {
-            let zip = Zip::from(&mut p).and(&g).and(&mut *exp_avg).and(&mut *exp_avg_sq);
-            match rect {
-                Some(rect) => {
-                    let rect = F::lit(rect);
-                    zip.for_each(|p, &g, m, v| {
-                        let (g, pv) = prep(g, *p);
-                        *m = lerp(*m, g, w1);
-                        *v = *v * b2 + omb2 * g * g;
-                        let adaptive = bc2_sqrt / (v.sqrt() + eps);
-                        *p = pv - *m / bc1 * lr * adaptive * rect;
-                    })
-                }
-                None => zip.for_each(|p, &g, m, v| {
+        with_lerp!(small1, lerp => match rect {
+            Some(rect) => {
+                let rect = F::lit(rect);
+                fused4(&mut p, &g, exp_avg, exp_avg_sq, |p, g, m, v| {
                     let (g, pv) = prep(g, *p);
                     *m = lerp(*m, g, w1);
                     *v = *v * b2 + omb2 * g * g;
-                    *p = pv - *m / bc1 * lr;
-                }),
+                    let adaptive = bc2_sqrt / (v.sqrt() + eps);
+                    *p = pv - bc1.apply(*m) * lr * adaptive * rect;
+                })
             }
+            None => fused4(&mut p, &g, exp_avg, exp_avg_sq, |p, g, m, v| {
+                let (g, pv) = prep(g, *p);
+                *m = lerp(*m, g, w1);
+                *v = *v * b2 + omb2 * g * g;
+                *p = pv - bc1.apply(*m) * lr;
+            }),
         });
         Ok(())
     }

@@ -2,9 +2,10 @@
 
 use std::marker::PhantomData;
 
-use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Zip};
+use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
 use crate::error::Result;
+use crate::optim::kernel::{fused3, fused4, fused5};
 use crate::optim::state::{Placer, Reader, Writer, check_nonneg, check_state_shapes};
 use crate::optim::{Optimizer, StateDict, StateMap};
 use crate::tensor::{Float, Param, same_shape};
@@ -257,14 +258,14 @@ impl<F: Float> Optimizer<F> for RmsProp<F> {
         let sq_avg = move |v: &mut F, g: F| *v = *v * alpha + oma * g * g;
         let momentum = c.momentum > 0.0;
         match (c.centered, momentum) {
-            (false, false) => Zip::from(&mut p).and(&g).and(&mut s.square_avg).for_each(|p, &g, v| {
+            (false, false) => fused3(&mut p, &g, &mut s.square_avg, |p, g, v| {
                 let g = d_p(g, *p);
                 sq_avg(v, g);
                 *p += neg_lr * g / (v.sqrt() + eps);
             }),
             (false, true) => {
                 let b = s.momentum_buffer.as_mut().expect("created above");
-                Zip::from(&mut p).and(&g).and(&mut s.square_avg).and(b).for_each(|p, &g, v, b| {
+                fused4(&mut p, &g, &mut s.square_avg, b, |p, g, v, b| {
                     let g = d_p(g, *p);
                     sq_avg(v, g);
                     *b = *b * mu + g / (v.sqrt() + eps);
@@ -274,7 +275,7 @@ impl<F: Float> Optimizer<F> for RmsProp<F> {
             (true, false) => {
                 let ga = s.grad_avg.as_mut().expect("created above");
                 let sq = &mut s.square_avg;
-                with_lerp!(small, lerp => Zip::from(&mut p).and(&g).and(&mut *sq).and(&mut *ga).for_each(|p, &g, v, ga| {
+                with_lerp!(small, lerp => fused4(&mut p, &g, &mut *sq, &mut *ga, |p, g, v, ga| {
                     let g = d_p(g, *p);
                     sq_avg(v, g);
                     *ga = lerp(*ga, g, oma);
@@ -286,7 +287,7 @@ impl<F: Float> Optimizer<F> for RmsProp<F> {
                 let ga = s.grad_avg.as_mut().expect("created above");
                 let b = s.momentum_buffer.as_mut().expect("created above");
                 let sq = &mut s.square_avg;
-                with_lerp!(small, lerp => Zip::from(&mut p).and(&g).and(&mut *sq).and(&mut *ga).and(&mut *b).for_each(|p, &g, v, ga, b| {
+                with_lerp!(small, lerp => fused5(&mut p, &g, &mut *sq, &mut *ga, &mut *b, |p, g, v, ga, b| {
                     let g = d_p(g, *p);
                     sq_avg(v, g);
                     *ga = lerp(*ga, g, oma);

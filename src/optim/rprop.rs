@@ -2,9 +2,10 @@
 
 use std::marker::PhantomData;
 
-use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Zip};
+use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
 use crate::error::{Error, Result};
+use crate::optim::kernel::fused4;
 use crate::optim::state::{Placer, Reader, Writer, check_nonneg, check_state_shapes};
 use crate::optim::{Optimizer, StateDict, StateMap};
 use crate::tensor::{Float, Param, same_shape};
@@ -237,7 +238,7 @@ impl<F: Float> Optimizer<F> for Rprop<F> {
         let (eta_minus, eta_plus) = (F::lit(c.eta_minus), F::lit(c.eta_plus));
         let (lo, hi) = (F::lit(c.step_size_min), F::lit(c.step_size_max));
         let maximize = c.maximize;
-        Zip::from(&mut p).and(&g).and(&mut s.prev).and(&mut s.step_size).for_each(|p, &g, prev, ss| {
+        fused4(&mut p, &g, &mut s.prev, &mut s.step_size, |p, g, prev, ss| {
             let g = if maximize { -g } else { g };
             let prod = g * *prev;
             let (factor, g) = if prod > F::zero() {

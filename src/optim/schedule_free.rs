@@ -13,6 +13,7 @@ use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Zip};
 
 use crate::error::{Error, Result};
 use crate::model::{Mode, Model};
+use crate::optim::kernel::{ConstDiv, fused4, fused5};
 use crate::optim::optax_common::bias_correction;
 use crate::optim::state::{
     Placer, Reader, Writer, check_nonneg, check_state_shapes, check_unit_closed, check_unit_open,
@@ -210,18 +211,14 @@ impl<F: Float> Core<F> {
         match s.exp_avg_sq.as_mut() {
             Some(v) => {
                 let (b2, omb2) = (F::lit(c.beta2), F::lit(1.0 - c.beta2));
-                let bc2 = F::lit(bias_correction(c.beta2, t));
+                let bc2 = ConstDiv::new(F::lit(bias_correction(c.beta2, t)));
                 let eps = F::lit(c.eps);
-                Zip::from(&mut y).and(&g).and(&mut s.z).and(&mut s.x).and(v).for_each(|y, &g, z, x, v| {
+                fused5(&mut y, &g, &mut s.z, &mut s.x, v, |y, g, z, x, v| {
                     *v = omb2 * (g * g) + b2 * *v;
-                    advance(y, g / ((*v / bc2).sqrt() + eps), z, x);
+                    advance(y, g / (bc2.apply(*v).sqrt() + eps), z, x);
                 });
             }
-            None => Zip::from(&mut y)
-                .and(&g)
-                .and(&mut s.z)
-                .and(&mut s.x)
-                .for_each(|y, &g, z, x| advance(y, g, z, x)),
+            None => fused4(&mut y, &g, &mut s.z, &mut s.x, advance),
         }
         s.step = t;
         s.max_lr = max_lr;

@@ -2,9 +2,10 @@
 
 use std::marker::PhantomData;
 
-use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Zip};
+use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
 use crate::error::{Error, Result};
+use crate::optim::kernel::{fused2, fused3};
 use crate::optim::state::{Placer, Reader, Writer, check_nonneg, check_not_nan, check_state_shapes};
 use crate::optim::{Optimizer, StateDict, StateMap};
 use crate::tensor::{Float, Param, same_shape};
@@ -233,7 +234,7 @@ impl<F: Float> Optimizer<F> for Sgd<F> {
             if l2 { g + wd * p } else { g }
         };
         if c.momentum == 0.0 {
-            Zip::from(&mut p).and(&g).for_each(|p, &g| *p = *p + neg_lr * d_p(g, *p));
+            fused2(&mut p, &g, |p, g| *p = *p + neg_lr * d_p(g, *p));
             return Ok(());
         }
         let mu = F::lit(c.momentum);
@@ -241,7 +242,7 @@ impl<F: Float> Optimizer<F> for Sgd<F> {
         let nesterov = c.nesterov;
         match self.state.get_mut(param.id) {
             Some(s) => {
-                Zip::from(&mut p).and(&g).and(&mut s.momentum_buffer).for_each(|p, &g, b| {
+                fused3(&mut p, &g, &mut s.momentum_buffer, |p, g, b| {
                     let d = d_p(g, *p);
                     *b = *b * mu + one_minus_damp * d;
                     let dir = if nesterov { d + mu * *b } else { *b };
@@ -250,7 +251,7 @@ impl<F: Float> Optimizer<F> for Sgd<F> {
             }
             None => {
                 let mut buf = Placer::new(&[p.as_ptr(), g.as_ptr()]).zeros(p.shape());
-                Zip::from(&mut p).and(&g).and(&mut buf).for_each(|p, &g, b| {
+                fused3(&mut p, &g, &mut buf, |p, g, b| {
                     let d = d_p(g, *p);
                     *b = d;
                     let dir = if nesterov { d + mu * d } else { d };
