@@ -184,6 +184,42 @@ fn text_pipeline_round_trip_and_output_type_check() {
     assert!(err.to_string().contains("outputs f64"), "{err}");
 }
 
+#[test]
+fn nested_pipelines_and_f32_text_steps_round_trip() {
+    let s = |v: &str| Some(v.to_string());
+    let clean = Pipeline::builder()
+        .step(
+            "impute",
+            SimpleImputer::<Option<String>>::builder()
+                .strategy(ImputeStrategy::Constant)
+                .fill_value(s("none"))
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let mut pipe = Pipeline::builder()
+        .step("clean", clean)
+        .step("ordinal", TextStep::<f32>::from(OrdinalEncoder::<Option<String>, f32>::default()))
+        .invertible_step("scale", StandardScaler::<f32>::default())
+        .build()
+        .unwrap();
+    let train = array![[s("b"), None], [s("a"), s("x")], [None, s("y")], [s("b"), s("x")]];
+    pipe.fit(train.view()).unwrap();
+    let loaded: Pipeline<Option<String>, f32> = json_round_trip(&pipe);
+    let y = pipe.transform(train.view()).unwrap();
+    assert_same_bits(&y, &loaded.transform(train.view()).unwrap());
+    // Missing values were imputed as the constant "none" (a category of its own): no
+    // NaN codes, and column 0 has three categories [a, b, none].
+    assert!(y.iter().all(|v| v.is_finite()));
+    let ordinal: &TextStep<f32> = loaded.named_step("ordinal").unwrap();
+    let TextStep::OrdinalEncoder(enc) = ordinal else { panic!("an ordinal encoder") };
+    assert_eq!(enc.categories().unwrap()[0], [s("a"), s("b"), s("none")]);
+    let clean: &Pipeline<Option<String>> = loaded.named_step("clean").unwrap();
+    assert_eq!(clean.step_names(), ["impute"]);
+    assert_eq!(pipe.to_saved().unwrap().step_names(), ["clean", "ordinal", "scale"]);
+}
+
 fn train_table() -> Table {
     Table::from_columns([
         ("age", Column::from(vec![22.0, NAN, 26.0, 35.0, NAN, 54.0, 2.0, 27.0])),
@@ -341,7 +377,7 @@ fn user_defined_steps_cannot_be_saved() {
         Err(Error::InvalidInput { op, message }) => {
             assert_eq!(op, "Pipeline::to_saved");
             assert!(
-                message.starts_with(r#"step "add_one" (pipeline_serde::AddOne) is not one of"#),
+                message.starts_with(r#"step "add_one" (pipeline_serde::AddOne) cannot be saved"#),
                 "{message}"
             );
         }

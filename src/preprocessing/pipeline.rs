@@ -7,19 +7,19 @@
 //! gives bit-identical output: both implement `Serialize` and `Deserialize`
 //! (`serde_json::to_string(&pipeline)`), and `Pipeline::to_saved` /
 //! `Pipeline::from_saved` (and the same on `ColumnTransformer`) do the work, returning
-//! an [`Error`](crate::Error) instead of a serde error.
+//! an [`Error`] instead of a serde error.
 //!
 //! **Design.** A pipeline holds its steps as boxed trait objects whose element type may
 //! change along the chain, which serde cannot serialise as they are (and ndtrain adds no
 //! dependency such as `typetag` to do it). Instead, saving looks behind each step for one
 //! of the built-in preprocessors (by downcasting) and records it as a variant of a
-//! closed enum that also names its element types: [`NumericStep`] for numbers,
-//! [`TextStep`] for text encoders, the text imputer, or a nested pipeline. The result is
+//! closed enum that also names its element types: [`NumericStep`](crate::preprocessing::NumericStep) for numbers,
+//! [`TextStep`](crate::preprocessing::TextStep) for text encoders, the text imputer, or a nested pipeline. The result is
 //! a `SavedPipeline` (or `SavedColumnTransformer`), a plain serde value. Loading
 //! rebuilds the chain from the concrete steps, checking that the element types line up
 //! from `T` to `U`. Steps come back as the types they were added as (so
 //! [`Pipeline::named_step`] works as before) and keep their inverse when they were added
-//! with `invertible_step`. [`NumericStep`] and [`TextStep`] are also ordinary
+//! with `invertible_step`. [`NumericStep`](crate::preprocessing::NumericStep) and [`TextStep`](crate::preprocessing::TextStep) are also ordinary
 //! preprocessors, handy to choose a step at run time; a step added as one of them is
 //! saved and loaded as such.
 //!
@@ -27,15 +27,15 @@
 //!
 //! | element types | steps |
 //! | --- | --- |
-//! | `f64 → f64`, `f32 → f32` | `StandardScaler`, `MinMaxScaler`, `MaxAbsScaler`, `RobustScaler`, `Normalizer`, `SimpleImputer`, `PolynomialFeatures`, `IqrClipper`, `ZScoreClipper`, or a [`NumericStep`] |
+//! | `f64 → f64`, `f32 → f32` | `StandardScaler`, `MinMaxScaler`, `MaxAbsScaler`, `RobustScaler`, `Normalizer`, `SimpleImputer`, `PolynomialFeatures`, `IqrClipper`, `ZScoreClipper`, or a [`NumericStep`](crate::preprocessing::NumericStep) |
 //! | `Option<String> → Option<String>` | `SimpleImputer<Option<String>>` |
-//! | `Option<String> → f64`, `Option<String> → f32` | `OneHotEncoder<Option<String>, F>`, `OrdinalEncoder<Option<String>, F>`, or a [`TextStep`] |
+//! | `Option<String> → f64`, `Option<String> → f32` | `OneHotEncoder<Option<String>, F>`, `OrdinalEncoder<Option<String>, F>`, or a [`TextStep`](crate::preprocessing::TextStep) |
 //! | any of these | a nested `Pipeline` of saveable steps |
 //!
 //! **Limits.**
 //!
 //! * A user-defined step cannot be saved: `to_saved` (and serialising) returns
-//!   [`Error::InvalidInput`](crate::Error::InvalidInput) naming the step, its path in
+//!   [`Error::InvalidInput`] naming the step, its path in
 //!   nested pipelines (`step "cat/clean"`) and its type. Such a pipeline works as usual;
 //!   to save it, save its steps one by one (every built-in preprocessor derives
 //!   `Serialize` / `Deserialize`; reach a fitted step with [`Pipeline::named_step`]) and

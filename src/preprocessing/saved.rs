@@ -214,15 +214,15 @@ fn text_of<F: Float>(s: &dyn Any) -> Option<TextStep<F>> {
     s.downcast_ref::<OrdinalEncoder<Option<String>, F>>().map(|p| TextStep::OrdinalEncoder(p.clone()))
 }
 
-/// The error for a step that is not a built-in preprocessor. `what` is e.g.
+/// The error for a step that cannot be saved. `what` is e.g.
 /// `step "cat/impute"`.
 fn not_saveable(op: &'static str, what: &str, type_name: &str) -> Error {
     Error::invalid_input(
         op,
         format!(
-            "{what} ({type_name}) is not one of ndtrain's built-in preprocessors, so it cannot \
-             be saved (see the ndtrain::preprocessing::pipeline docs, \"Saving and loading\", for \
-             the steps that can)"
+            "{what} ({type_name}) cannot be saved: only ndtrain's built-in preprocessors over \
+             f64, f32 and Option<String>, and pipelines of them, can be (see the \
+             ndtrain::preprocessing::pipeline docs, \"Saving and loading\")"
         ),
     )
 }
@@ -300,8 +300,9 @@ impl<T: 'static, U: 'static> Pipeline<T, U> {
     /// `Serialize` itself, through this method.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] naming the first step that is not a built-in
-    /// preprocessor (with its type), e.g. `step "text/custom"` for a step of a nested
+    /// [`Error::InvalidInput`] naming the first step that cannot be saved (a
+    /// user-defined step, or a built-in encoder over another category type than
+    /// `Option<String>`) with its type, e.g. `step "text/custom"` for a step of a nested
     /// pipeline.
     ///
     /// # Example
@@ -629,7 +630,7 @@ impl ColumnTransformer {
     ///
     /// # Errors
     /// [`Error::InvalidInput`] naming the first transformer (`transformer "num"`) or
-    /// pipeline step (`step "num/custom"`) that is not a built-in preprocessor.
+    /// pipeline step (`step "num/custom"`) that cannot be saved, with its type.
     ///
     /// # Example
     ///
