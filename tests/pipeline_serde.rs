@@ -545,3 +545,13 @@ fn column_transformer_text() -> Pipeline<Option<String>, f64> {
         .build()
         .unwrap()
 }
+
+#[test]
+fn public_types_are_send_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<NumericStep<f64>>();
+    check::<NumericStep<f32>>();
+    check::<TextStep<f64>>();
+    check::<SavedPipeline>();
+    check::<SavedColumnTransformer>();
+}

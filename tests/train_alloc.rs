@@ -97,8 +97,7 @@ fn training_allocates_nothing_per_batch() {
 fn regression_fit_allocations(n: usize) -> (usize, usize) {
     let x = Array2::from_shape_fn((n, 8), |(i, j)| ((i * 8 + j) as f64 * 0.377).cos());
     let y = x.sum_axis(ndarray::Axis(1));
-    let mut model =
-        Sequential::<f64>::mlp(&[8, 16, 1], Activation::Tanh, &mut ndtrain::seeded_rng(1)).unwrap();
+    let mut model = Sequential::<f64>::mlp(&[8, 16, 1], Activation::Tanh, &mut ndtrain::seeded_rng(1)).unwrap();
     let mut trainer = Trainer::builder(Adam::default(), MseLoss::default())
         .epochs(2)
         .batch_size(16)

@@ -88,7 +88,7 @@ pub(crate) struct Entry {
 }
 
 /// What `fit` learned about the table's layout.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub(crate) struct Layout {
     /// Resolved input columns of each entry.
