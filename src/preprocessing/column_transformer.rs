@@ -14,6 +14,7 @@ use crate::preprocessing::{ColumnKind, Preprocessor, Table};
 /// From a list of names (`["age", "fare"]`, `vec!["age"]`, `&["age"][..]`), or every
 /// column of a kind, like scikit-learn's `make_column_selector(dtype_include=...)`.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Columns {
     /// These columns, in this order.
     Names(Vec<String>),
@@ -44,6 +45,7 @@ impl<S: AsRef<str>> From<Vec<S>> for Columns {
 /// What a [`ColumnTransformer`] does with the columns no transformer names
 /// (scikit-learn's `remainder`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Remainder {
     /// Leave them out (`"drop"`, the default).
     #[default]
@@ -53,7 +55,7 @@ pub enum Remainder {
     Passthrough,
 }
 
-enum Block {
+pub(crate) enum Block {
     Numeric(Box<dyn DynStep<f64, f64>>),
     Text(Box<dyn DynStep<Option<String>, f64>>),
     Passthrough,
@@ -79,23 +81,24 @@ impl Block {
 }
 
 #[derive(Clone)]
-struct Entry {
-    name: String,
-    columns: Columns,
-    block: Block,
+pub(crate) struct Entry {
+    pub(crate) name: String,
+    pub(crate) columns: Columns,
+    pub(crate) block: Block,
 }
 
 /// What `fit` learned about the table's layout.
 #[derive(Clone, Debug)]
-struct Layout {
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub(crate) struct Layout {
     /// Resolved input columns of each entry.
-    inputs: Vec<Vec<String>>,
+    pub(crate) inputs: Vec<Vec<String>>,
     /// Output column range of each entry.
-    outputs: Vec<Range<usize>>,
+    pub(crate) outputs: Vec<Range<usize>>,
     /// Remainder columns passed through (empty under `Remainder::Drop`).
-    remainder: Vec<String>,
-    names_out: Vec<String>,
-    n_output: usize,
+    pub(crate) remainder: Vec<String>,
+    pub(crate) names_out: Vec<String>,
+    pub(crate) n_output: usize,
 }
 
 /// Applies different preprocessing to different columns of a [`Table`] and joins the
@@ -130,8 +133,10 @@ struct Layout {
 /// An [`Error::UnknownCategory`] from a text transformer reports the column's index
 /// in the table (not in the transformer's input). Deviations: the output is always
 /// dense `f64`; a text remainder cannot pass through (it would need an encoder); no
-/// `n_jobs`, `sparse_threshold` or transformer weights. Not serialisable as a whole
-/// (see the [`pipeline`](crate::preprocessing::pipeline) module docs).
+/// `n_jobs`, `sparse_threshold` or transformer weights. With the `serde` feature, a
+/// column transformer of built-in transformers (or pipelines of them) saves and loads
+/// (`Serialize`, `Deserialize`, `to_saved`); see the
+/// [`pipeline`](crate::preprocessing::pipeline) module docs, "Saving and loading".
 ///
 /// # Errors
 ///
@@ -176,10 +181,10 @@ struct Layout {
 /// ```
 #[derive(Clone)]
 pub struct ColumnTransformer {
-    entries: Vec<Entry>,
-    remainder: Remainder,
-    verbose_feature_names_out: bool,
-    layout: Option<Layout>,
+    pub(crate) entries: Vec<Entry>,
+    pub(crate) remainder: Remainder,
+    pub(crate) verbose_feature_names_out: bool,
+    pub(crate) layout: Option<Layout>,
 }
 
 impl std::fmt::Debug for ColumnTransformer {
@@ -196,9 +201,9 @@ impl std::fmt::Debug for ColumnTransformer {
 /// Builder of a [`ColumnTransformer`].
 #[derive(Clone)]
 pub struct ColumnTransformerBuilder {
-    entries: Vec<Entry>,
-    remainder: Remainder,
-    verbose_feature_names_out: bool,
+    pub(crate) entries: Vec<Entry>,
+    pub(crate) remainder: Remainder,
+    pub(crate) verbose_feature_names_out: bool,
 }
 
 impl std::fmt::Debug for ColumnTransformerBuilder {

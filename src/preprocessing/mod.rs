@@ -20,6 +20,9 @@ pub use encode::{
     OrdinalEncoder, OrdinalEncoderBuilder, OrdinalHandleUnknown,
 };
 pub use pipeline::{Pipeline, PipelineBuilder, PipelineStart};
+#[cfg(feature = "serde")]
+pub use saved::{SavedColumnTransformer, SavedPipeline};
+pub use steps::{NumericStep, TextStep};
 #[cfg(feature = "csv")]
 pub use table::CsvOptions;
 pub use table::{Column, ColumnKind, Table};
@@ -110,10 +113,15 @@ mod min_max_scaler;
 mod normalizer;
 mod polynomial;
 mod robust_scaler;
+// Saving and loading pipelines and column transformers.
+#[cfg(feature = "serde")]
+mod saved;
 #[cfg(feature = "serde")]
 mod serde_nan;
 mod standard_scaler;
 mod stats;
+// The built-in preprocessors as enums, one per element type.
+mod steps;
 pub use clean::{
     DropDuplicateRows, DropDuplicateRowsBuilder, IqrClipper, IqrClipperBuilder, Keep, ZScoreClipper,
     ZScoreClipperBuilder, drop_duplicate_rows, drop_missing_rows,

@@ -1,14 +1,96 @@
 //! [`Pipeline`]: named preprocessing steps applied in sequence, fitted together.
 //!
-//! # Serialisation
+//! # Saving and loading (feature `serde`)
 //!
-//! A pipeline holds its steps as boxed trait objects (any [`Preprocessor`], including
-//! your own), so it does not implement serde's traits itself. To save a fitted
-//! pipeline, save its fitted steps (the built-in preprocessors derive `Serialize` /
-//! `Deserialize` with the `serde` feature; reach them with
-//! [`Pipeline::named_step`]) and, to load it, rebuild the pipeline from the loaded
-//! steps: a pipeline built from fitted steps transforms without being refitted.
-//! The same holds for [`ColumnTransformer`](crate::preprocessing::ColumnTransformer).
+//! A fitted pipeline or [`ColumnTransformer`](crate::preprocessing::ColumnTransformer)
+//! built from ndtrain's own preprocessors saves and loads with serde, and the loaded one
+//! gives bit-identical output: both implement `Serialize` and `Deserialize`
+//! (`serde_json::to_string(&pipeline)`), and `Pipeline::to_saved` /
+//! `Pipeline::from_saved` (and the same on `ColumnTransformer`) do the work, returning
+//! an [`Error`] instead of a serde error.
+//!
+//! **Design.** A pipeline holds its steps as boxed trait objects whose element type may
+//! change along the chain, which serde cannot serialise as they are (and ndtrain adds no
+//! dependency such as `typetag` to do it). Instead, saving looks behind each step for one
+//! of the built-in preprocessors (by downcasting) and records it as a variant of a
+//! closed enum that also names its element types: [`NumericStep`](crate::preprocessing::NumericStep) for numbers,
+//! [`TextStep`](crate::preprocessing::TextStep) for text encoders, the text imputer, or a nested pipeline. The result is
+//! a `SavedPipeline` (or `SavedColumnTransformer`), a plain serde value. Loading
+//! rebuilds the chain from the concrete steps, checking that the element types line up
+//! from `T` to `U`. Steps come back as the types they were added as (so
+//! [`Pipeline::named_step`] works as before) and keep their inverse when they were added
+//! with `invertible_step`. [`NumericStep`](crate::preprocessing::NumericStep) and [`TextStep`](crate::preprocessing::TextStep) are also ordinary
+//! preprocessors, handy to choose a step at run time; a step added as one of them is
+//! saved and loaded as such.
+//!
+//! Steps that can be saved (fitted or not):
+//!
+//! | element types | steps |
+//! | --- | --- |
+//! | `f64 → f64`, `f32 → f32` | `StandardScaler`, `MinMaxScaler`, `MaxAbsScaler`, `RobustScaler`, `Normalizer`, `SimpleImputer`, `PolynomialFeatures`, `IqrClipper`, `ZScoreClipper`, or a [`NumericStep`](crate::preprocessing::NumericStep) |
+//! | `Option<String> → Option<String>` | `SimpleImputer<Option<String>>` |
+//! | `Option<String> → f64`, `Option<String> → f32` | `OneHotEncoder<Option<String>, F>`, `OrdinalEncoder<Option<String>, F>`, or a [`TextStep`](crate::preprocessing::TextStep) |
+//! | any of these | a nested `Pipeline` of saveable steps |
+//!
+//! **Limits.**
+//!
+//! * A user-defined step cannot be saved: `to_saved` (and serialising) returns
+//!   [`Error::InvalidInput`] naming the step, its path in
+//!   nested pipelines (`step "cat/clean"`) and its type. Such a pipeline works as usual;
+//!   to save it, save its steps one by one (every built-in preprocessor derives
+//!   `Serialize` / `Deserialize`; reach a fitted step with [`Pipeline::named_step`]) and
+//!   rebuild the pipeline from the loaded steps: a pipeline built from fitted steps
+//!   transforms without being refitted.
+//! * Element types are `f64`, `f32` and `Option<String>` (the column types of a
+//!   [`Table`](crate::preprocessing::Table)); encoders over other category types
+//!   (`String`, integers, float categories) save on their own but not inside a pipeline.
+//! * Loading checks the element types, the step names and the column transformer's
+//!   layout; the fitted statistics are restored as saved (a file edited by hand can give
+//!   errors or different numbers at `transform`, not a panic).
+//! * The format is serde's data model of these types (readable JSON, or any serde
+//!   format) and may change between ndtrain versions before 1.0.
+//!
+//! ```
+//! # #[cfg(feature = "serde")]
+//! # {
+//! use ndarray::{Array2, ArrayView2, array};
+//! use ndtrain::preprocessing::{Pipeline, Preprocessor, RobustScaler, SimpleImputer, StandardScaler};
+//!
+//! let nan = f64::NAN;
+//! let train = array![[1.0, nan], [2.0, nan], [4.0, nan]]; // column 1: never observed
+//! let mut pipe = Pipeline::builder()
+//!     .step("impute", SimpleImputer::<f64>::default()) // drops column 1
+//!     .invertible_step("scale", StandardScaler::<f64>::default())
+//!     .build()?;
+//! pipe.fit(train.view())?;
+//!
+//! let json = serde_json::to_string(&pipe).expect("built-in steps only");
+//! let loaded: Pipeline<f64> = serde_json::from_str(&json).expect("a saved Pipeline<f64>");
+//! let test = array![[nan, 7.0], [3.0, nan]];
+//! let (a, b) = (pipe.transform(test.view())?, loaded.transform(test.view())?);
+//! assert_eq!(b.shape(), &[2, 1]);
+//! assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()));
+//! let imputer: &SimpleImputer<f64> = loaded.named_step("impute").unwrap();
+//! assert!(imputer.statistics()?[1].is_nan()); // an all-missing column's statistic
+//!
+//! // A user-defined step works in a pipeline but cannot be saved.
+//! #[derive(Clone)]
+//! struct Double;
+//! impl Preprocessor<f64> for Double {
+//!     fn fit(&mut self, _x: ArrayView2<'_, f64>) -> ndtrain::Result<()> { Ok(()) }
+//!     fn transform(&self, x: ArrayView2<'_, f64>) -> ndtrain::Result<Array2<f64>> { Ok(&x * 2.0) }
+//! }
+//! let custom = Pipeline::builder()
+//!     .step("scale", RobustScaler::<f64>::default())
+//!     .step("double", Double)
+//!     .build()?;
+//! let err = custom.to_saved().unwrap_err();
+//! assert!(matches!(err, ndtrain::Error::InvalidInput { .. }));
+//! assert!(err.to_string().contains(r#"step "double""#), "{err}");
+//! assert!(serde_json::to_string(&custom).is_err());
+//! # }
+//! # Ok::<(), ndtrain::Error>(())
+//! ```
 
 use std::any::Any;
 use std::marker::PhantomData;
@@ -29,13 +111,16 @@ pub(crate) trait DynStep<T, U>: Send + Sync {
     fn as_any(&self) -> &dyn Any;
     fn as_any_mut(&mut self) -> &mut dyn Any;
     fn clone_box(&self) -> Box<dyn DynStep<T, U>>;
+    /// The step's Rust type, for error messages.
+    #[cfg(feature = "serde")]
+    fn type_name(&self) -> &'static str;
 }
 
 /// A step without an inverse.
 pub(crate) struct Plain<P>(pub(crate) P);
 
 /// A step with an inverse.
-struct Invertible<P>(P);
+pub(crate) struct Invertible<P>(pub(crate) P);
 
 macro_rules! dyn_step_common {
     () => {
@@ -56,6 +141,10 @@ macro_rules! dyn_step_common {
         }
         fn as_any_mut(&mut self) -> &mut dyn Any {
             &mut self.0
+        }
+        #[cfg(feature = "serde")]
+        fn type_name(&self) -> &'static str {
+            std::any::type_name::<P>()
         }
     };
 }
@@ -88,7 +177,12 @@ where
 
 /// The steps of a pipeline from input type `T` to output type `U`: a first step, then
 /// links whose intermediate types are erased.
-trait Chain<T, U>: Send + Sync {
+/// Called by [`Chain::visit`] with each step's name, the step, its type name and
+/// whether it was added with an inverse.
+#[cfg(feature = "serde")]
+pub(crate) type StepVisitor<'a> = dyn FnMut(&str, &dyn Any, &'static str, bool) -> Result<()> + 'a;
+
+pub(crate) trait Chain<T, U>: Send + Sync {
     fn fit(&mut self, x: ArrayView2<'_, T>) -> Result<()>;
     fn fit_transform(&mut self, x: ArrayView2<'_, T>) -> Result<Array2<U>>;
     fn transform(&self, x: ArrayView2<'_, T>) -> Result<Array2<U>>;
@@ -99,19 +193,22 @@ trait Chain<T, U>: Send + Sync {
     fn find(&self, name: &str) -> Option<&dyn Any>;
     fn find_mut(&mut self, name: &str) -> Option<&mut dyn Any>;
     fn clone_box(&self) -> Box<dyn Chain<T, U>>;
+    /// Calls `f(name, step, step type name, invertible)` on every step, in order.
+    #[cfg(feature = "serde")]
+    fn visit(&self, f: &mut StepVisitor<'_>) -> Result<()>;
 }
 
-struct Head<T, U> {
-    name: String,
-    step: Box<dyn DynStep<T, U>>,
-    invertible: bool,
+pub(crate) struct Head<T, U> {
+    pub(crate) name: String,
+    pub(crate) step: Box<dyn DynStep<T, U>>,
+    pub(crate) invertible: bool,
 }
 
-struct Link<T, V, U> {
-    prev: Box<dyn Chain<T, V>>,
-    name: String,
-    step: Box<dyn DynStep<V, U>>,
-    invertible: bool,
+pub(crate) struct Link<T, V, U> {
+    pub(crate) prev: Box<dyn Chain<T, V>>,
+    pub(crate) name: String,
+    pub(crate) step: Box<dyn DynStep<V, U>>,
+    pub(crate) invertible: bool,
 }
 
 fn not_invertible_error(name: &str) -> Error {
@@ -151,6 +248,10 @@ impl<T: 'static, U: 'static> Chain<T, U> for Head<T, U> {
     }
     fn clone_box(&self) -> Box<dyn Chain<T, U>> {
         Box::new(Head { name: self.name.clone(), step: self.step.clone_box(), invertible: self.invertible })
+    }
+    #[cfg(feature = "serde")]
+    fn visit(&self, f: &mut StepVisitor<'_>) -> Result<()> {
+        f(&self.name, self.step.as_any(), self.step.type_name(), self.invertible)
     }
 }
 
@@ -192,6 +293,11 @@ impl<T: 'static, V: 'static, U: 'static> Chain<T, U> for Link<T, V, U> {
             invertible: self.invertible,
         })
     }
+    #[cfg(feature = "serde")]
+    fn visit(&self, f: &mut StepVisitor<'_>) -> Result<()> {
+        self.prev.visit(f)?;
+        f(&self.name, self.step.as_any(), self.step.type_name(), self.invertible)
+    }
 }
 
 /// A sequence of named preprocessing steps, fitted together and applied in order
@@ -226,8 +332,10 @@ impl<T: 'static, V: 'static, U: 'static> Chain<T, U> for Link<T, V, U> {
 /// | step names | (required) | non-empty, unique |
 ///
 /// Deviation: scikit-learn pipelines may end with a model; here a pipeline holds
-/// preprocessors only (the model is trained by [`Trainer`](crate::train)). Not
-/// serialisable as a whole: see the module docs.
+/// preprocessors only (the model is trained by [`Trainer`](crate::train)). With the
+/// `serde` feature, a pipeline of built-in steps saves and loads (`Serialize`,
+/// `Deserialize`, `to_saved`); a user-defined step cannot be
+/// saved: see the module docs, "Saving and loading".
 ///
 /// # Errors
 ///
@@ -262,8 +370,8 @@ impl<T: 'static, V: 'static, U: 'static> Chain<T, U> for Link<T, V, U> {
 /// ```
 #[doc(alias = "make_pipeline")]
 pub struct Pipeline<T, U = T> {
-    chain: Box<dyn Chain<T, U>>,
-    names: Vec<String>,
+    pub(crate) chain: Box<dyn Chain<T, U>>,
+    pub(crate) names: Vec<String>,
 }
 
 impl<T: 'static, U: 'static> Clone for Pipeline<T, U> {
@@ -284,8 +392,8 @@ pub struct PipelineStart<T>(PhantomData<fn() -> T>);
 
 /// Builder of a [`Pipeline`] from `T` to `U`: add steps, then `build`.
 pub struct PipelineBuilder<T, U> {
-    chain: Box<dyn Chain<T, U>>,
-    names: Vec<String>,
+    pub(crate) chain: Box<dyn Chain<T, U>>,
+    pub(crate) names: Vec<String>,
 }
 
 impl<T, U> std::fmt::Debug for PipelineBuilder<T, U> {
@@ -390,7 +498,7 @@ impl<T: 'static, U: 'static> Pipeline<T, U> {
     }
 
     /// The step called `name`, if it exists and has type `P` (scikit-learn's
-    /// `named_steps`), e.g. to read fitted statistics or to serialise it.
+    /// `named_steps`), e.g. to read fitted statistics or to serialise it on its own.
     pub fn named_step<P: 'static>(&self, name: &str) -> Option<&P> {
         self.chain.find(name)?.downcast_ref()
     }
