@@ -317,6 +317,33 @@ impl<F: Float> Preprocessor<F> for PolynomialFeatures<F> {
         });
         Array2::from_shape_vec((x.nrows(), n_out), data).map_err(|e| Error::invalid_input(OP, e))
     }
+
+    /// scikit-learn's names: `"1"` for the bias, then each monomial as its factors
+    /// joined by spaces, a power above 1 written `name^p` (`"a"`, `"a^2"`, `"a b"`).
+    fn feature_names_out(&self, input_features: &[String]) -> Result<Vec<String>> {
+        const OP: &str = "PolynomialFeatures::feature_names_out";
+        let f = self.fitted(OP)?;
+        if input_features.len() != f.n_features_in {
+            return Err(Error::LengthMismatch {
+                op: OP,
+                what: "input feature names (one per fitted column)",
+                expected: f.n_features_in,
+                got: input_features.len(),
+            });
+        }
+        Ok(f.powers
+            .outer_iter()
+            .map(|row| {
+                let terms: Vec<String> = row
+                    .iter()
+                    .zip(input_features)
+                    .filter(|(p, _)| **p > 0)
+                    .map(|(&p, name)| if p == 1 { name.clone() } else { format!("{name}^{p}") })
+                    .collect();
+                if terms.is_empty() { "1".to_string() } else { terms.join(" ") }
+            })
+            .collect())
+    }
 }
 
 #[cfg(test)]
@@ -338,6 +365,10 @@ mod tests {
         let y = p.fit_transform(array![[2.0f32, 3.0]].view()).unwrap();
         assert_eq!(y, array![[1.0f32, 4.0, 6.0, 9.0, 8.0, 12.0, 18.0, 27.0]]);
         assert_eq!(p.powers().unwrap().row(5), array![2, 1]);
+        // get_feature_names_out(["a", "b"]) of the same fit, as scikit-learn prints it.
+        let names = p.feature_names_out(&["a".to_string(), "b".to_string()]).unwrap();
+        assert_eq!(names, ["1", "a^2", "a b", "b^2", "a^3", "a^2 b", "a b^2", "b^3"]);
+        assert!(p.feature_names_out(&["a".to_string()]).is_err());
         assert_eq!(p.n_output_features().unwrap(), 8);
     }
 
