@@ -6,9 +6,9 @@ use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
 use crate::error::Result;
 use crate::optim::kernel::fused4;
-use crate::optim::state::{Placer, Reader, Writer, check_nonneg, check_state_shapes, check_unit_closed};
+use crate::optim::state::{Placer, Reader, Writer, check_nonneg, check_unit_closed, check_update};
 use crate::optim::{Optimizer, StateDict, StateMap};
-use crate::tensor::{Float, Param, same_shape};
+use crate::tensor::{Float, Param};
 
 /// Adadelta: step sizes from running averages of squared gradients and squared updates:
 /// `torch.optim.Adadelta`.
@@ -102,6 +102,14 @@ impl AdadeltaConfig {
     }
 }
 
+hyper_table!(AdadeltaConfig {
+    lr: hyper "lr",
+    rho: hyper "rho",
+    eps: hyper "eps",
+    weight_decay: hyper "weight_decay",
+    maximize: flag "maximize",
+});
+
 const DEFAULTS: AdadeltaConfig =
     AdadeltaConfig { lr: 1.0, rho: 0.9, eps: 1e-6, weight_decay: 0.0, maximize: false };
 
@@ -114,46 +122,21 @@ pub struct AdadeltaBuilder<F> {
 }
 
 impl<F: Float> AdadeltaBuilder<F> {
-    /// Coefficient `γ` scaling the update (default `1.0`).
-    pub fn lr(mut self, lr: f64) -> Self {
-        self.cfg.lr = lr;
-        self
-    }
-    /// Coefficient `ρ` of the running averages (default `0.9`).
-    pub fn rho(mut self, rho: f64) -> Self {
-        self.cfg.rho = rho;
-        self
-    }
-    /// Term `ε` inside the square roots (default `1e-6`).
-    pub fn eps(mut self, eps: f64) -> Self {
-        self.cfg.eps = eps;
-        self
-    }
-    /// L2 penalty `λ` (default `0`).
-    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
-        self.cfg.weight_decay = weight_decay;
-        self
-    }
-    /// Maximize the objective instead of minimizing it (default `false`).
-    pub fn maximize(mut self, maximize: bool) -> Self {
-        self.cfg.maximize = maximize;
-        self
-    }
-    /// Validates the hyper-parameters and builds the optimizer.
-    ///
-    /// # Errors
-    /// See [`Adadelta`].
-    pub fn build(self) -> Result<Adadelta<F>> {
-        self.cfg.validate()?;
-        Ok(Adadelta { cfg: self.cfg, state: StateMap::default() })
+    setters! {
+        /// Coefficient `γ` scaling the update (default `1.0`).
+        lr: f64,
+        /// Coefficient `ρ` of the running averages (default `0.9`).
+        rho: f64,
+        /// Term `ε` inside the square roots (default `1e-6`).
+        eps: f64,
+        /// L2 penalty `λ` (default `0`).
+        weight_decay: f64,
+        /// Maximize the objective instead of minimizing it (default `false`).
+        maximize: bool,
     }
 }
 
-impl<F: Float> Default for AdadeltaBuilder<F> {
-    fn default() -> Self {
-        AdadeltaBuilder { cfg: DEFAULTS, _f: PhantomData }
-    }
-}
+builder_basics!(Adadelta, AdadeltaBuilder, DEFAULTS);
 
 impl<F: Float> Default for Adadelta<F> {
     /// torch's defaults: `lr = 1.0`, `rho = 0.9`, `eps = 1e-6`.
@@ -167,21 +150,15 @@ impl<F: Float> Adadelta<F> {
     pub fn builder() -> AdadeltaBuilder<F> {
         AdadeltaBuilder::default()
     }
-    /// `ρ`.
-    pub fn rho(&self) -> f64 {
-        self.cfg.rho
-    }
-    /// `ε`.
-    pub fn eps(&self) -> f64 {
-        self.cfg.eps
-    }
-    /// Weight decay `λ`.
-    pub fn weight_decay(&self) -> f64 {
-        self.cfg.weight_decay
-    }
-    /// Whether the objective is maximized.
-    pub fn maximize(&self) -> bool {
-        self.cfg.maximize
+    getters! {
+        /// `ρ`.
+        rho: f64,
+        /// `ε`.
+        eps: f64,
+        /// Weight decay `λ`.
+        weight_decay: f64,
+        /// Whether the objective is maximized.
+        maximize: bool,
     }
     /// The state of parameter `id`, if it has any.
     pub fn state(&self, id: usize) -> Option<&AdadeltaState<F>> {
@@ -219,65 +196,29 @@ impl<F: Float> Optimizer<F> for Adadelta<F> {
     }
 
     fn validate(&self, param: Param<'_>, value: ArrayViewD<'_, F>, grad: ArrayViewD<'_, F>) -> Result<()> {
-        same_shape(OP, value.shape(), grad.shape())?;
-        if let Some(s) = self.state.get(param.id) {
-            check_state_shapes(OP, value.shape(), &[&s.square_avg, &s.acc_delta])?;
-        }
-        Ok(())
+        let state = self.state.get(param.id).map(|s| [&s.square_avg, &s.acc_delta]);
+        check_update(OP, value.shape(), grad.shape(), state)
     }
 
-    fn lr(&self) -> F {
-        F::lit(self.cfg.lr)
-    }
-
-    fn set_lr(&mut self, lr: F) {
-        self.cfg.lr = lr.as_f64();
-    }
+    lr_accessors!();
 
     fn state_dict(&self) -> StateDict<F> {
-        let c = &self.cfg;
         let mut w = Writer::new();
-        w.hyper("lr", c.lr)
-            .hyper("rho", c.rho)
-            .hyper("eps", c.eps)
-            .hyper("weight_decay", c.weight_decay)
-            .flag("maximize", c.maximize);
+        self.cfg.write(&mut w);
         for (id, s) in self.state.iter() {
-            w.scalar(id, "step", s.step as f64).tensor(id, "square_avg", &s.square_avg).tensor(
-                id,
-                "acc_delta",
-                &s.acc_delta,
-            );
+            w.step(id, s.step).tensors(id, &[("square_avg", &s.square_avg), ("acc_delta", &s.acc_delta)]);
         }
         w.finish()
     }
 
     fn load_state_dict(&mut self, sd: &StateDict<F>) -> Result<()> {
         let mut r = Reader::new("Adadelta::load_state_dict", sd);
-        let cfg = AdadeltaConfig {
-            lr: r.hyper("lr")?,
-            rho: r.hyper("rho")?,
-            eps: r.hyper("eps")?,
-            weight_decay: r.hyper("weight_decay")?,
-            maximize: r.flag("maximize")?,
-        };
-        cfg.validate()?;
-        let mut state = StateMap::default();
-        for id in r.ids()? {
+        let cfg = AdadeltaConfig::read(&mut r)?;
+        let state = r.states(|r, id| {
             let step = r.step(id)?;
-            let v = r.tensor(id, "square_avg")?;
-            let u = r.tensor_shaped(id, "acc_delta", v.shape())?;
-            let mut placer = Placer::unknown();
-            state.insert(
-                id,
-                AdadeltaState {
-                    step,
-                    square_avg: placer.copy_of(v.view()),
-                    acc_delta: placer.copy_of(u.view()),
-                },
-            );
-        }
-        r.finish()?;
+            let [square_avg, acc_delta] = r.placed(id, ["square_avg", "acc_delta"])?;
+            Ok(AdadeltaState { step, square_avg, acc_delta })
+        })?;
         self.cfg = cfg;
         self.state = state;
         Ok(())

@@ -218,15 +218,11 @@ pub struct AdafactorBuilder<F> {
 }
 
 impl<F: Float> AdafactorBuilder<F> {
-    /// Learning rate `γ`, the cap of the relative step size `ρ_t` (default `1e-2`).
-    pub fn lr(mut self, lr: f64) -> Self {
-        self.cfg.lr = lr;
-        self
-    }
-    /// Decay exponent `c` of `β̂_t = 1 − t^c` (default `-0.8`).
-    pub fn beta2_decay(mut self, beta2_decay: f64) -> Self {
-        self.cfg.beta2_decay = beta2_decay;
-        self
+    setters! {
+        /// Learning rate `γ`, the cap of the relative step size `ρ_t` (default `1e-2`).
+        lr: f64,
+        /// Decay exponent `c` of `β̂_t = 1 − t^c` (default `-0.8`).
+        beta2_decay: f64,
     }
     /// `(ε1, ε2)`: the floor of the second moment (`None` = machine epsilon of `F`) and of
     /// the parameter scale (default `(None, 1e-3)`).
@@ -235,36 +231,17 @@ impl<F: Float> AdafactorBuilder<F> {
         self.cfg.eps2 = eps2;
         self
     }
-    /// Clipping threshold `d` of the update's root mean square (default `1.0`).
-    pub fn d(mut self, d: f64) -> Self {
-        self.cfg.d = d;
-        self
-    }
-    /// Decoupled weight decay `λ` (default `0`).
-    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
-        self.cfg.weight_decay = weight_decay;
-        self
-    }
-    /// Maximize the objective instead of minimizing it (default `false`).
-    pub fn maximize(mut self, maximize: bool) -> Self {
-        self.cfg.maximize = maximize;
-        self
-    }
-    /// Validates the hyper-parameters and builds the optimizer.
-    ///
-    /// # Errors
-    /// See [`Adafactor`].
-    pub fn build(self) -> Result<Adafactor<F>> {
-        self.cfg.validate()?;
-        Ok(Adafactor { cfg: self.cfg, state: StateMap::default() })
+    setters! {
+        /// Clipping threshold `d` of the update's root mean square (default `1.0`).
+        d: f64,
+        /// Decoupled weight decay `λ` (default `0`).
+        weight_decay: f64,
+        /// Maximize the objective instead of minimizing it (default `false`).
+        maximize: bool,
     }
 }
 
-impl<F: Float> Default for AdafactorBuilder<F> {
-    fn default() -> Self {
-        AdafactorBuilder { cfg: DEFAULTS, _f: PhantomData }
-    }
-}
+builder_basics!(Adafactor, AdafactorBuilder, DEFAULTS);
 
 impl<F: Float> Default for Adafactor<F> {
     /// torch's defaults: `lr = 1e-2`, `beta2_decay = -0.8`, `eps = (None, 1e-3)`, `d = 1`.
@@ -278,25 +255,21 @@ impl<F: Float> Adafactor<F> {
     pub fn builder() -> AdafactorBuilder<F> {
         AdafactorBuilder::default()
     }
-    /// Decay exponent `c`.
-    pub fn beta2_decay(&self) -> f64 {
-        self.cfg.beta2_decay
+    getters! {
+        /// Decay exponent `c`.
+        beta2_decay: f64,
     }
     /// `(ε1, ε2)` as configured (`None` = machine epsilon of `F`).
     pub fn eps(&self) -> (Option<f64>, f64) {
         (self.cfg.eps1, self.cfg.eps2)
     }
-    /// Clipping threshold `d`.
-    pub fn d(&self) -> f64 {
-        self.cfg.d
-    }
-    /// Weight decay `λ`.
-    pub fn weight_decay(&self) -> f64 {
-        self.cfg.weight_decay
-    }
-    /// Whether the objective is maximized.
-    pub fn maximize(&self) -> bool {
-        self.cfg.maximize
+    getters! {
+        /// Clipping threshold `d`.
+        d: f64,
+        /// Weight decay `λ`.
+        weight_decay: f64,
+        /// Whether the objective is maximized.
+        maximize: bool,
     }
     /// The state of parameter `id`, if it has any.
     pub fn state(&self, id: usize) -> Option<&AdafactorState<F>> {
@@ -427,13 +400,7 @@ impl<F: Float> Optimizer<F> for Adafactor<F> {
         Ok(())
     }
 
-    fn lr(&self) -> F {
-        F::lit(self.cfg.lr)
-    }
-
-    fn set_lr(&mut self, lr: F) {
-        self.cfg.lr = lr.as_f64();
-    }
+    lr_accessors!();
 
     fn state_dict(&self) -> StateDict<F> {
         let c = &self.cfg;
@@ -448,7 +415,7 @@ impl<F: Float> Optimizer<F> for Adafactor<F> {
             .hyper("weight_decay", c.weight_decay)
             .flag("maximize", c.maximize);
         for (id, s) in self.state.iter() {
-            w.scalar(id, "step", s.step as f64);
+            w.step(id, s.step);
             for (name, t) in [("row_var", &s.row_var), ("col_var", &s.col_var), ("variance", &s.variance)] {
                 if let Some(t) = t {
                     w.tensor(id, name, t);
@@ -471,10 +438,9 @@ impl<F: Float> Optimizer<F> for Adafactor<F> {
             maximize: r.flag("maximize")?,
         };
         cfg.validate()?;
-        let mut state = StateMap::default();
-        for id in r.ids()? {
+        let state = r.states(|r, id| {
             let step = r.step(id)?;
-            let s = match r.opt_tensor(id, "variance") {
+            Ok(match r.opt_tensor(id, "variance") {
                 Some(v) => AdafactorState::new(step, None, None, Some(v.clone())),
                 None => {
                     let row = r.tensor(id, "row_var")?;
@@ -496,10 +462,8 @@ impl<F: Float> Optimizer<F> for Adafactor<F> {
                     }
                     AdafactorState::new(step, Some(row.clone()), Some(col.clone()), None)
                 }
-            };
-            state.insert(id, s);
-        }
-        r.finish()?;
+            })
+        })?;
         self.cfg = cfg;
         self.state = state;
         Ok(())

@@ -6,9 +6,9 @@ use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
 use crate::error::Result;
 use crate::optim::kernel::fused3;
-use crate::optim::state::{Placer, Reader, Writer, check_nonneg, check_state_shapes};
+use crate::optim::state::{Placer, Reader, Writer, check_nonneg, check_update};
 use crate::optim::{Optimizer, StateDict, StateMap};
-use crate::tensor::{Float, Param, same_shape};
+use crate::tensor::{Float, Param};
 
 /// Adagrad: per-coordinate step sizes from the accumulated squared gradients:
 /// `torch.optim.Adagrad`.
@@ -101,6 +101,15 @@ impl AdagradConfig {
     }
 }
 
+hyper_table!(AdagradConfig {
+    lr: hyper "lr",
+    lr_decay: hyper "lr_decay",
+    weight_decay: hyper "weight_decay",
+    initial_accumulator_value: hyper "initial_accumulator_value",
+    eps: hyper "eps",
+    maximize: flag "maximize",
+});
+
 const DEFAULTS: AdagradConfig = AdagradConfig {
     lr: 1e-2,
     lr_decay: 0.0,
@@ -119,51 +128,23 @@ pub struct AdagradBuilder<F> {
 }
 
 impl<F: Float> AdagradBuilder<F> {
-    /// Learning rate `γ` (default `1e-2`).
-    pub fn lr(mut self, lr: f64) -> Self {
-        self.cfg.lr = lr;
-        self
-    }
-    /// Learning-rate decay `η` (default `0`).
-    pub fn lr_decay(mut self, lr_decay: f64) -> Self {
-        self.cfg.lr_decay = lr_decay;
-        self
-    }
-    /// L2 penalty `λ` (default `0`).
-    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
-        self.cfg.weight_decay = weight_decay;
-        self
-    }
-    /// Starting value of the accumulator (default `0`).
-    pub fn initial_accumulator_value(mut self, value: f64) -> Self {
-        self.cfg.initial_accumulator_value = value;
-        self
-    }
-    /// Term `ε` added to the denominator (default `1e-10`).
-    pub fn eps(mut self, eps: f64) -> Self {
-        self.cfg.eps = eps;
-        self
-    }
-    /// Maximize the objective instead of minimizing it (default `false`).
-    pub fn maximize(mut self, maximize: bool) -> Self {
-        self.cfg.maximize = maximize;
-        self
-    }
-    /// Validates the hyper-parameters and builds the optimizer.
-    ///
-    /// # Errors
-    /// See [`Adagrad`].
-    pub fn build(self) -> Result<Adagrad<F>> {
-        self.cfg.validate()?;
-        Ok(Adagrad { cfg: self.cfg, state: StateMap::default() })
+    setters! {
+        /// Learning rate `γ` (default `1e-2`).
+        lr: f64,
+        /// Learning-rate decay `η` (default `0`).
+        lr_decay: f64,
+        /// L2 penalty `λ` (default `0`).
+        weight_decay: f64,
+        /// Starting value of the accumulator (default `0`).
+        initial_accumulator_value: f64,
+        /// Term `ε` added to the denominator (default `1e-10`).
+        eps: f64,
+        /// Maximize the objective instead of minimizing it (default `false`).
+        maximize: bool,
     }
 }
 
-impl<F: Float> Default for AdagradBuilder<F> {
-    fn default() -> Self {
-        AdagradBuilder { cfg: DEFAULTS, _f: PhantomData }
-    }
-}
+builder_basics!(Adagrad, AdagradBuilder, DEFAULTS);
 
 impl<F: Float> Default for Adagrad<F> {
     /// torch's defaults: `lr = 1e-2`, `eps = 1e-10`, everything else 0.
@@ -177,25 +158,17 @@ impl<F: Float> Adagrad<F> {
     pub fn builder() -> AdagradBuilder<F> {
         AdagradBuilder::default()
     }
-    /// Learning-rate decay `η`.
-    pub fn lr_decay(&self) -> f64 {
-        self.cfg.lr_decay
-    }
-    /// Weight decay `λ`.
-    pub fn weight_decay(&self) -> f64 {
-        self.cfg.weight_decay
-    }
-    /// Starting value of the accumulator.
-    pub fn initial_accumulator_value(&self) -> f64 {
-        self.cfg.initial_accumulator_value
-    }
-    /// `ε`.
-    pub fn eps(&self) -> f64 {
-        self.cfg.eps
-    }
-    /// Whether the objective is maximized.
-    pub fn maximize(&self) -> bool {
-        self.cfg.maximize
+    getters! {
+        /// Learning-rate decay `η`.
+        lr_decay: f64,
+        /// Weight decay `λ`.
+        weight_decay: f64,
+        /// Starting value of the accumulator.
+        initial_accumulator_value: f64,
+        /// `ε`.
+        eps: f64,
+        /// Whether the objective is maximized.
+        maximize: bool,
     }
     /// The state of parameter `id`, if it has any.
     pub fn state(&self, id: usize) -> Option<&AdagradState<F>> {
@@ -229,54 +202,29 @@ impl<F: Float> Optimizer<F> for Adagrad<F> {
     }
 
     fn validate(&self, param: Param<'_>, value: ArrayViewD<'_, F>, grad: ArrayViewD<'_, F>) -> Result<()> {
-        same_shape(OP, value.shape(), grad.shape())?;
-        if let Some(s) = self.state.get(param.id) {
-            check_state_shapes(OP, value.shape(), &[&s.sum])?;
-        }
-        Ok(())
+        let state = self.state.get(param.id).map(|s| [&s.sum]);
+        check_update(OP, value.shape(), grad.shape(), state)
     }
 
-    fn lr(&self) -> F {
-        F::lit(self.cfg.lr)
-    }
-
-    fn set_lr(&mut self, lr: F) {
-        self.cfg.lr = lr.as_f64();
-    }
+    lr_accessors!();
 
     fn state_dict(&self) -> StateDict<F> {
-        let c = &self.cfg;
         let mut w = Writer::new();
-        w.hyper("lr", c.lr)
-            .hyper("lr_decay", c.lr_decay)
-            .hyper("weight_decay", c.weight_decay)
-            .hyper("initial_accumulator_value", c.initial_accumulator_value)
-            .hyper("eps", c.eps)
-            .flag("maximize", c.maximize);
+        self.cfg.write(&mut w);
         for (id, s) in self.state.iter() {
-            w.scalar(id, "step", s.step as f64).tensor(id, "sum", &s.sum);
+            w.step(id, s.step).tensors(id, &[("sum", &s.sum)]);
         }
         w.finish()
     }
 
     fn load_state_dict(&mut self, sd: &StateDict<F>) -> Result<()> {
         let mut r = Reader::new("Adagrad::load_state_dict", sd);
-        let cfg = AdagradConfig {
-            lr: r.hyper("lr")?,
-            lr_decay: r.hyper("lr_decay")?,
-            weight_decay: r.hyper("weight_decay")?,
-            initial_accumulator_value: r.hyper("initial_accumulator_value")?,
-            eps: r.hyper("eps")?,
-            maximize: r.flag("maximize")?,
-        };
-        cfg.validate()?;
-        let mut state = StateMap::default();
-        for id in r.ids()? {
+        let cfg = AdagradConfig::read(&mut r)?;
+        let state = r.states(|r, id| {
             let step = r.step(id)?;
-            let sum = r.tensor(id, "sum")?;
-            state.insert(id, AdagradState { step, sum: Placer::unknown().copy_of(sum.view()) });
-        }
-        r.finish()?;
+            let [sum] = r.placed(id, ["sum"])?;
+            Ok(AdagradState { step, sum })
+        })?;
         self.cfg = cfg;
         self.state = state;
         Ok(())

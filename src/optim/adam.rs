@@ -7,10 +7,11 @@ use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 use crate::error::{Error, Result};
 use crate::optim::kernel::{ConstDiv, fused4, fused5};
 use crate::optim::state::{
-    Placer, Reader, Writer, bias_corrections, check_nonneg, check_state_shapes, check_unit_open, max_nan,
+    Placer, Reader, Writer, bias_corrections, check_nonneg, check_state_shapes, check_unit_open,
+    check_update, max_nan,
 };
 use crate::optim::{Optimizer, StateDict, StateMap};
-use crate::tensor::{Float, Param, same_shape};
+use crate::tensor::{Float, Param};
 
 /// Adam, bias-corrected, with optional AMSGrad and L2 or decoupled weight decay:
 /// `torch.optim.Adam`.
@@ -134,33 +135,18 @@ impl AdamConfig {
         check_unit_open("betas[1]", self.beta2)?;
         check_nonneg("weight_decay", self.weight_decay)
     }
-
-    fn write<F: Float>(&self, w: &mut Writer<F>) {
-        w.hyper("lr", self.lr)
-            .hyper("betas.0", self.beta1)
-            .hyper("betas.1", self.beta2)
-            .hyper("eps", self.eps)
-            .hyper("weight_decay", self.weight_decay)
-            .flag("amsgrad", self.amsgrad)
-            .flag("maximize", self.maximize)
-            .flag("decoupled_weight_decay", self.decoupled_weight_decay);
-    }
-
-    fn read<F: Float>(r: &mut Reader<'_, F>) -> Result<Self> {
-        let cfg = AdamConfig {
-            lr: r.hyper("lr")?,
-            beta1: r.hyper("betas.0")?,
-            beta2: r.hyper("betas.1")?,
-            eps: r.hyper("eps")?,
-            weight_decay: r.hyper("weight_decay")?,
-            amsgrad: r.flag("amsgrad")?,
-            maximize: r.flag("maximize")?,
-            decoupled_weight_decay: r.flag("decoupled_weight_decay")?,
-        };
-        cfg.validate()?;
-        Ok(cfg)
-    }
 }
+
+hyper_table!(AdamConfig {
+    lr: hyper "lr",
+    beta1: hyper "betas.0",
+    beta2: hyper "betas.1",
+    eps: hyper "eps",
+    weight_decay: hyper "weight_decay",
+    amsgrad: flag "amsgrad",
+    maximize: flag "maximize",
+    decoupled_weight_decay: flag "decoupled_weight_decay",
+});
 
 /// Builder of [`Adam`]; setters take torch's names, [`build`](AdamBuilder::build)
 /// validates.
@@ -172,10 +158,9 @@ pub struct AdamBuilder<F> {
 
 macro_rules! adam_setters {
     () => {
-        /// Learning rate `γ`.
-        pub fn lr(mut self, lr: f64) -> Self {
-            self.cfg.lr = lr;
-            self
+        setters! {
+            /// Learning rate `γ`.
+            lr: f64,
         }
         /// Coefficients `(β1, β2)` of the running averages of the gradient and its square.
         pub fn betas(mut self, beta1: f64, beta2: f64) -> Self {
@@ -183,45 +168,28 @@ macro_rules! adam_setters {
             self.cfg.beta2 = beta2;
             self
         }
-        /// Term `ε` added to the denominator.
-        pub fn eps(mut self, eps: f64) -> Self {
-            self.cfg.eps = eps;
-            self
-        }
-        /// Weight decay `λ`.
-        pub fn weight_decay(mut self, weight_decay: f64) -> Self {
-            self.cfg.weight_decay = weight_decay;
-            self
-        }
-        /// Use the AMSGrad variant (default `false`).
-        pub fn amsgrad(mut self, amsgrad: bool) -> Self {
-            self.cfg.amsgrad = amsgrad;
-            self
-        }
-        /// Maximize the objective instead of minimizing it (default `false`).
-        pub fn maximize(mut self, maximize: bool) -> Self {
-            self.cfg.maximize = maximize;
-            self
+        setters! {
+            /// Term `ε` added to the denominator.
+            eps: f64,
+            /// Weight decay `λ`.
+            weight_decay: f64,
+            /// Use the AMSGrad variant (default `false`).
+            amsgrad: bool,
+            /// Maximize the objective instead of minimizing it (default `false`).
+            maximize: bool,
         }
     };
 }
 
 impl<F: Float> AdamBuilder<F> {
     adam_setters!();
-    /// Decoupled weight decay `p ← p·(1 − γλ)` (AdamW) instead of L2 (default `false`).
-    pub fn decoupled_weight_decay(mut self, decoupled: bool) -> Self {
-        self.cfg.decoupled_weight_decay = decoupled;
-        self
-    }
-    /// Validates the hyper-parameters and builds the optimizer.
-    ///
-    /// # Errors
-    /// See [`Adam`].
-    pub fn build(self) -> Result<Adam<F>> {
-        self.cfg.validate()?;
-        Ok(Adam { cfg: self.cfg, state: StateMap::default() })
+    setters! {
+        /// Decoupled weight decay `p ← p·(1 − γλ)` (AdamW) instead of L2 (default `false`).
+        decoupled_weight_decay: bool,
     }
 }
+
+builder_basics!(Adam, AdamBuilder, ADAM_DEFAULTS);
 
 const ADAM_DEFAULTS: AdamConfig = AdamConfig {
     lr: 1e-3,
@@ -233,12 +201,6 @@ const ADAM_DEFAULTS: AdamConfig = AdamConfig {
     maximize: false,
     decoupled_weight_decay: false,
 };
-
-impl<F: Float> Default for AdamBuilder<F> {
-    fn default() -> Self {
-        AdamBuilder { cfg: ADAM_DEFAULTS, _f: PhantomData }
-    }
-}
 
 impl<F: Float> Default for Adam<F> {
     /// torch's defaults: `lr = 1e-3`, `betas = (0.9, 0.999)`, `eps = 1e-8`, no weight decay.
@@ -256,25 +218,17 @@ impl<F: Float> Adam<F> {
     pub fn betas(&self) -> (f64, f64) {
         (self.cfg.beta1, self.cfg.beta2)
     }
-    /// `ε`.
-    pub fn eps(&self) -> f64 {
-        self.cfg.eps
-    }
-    /// Weight decay `λ`.
-    pub fn weight_decay(&self) -> f64 {
-        self.cfg.weight_decay
-    }
-    /// Whether AMSGrad is on.
-    pub fn amsgrad(&self) -> bool {
-        self.cfg.amsgrad
-    }
-    /// Whether the objective is maximized.
-    pub fn maximize(&self) -> bool {
-        self.cfg.maximize
-    }
-    /// Whether weight decay is decoupled (AdamW).
-    pub fn decoupled_weight_decay(&self) -> bool {
-        self.cfg.decoupled_weight_decay
+    getters! {
+        /// `ε`.
+        eps: f64,
+        /// Weight decay `λ`.
+        weight_decay: f64,
+        /// Whether AMSGrad is on.
+        amsgrad: bool,
+        /// Whether the objective is maximized.
+        maximize: bool,
+        /// Whether weight decay is decoupled (AdamW).
+        decoupled_weight_decay: bool,
     }
     /// The state of parameter `id`, if it has any.
     pub fn state(&self, id: usize) -> Option<&AdamState<F>> {
@@ -336,41 +290,21 @@ impl<F: Float> Optimizer<F> for Adam<F> {
     }
 
     fn validate(&self, param: Param<'_>, value: ArrayViewD<'_, F>, grad: ArrayViewD<'_, F>) -> Result<()> {
-        same_shape(OP, value.shape(), grad.shape())?;
-        if let Some(s) = self.state.get(param.id) {
-            check_state_shapes(OP, value.shape(), &[&s.exp_avg, &s.exp_avg_sq])?;
-            if let Some(m) = &s.max_exp_avg_sq {
-                check_state_shapes(OP, value.shape(), &[m])?;
-            }
+        let s = self.state.get(param.id);
+        check_update(OP, value.shape(), grad.shape(), s.map(|s| [&s.exp_avg, &s.exp_avg_sq]))?;
+        match s.and_then(|s| s.max_exp_avg_sq.as_ref()) {
+            Some(m) => check_state_shapes(OP, value.shape(), &[m]),
+            None => Ok(()),
         }
-        Ok(())
     }
 
-    fn lr(&self) -> F {
-        F::lit(self.cfg.lr)
-    }
-
-    fn set_lr(&mut self, lr: F) {
-        self.cfg.lr = lr.as_f64();
-    }
-
-    fn group_momentum(&self, _group: usize) -> Option<F> {
-        Some(F::lit(self.cfg.beta1))
-    }
-
-    fn set_group_momentum(&mut self, _group: usize, momentum: F) {
-        self.cfg.beta1 = momentum.as_f64();
-    }
+    lr_accessors!(beta1);
 
     fn state_dict(&self) -> StateDict<F> {
         let mut w = Writer::new();
         self.cfg.write(&mut w);
         for (id, s) in self.state.iter() {
-            w.scalar(id, "step", s.step as f64).tensor(id, "exp_avg", &s.exp_avg).tensor(
-                id,
-                "exp_avg_sq",
-                &s.exp_avg_sq,
-            );
+            w.step(id, s.step).tensors(id, &[("exp_avg", &s.exp_avg), ("exp_avg_sq", &s.exp_avg_sq)]);
             if let Some(m) = &s.max_exp_avg_sq {
                 w.tensor(id, "max_exp_avg_sq", m);
             }
@@ -381,25 +315,12 @@ impl<F: Float> Optimizer<F> for Adam<F> {
     fn load_state_dict(&mut self, sd: &StateDict<F>) -> Result<()> {
         let mut r = Reader::new("Adam::load_state_dict", sd);
         let cfg = AdamConfig::read(&mut r)?;
-        let mut state = StateMap::default();
-        for id in r.ids()? {
+        let state = r.states(|r, id| {
             let step = r.step(id)?;
-            let m = r.tensor(id, "exp_avg")?;
-            let v = r.tensor_shaped(id, "exp_avg_sq", m.shape())?;
-            let vmax =
-                if cfg.amsgrad { Some(r.tensor_shaped(id, "max_exp_avg_sq", m.shape())?) } else { None };
-            let mut placer = Placer::unknown();
-            state.insert(
-                id,
-                AdamState {
-                    step,
-                    exp_avg: placer.copy_of(m.view()),
-                    exp_avg_sq: placer.copy_of(v.view()),
-                    max_exp_avg_sq: vmax.map(|x| placer.copy_of(x.view())),
-                },
-            );
-        }
-        r.finish()?;
+            let ([exp_avg, exp_avg_sq], [max_exp_avg_sq]) =
+                r.placed_with(id, ["exp_avg", "exp_avg_sq"], [("max_exp_avg_sq", cfg.amsgrad)])?;
+            Ok(AdamState { step, exp_avg, exp_avg_sq, max_exp_avg_sq })
+        })?;
         self.cfg = cfg;
         self.state = state;
         Ok(())

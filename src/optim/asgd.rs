@@ -6,9 +6,9 @@ use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
 use crate::error::Result;
 use crate::optim::kernel::fused3;
-use crate::optim::state::{Placer, Reader, Writer, check_nonneg, check_not_nan, check_state_shapes};
+use crate::optim::state::{Placer, Reader, Writer, check_nonneg, check_not_nan, check_update};
 use crate::optim::{Optimizer, StateDict, StateMap};
-use crate::tensor::{Float, Param, same_shape};
+use crate::tensor::{Float, Param};
 
 /// Averaged stochastic gradient descent: `torch.optim.ASGD`.
 ///
@@ -113,6 +113,15 @@ impl AsgdConfig {
     }
 }
 
+hyper_table!(AsgdConfig {
+    lr: hyper "lr",
+    lambd: hyper "lambd",
+    alpha: hyper "alpha",
+    t0: hyper "t0",
+    weight_decay: hyper "weight_decay",
+    maximize: flag "maximize",
+});
+
 const DEFAULTS: AsgdConfig =
     AsgdConfig { lr: 1e-2, lambd: 1e-4, alpha: 0.75, t0: 1e6, weight_decay: 0.0, maximize: false };
 
@@ -125,51 +134,23 @@ pub struct AsgdBuilder<F> {
 }
 
 impl<F: Float> AsgdBuilder<F> {
-    /// Learning rate `γ` (default `1e-2`).
-    pub fn lr(mut self, lr: f64) -> Self {
-        self.cfg.lr = lr;
-        self
-    }
-    /// Decay term `ℓ` (default `1e-4`).
-    pub fn lambd(mut self, lambd: f64) -> Self {
-        self.cfg.lambd = lambd;
-        self
-    }
-    /// Power `α` of the step-size decay (default `0.75`).
-    pub fn alpha(mut self, alpha: f64) -> Self {
-        self.cfg.alpha = alpha;
-        self
-    }
-    /// Step at which averaging starts (default `1e6`).
-    pub fn t0(mut self, t0: f64) -> Self {
-        self.cfg.t0 = t0;
-        self
-    }
-    /// L2 penalty `λ` (default `0`).
-    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
-        self.cfg.weight_decay = weight_decay;
-        self
-    }
-    /// Maximize the objective instead of minimizing it (default `false`).
-    pub fn maximize(mut self, maximize: bool) -> Self {
-        self.cfg.maximize = maximize;
-        self
-    }
-    /// Validates the hyper-parameters and builds the optimizer.
-    ///
-    /// # Errors
-    /// See [`Asgd`].
-    pub fn build(self) -> Result<Asgd<F>> {
-        self.cfg.validate()?;
-        Ok(Asgd { cfg: self.cfg, state: StateMap::default() })
+    setters! {
+        /// Learning rate `γ` (default `1e-2`).
+        lr: f64,
+        /// Decay term `ℓ` (default `1e-4`).
+        lambd: f64,
+        /// Power `α` of the step-size decay (default `0.75`).
+        alpha: f64,
+        /// Step at which averaging starts (default `1e6`).
+        t0: f64,
+        /// L2 penalty `λ` (default `0`).
+        weight_decay: f64,
+        /// Maximize the objective instead of minimizing it (default `false`).
+        maximize: bool,
     }
 }
 
-impl<F: Float> Default for AsgdBuilder<F> {
-    fn default() -> Self {
-        AsgdBuilder { cfg: DEFAULTS, _f: PhantomData }
-    }
-}
+builder_basics!(Asgd, AsgdBuilder, DEFAULTS);
 
 impl<F: Float> Default for Asgd<F> {
     /// torch's defaults: `lr = 1e-2`, `lambd = 1e-4`, `alpha = 0.75`, `t0 = 1e6`.
@@ -183,25 +164,17 @@ impl<F: Float> Asgd<F> {
     pub fn builder() -> AsgdBuilder<F> {
         AsgdBuilder::default()
     }
-    /// Decay term `ℓ`.
-    pub fn lambd(&self) -> f64 {
-        self.cfg.lambd
-    }
-    /// Power `α`.
-    pub fn alpha(&self) -> f64 {
-        self.cfg.alpha
-    }
-    /// Step at which averaging starts.
-    pub fn t0(&self) -> f64 {
-        self.cfg.t0
-    }
-    /// Weight decay `λ`.
-    pub fn weight_decay(&self) -> f64 {
-        self.cfg.weight_decay
-    }
-    /// Whether the objective is maximized.
-    pub fn maximize(&self) -> bool {
-        self.cfg.maximize
+    getters! {
+        /// Decay term `ℓ`.
+        lambd: f64,
+        /// Power `α`.
+        alpha: f64,
+        /// Step at which averaging starts.
+        t0: f64,
+        /// Weight decay `λ`.
+        weight_decay: f64,
+        /// Whether the objective is maximized.
+        maximize: bool,
     }
     /// The averaged value of parameter `id` (torch's `state[p]["ax"]`), once it has been
     /// updated at least once.
@@ -251,59 +224,31 @@ impl<F: Float> Optimizer<F> for Asgd<F> {
     }
 
     fn validate(&self, param: Param<'_>, value: ArrayViewD<'_, F>, grad: ArrayViewD<'_, F>) -> Result<()> {
-        same_shape(OP, value.shape(), grad.shape())?;
-        if let Some(s) = self.state.get(param.id) {
-            check_state_shapes(OP, value.shape(), &[&s.ax])?;
-        }
-        Ok(())
+        let state = self.state.get(param.id).map(|s| [&s.ax]);
+        check_update(OP, value.shape(), grad.shape(), state)
     }
 
-    fn lr(&self) -> F {
-        F::lit(self.cfg.lr)
-    }
-
-    fn set_lr(&mut self, lr: F) {
-        self.cfg.lr = lr.as_f64();
-    }
+    lr_accessors!();
 
     fn state_dict(&self) -> StateDict<F> {
-        let c = &self.cfg;
         let mut w = Writer::new();
-        w.hyper("lr", c.lr)
-            .hyper("lambd", c.lambd)
-            .hyper("alpha", c.alpha)
-            .hyper("t0", c.t0)
-            .hyper("weight_decay", c.weight_decay)
-            .flag("maximize", c.maximize);
+        self.cfg.write(&mut w);
         for (id, s) in self.state.iter() {
-            w.scalar(id, "step", s.step as f64)
-                .scalar(id, "eta", s.eta)
-                .scalar(id, "mu", s.mu)
-                .tensor(id, "ax", &s.ax);
+            w.step(id, s.step).scalar(id, "eta", s.eta).scalar(id, "mu", s.mu).tensors(id, &[("ax", &s.ax)]);
         }
         w.finish()
     }
 
     fn load_state_dict(&mut self, sd: &StateDict<F>) -> Result<()> {
         let mut r = Reader::new("Asgd::load_state_dict", sd);
-        let cfg = AsgdConfig {
-            lr: r.hyper("lr")?,
-            lambd: r.hyper("lambd")?,
-            alpha: r.hyper("alpha")?,
-            t0: r.hyper("t0")?,
-            weight_decay: r.hyper("weight_decay")?,
-            maximize: r.flag("maximize")?,
-        };
-        cfg.validate()?;
-        let mut state = StateMap::default();
-        for id in r.ids()? {
+        let cfg = AsgdConfig::read(&mut r)?;
+        let state = r.states(|r, id| {
             let step = r.step(id)?;
             let eta = r.scalar(id, "eta")?;
             let mu = r.scalar(id, "mu")?;
-            let ax = r.tensor(id, "ax")?;
-            state.insert(id, AsgdState { step, eta, mu, ax: Placer::unknown().copy_of(ax.view()) });
-        }
-        r.finish()?;
+            let [ax] = r.placed(id, ["ax"])?;
+            Ok(AsgdState { step, eta, mu, ax })
+        })?;
         self.cfg = cfg;
         self.state = state;
         Ok(())

@@ -6,10 +6,11 @@ use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Zip};
 
 use crate::error::Result;
 use crate::optim::kernel::ConstDiv;
-use crate::optim::optax_common::{bias_correction, trust_ratio};
-use crate::optim::state::{Placer, Reader, Writer, check_nonneg, check_state_shapes, check_unit_open};
+use crate::optim::optax_common::trust_ratio;
+use crate::optim::state::bias_correction;
+use crate::optim::state::{Placer, Reader, Writer, check_nonneg, check_unit_open, check_update};
 use crate::optim::{Optimizer, StateDict, StateMap};
-use crate::tensor::{Float, Param, same_shape};
+use crate::tensor::{Float, Param};
 
 /// LAMB (layer-wise adaptive moments for batch training): Adam's direction rescaled per
 /// tensor by the trust ratio `‖p‖ / ‖u‖`, as `optax.lamb` computes it.
@@ -122,6 +123,15 @@ impl LambConfig {
     }
 }
 
+hyper_table!(LambConfig {
+    lr: hyper "lr",
+    beta1: hyper "betas.0",
+    beta2: hyper "betas.1",
+    eps: hyper "eps",
+    eps_root: hyper "eps_root",
+    weight_decay: hyper "weight_decay",
+});
+
 const DEFAULTS: LambConfig =
     LambConfig { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-6, eps_root: 0.0, weight_decay: 0.0 };
 
@@ -132,18 +142,11 @@ pub struct LambBuilder<F> {
     _f: PhantomData<fn() -> F>,
 }
 
-impl<F: Float> Default for LambBuilder<F> {
-    fn default() -> Self {
-        LambBuilder { cfg: DEFAULTS, _f: PhantomData }
-    }
-}
-
 impl<F: Float> LambBuilder<F> {
-    /// Learning rate `γ` (optax's `learning_rate`).
-    #[doc(alias = "learning_rate")]
-    pub fn lr(mut self, lr: f64) -> Self {
-        self.cfg.lr = lr;
-        self
+    setters! {
+        /// Learning rate `γ` (optax's `learning_rate`).
+        #[doc(alias = "learning_rate")]
+        lr: f64,
     }
     /// `(β1, β2)` (optax's `b1`, `b2`), the decay rates of the two moments.
     #[doc(alias = "b1")]
@@ -153,30 +156,17 @@ impl<F: Float> LambBuilder<F> {
         self.cfg.beta2 = beta2;
         self
     }
-    /// `ε`, added to the denominator outside the square root.
-    pub fn eps(mut self, eps: f64) -> Self {
-        self.cfg.eps = eps;
-        self
-    }
-    /// `ε_root`, added inside the square root.
-    pub fn eps_root(mut self, eps_root: f64) -> Self {
-        self.cfg.eps_root = eps_root;
-        self
-    }
-    /// Weight decay `λ`, added to the direction before the trust ratio.
-    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
-        self.cfg.weight_decay = weight_decay;
-        self
-    }
-    /// Validates the hyper-parameters and builds the optimizer.
-    ///
-    /// # Errors
-    /// See [`Lamb`].
-    pub fn build(self) -> Result<Lamb<F>> {
-        self.cfg.validate()?;
-        Ok(Lamb { cfg: self.cfg, state: StateMap::default() })
+    setters! {
+        /// `ε`, added to the denominator outside the square root.
+        eps: f64,
+        /// `ε_root`, added inside the square root.
+        eps_root: f64,
+        /// Weight decay `λ`, added to the direction before the trust ratio.
+        weight_decay: f64,
     }
 }
+
+builder_basics!(Lamb, LambBuilder, DEFAULTS);
 
 impl<F: Float> Default for Lamb<F> {
     /// `lr = 1e-3`, `betas = (0.9, 0.999)`, `eps = 1e-6`, `eps_root = 0`, no weight decay.
@@ -194,17 +184,13 @@ impl<F: Float> Lamb<F> {
     pub fn betas(&self) -> (f64, f64) {
         (self.cfg.beta1, self.cfg.beta2)
     }
-    /// `ε`.
-    pub fn eps(&self) -> f64 {
-        self.cfg.eps
-    }
-    /// `ε_root`.
-    pub fn eps_root(&self) -> f64 {
-        self.cfg.eps_root
-    }
-    /// Weight decay `λ`.
-    pub fn weight_decay(&self) -> f64 {
-        self.cfg.weight_decay
+    getters! {
+        /// `ε`.
+        eps: f64,
+        /// `ε_root`.
+        eps_root: f64,
+        /// Weight decay `λ`.
+        weight_decay: f64,
     }
     /// The state of parameter `id`, if it has any.
     pub fn state(&self, id: usize) -> Option<&LambState<F>> {
@@ -260,71 +246,29 @@ impl<F: Float> Optimizer<F> for Lamb<F> {
     }
 
     fn validate(&self, param: Param<'_>, value: ArrayViewD<'_, F>, grad: ArrayViewD<'_, F>) -> Result<()> {
-        same_shape(OP, value.shape(), grad.shape())?;
-        if let Some(s) = self.state.get(param.id) {
-            check_state_shapes(OP, value.shape(), &[&s.exp_avg, &s.exp_avg_sq])?;
-        }
-        Ok(())
+        let state = self.state.get(param.id).map(|s| [&s.exp_avg, &s.exp_avg_sq]);
+        check_update(OP, value.shape(), grad.shape(), state)
     }
 
-    fn lr(&self) -> F {
-        F::lit(self.cfg.lr)
-    }
-
-    fn set_lr(&mut self, lr: F) {
-        self.cfg.lr = lr.as_f64();
-    }
-
-    fn group_momentum(&self, _group: usize) -> Option<F> {
-        Some(F::lit(self.cfg.beta1))
-    }
-
-    fn set_group_momentum(&mut self, _group: usize, momentum: F) {
-        self.cfg.beta1 = momentum.as_f64();
-    }
+    lr_accessors!(beta1);
 
     fn state_dict(&self) -> StateDict<F> {
-        let c = self.cfg;
         let mut w = Writer::new();
-        w.hyper("lr", c.lr)
-            .hyper("betas.0", c.beta1)
-            .hyper("betas.1", c.beta2)
-            .hyper("eps", c.eps)
-            .hyper("eps_root", c.eps_root)
-            .hyper("weight_decay", c.weight_decay);
+        self.cfg.write(&mut w);
         for (id, s) in self.state.iter() {
-            w.scalar(id, "step", s.step as f64).tensor(id, "exp_avg", &s.exp_avg).tensor(
-                id,
-                "exp_avg_sq",
-                &s.exp_avg_sq,
-            );
+            w.step(id, s.step).tensors(id, &[("exp_avg", &s.exp_avg), ("exp_avg_sq", &s.exp_avg_sq)]);
         }
         w.finish()
     }
 
     fn load_state_dict(&mut self, sd: &StateDict<F>) -> Result<()> {
         let mut r = Reader::new("Lamb::load_state_dict", sd);
-        let cfg = LambConfig {
-            lr: r.hyper("lr")?,
-            beta1: r.hyper("betas.0")?,
-            beta2: r.hyper("betas.1")?,
-            eps: r.hyper("eps")?,
-            eps_root: r.hyper("eps_root")?,
-            weight_decay: r.hyper("weight_decay")?,
-        };
-        cfg.validate()?;
-        let mut state = StateMap::default();
-        for id in r.ids()? {
+        let cfg = LambConfig::read(&mut r)?;
+        let state = r.states(|r, id| {
             let step = r.step(id)?;
-            let m = r.tensor(id, "exp_avg")?;
-            let v = r.tensor_shaped(id, "exp_avg_sq", m.shape())?;
-            let mut placer = Placer::unknown();
-            state.insert(
-                id,
-                LambState { step, exp_avg: placer.copy_of(m.view()), exp_avg_sq: placer.copy_of(v.view()) },
-            );
-        }
-        r.finish()?;
+            let [exp_avg, exp_avg_sq] = r.placed(id, ["exp_avg", "exp_avg_sq"])?;
+            Ok(LambState { step, exp_avg, exp_avg_sq })
+        })?;
         self.cfg = cfg;
         self.state = state;
         Ok(())

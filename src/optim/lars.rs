@@ -7,9 +7,9 @@ use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Zip};
 use crate::error::Result;
 use crate::optim::kernel::fused3;
 use crate::optim::optax_common::trust_ratio;
-use crate::optim::state::{Placer, Reader, Writer, check_nonneg, check_state_shapes};
+use crate::optim::state::{Placer, Reader, Writer, check_nonneg, check_update};
 use crate::optim::{Optimizer, StateDict, StateMap};
-use crate::tensor::{Float, Param, same_shape};
+use crate::tensor::{Float, Param};
 
 /// LARS (layer-wise adaptive rate scaling): SGD with momentum whose step is rescaled per
 /// tensor by the trust ratio `η·‖p‖ / ‖g + λp‖`, as `optax.lars` computes it.
@@ -123,6 +123,15 @@ impl LarsConfig {
     }
 }
 
+hyper_table!(LarsConfig {
+    lr: hyper "lr",
+    weight_decay: hyper "weight_decay",
+    trust_coefficient: hyper "trust_coefficient",
+    eps: hyper "eps",
+    momentum: hyper "momentum",
+    nesterov: flag "nesterov",
+});
+
 const DEFAULTS: LarsConfig = LarsConfig {
     lr: 0.1,
     weight_decay: 0.0,
@@ -139,53 +148,25 @@ pub struct LarsBuilder<F> {
     _f: PhantomData<fn() -> F>,
 }
 
-impl<F: Float> Default for LarsBuilder<F> {
-    fn default() -> Self {
-        LarsBuilder { cfg: DEFAULTS, _f: PhantomData }
+impl<F: Float> LarsBuilder<F> {
+    setters! {
+        /// Learning rate `γ` (optax's `learning_rate`).
+        #[doc(alias = "learning_rate")]
+        lr: f64,
+        /// Weight decay `λ`, added to the gradient before the trust ratio.
+        weight_decay: f64,
+        /// Trust coefficient `η`.
+        trust_coefficient: f64,
+        /// `ε`, added to the update norm in the trust ratio.
+        eps: f64,
+        /// Momentum `μ` (`0` disables it).
+        momentum: f64,
+        /// Nesterov momentum (default `false`).
+        nesterov: bool,
     }
 }
 
-impl<F: Float> LarsBuilder<F> {
-    /// Learning rate `γ` (optax's `learning_rate`).
-    #[doc(alias = "learning_rate")]
-    pub fn lr(mut self, lr: f64) -> Self {
-        self.cfg.lr = lr;
-        self
-    }
-    /// Weight decay `λ`, added to the gradient before the trust ratio.
-    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
-        self.cfg.weight_decay = weight_decay;
-        self
-    }
-    /// Trust coefficient `η`.
-    pub fn trust_coefficient(mut self, trust_coefficient: f64) -> Self {
-        self.cfg.trust_coefficient = trust_coefficient;
-        self
-    }
-    /// `ε`, added to the update norm in the trust ratio.
-    pub fn eps(mut self, eps: f64) -> Self {
-        self.cfg.eps = eps;
-        self
-    }
-    /// Momentum `μ` (`0` disables it).
-    pub fn momentum(mut self, momentum: f64) -> Self {
-        self.cfg.momentum = momentum;
-        self
-    }
-    /// Nesterov momentum (default `false`).
-    pub fn nesterov(mut self, nesterov: bool) -> Self {
-        self.cfg.nesterov = nesterov;
-        self
-    }
-    /// Validates the hyper-parameters and builds the optimizer.
-    ///
-    /// # Errors
-    /// See [`Lars`].
-    pub fn build(self) -> Result<Lars<F>> {
-        self.cfg.validate()?;
-        Ok(Lars { cfg: self.cfg, state: StateMap::default() })
-    }
-}
+builder_basics!(Lars, LarsBuilder, DEFAULTS);
 
 impl<F: Float> Default for Lars<F> {
     /// `lr = 0.1`, `trust_coefficient = 0.001`, `momentum = 0.9`, no weight decay,
@@ -200,25 +181,17 @@ impl<F: Float> Lars<F> {
     pub fn builder() -> LarsBuilder<F> {
         LarsBuilder::default()
     }
-    /// Weight decay `λ`.
-    pub fn weight_decay(&self) -> f64 {
-        self.cfg.weight_decay
-    }
-    /// Trust coefficient `η`.
-    pub fn trust_coefficient(&self) -> f64 {
-        self.cfg.trust_coefficient
-    }
-    /// `ε`.
-    pub fn eps(&self) -> f64 {
-        self.cfg.eps
-    }
-    /// Momentum `μ`.
-    pub fn momentum(&self) -> f64 {
-        self.cfg.momentum
-    }
-    /// Whether Nesterov momentum is on.
-    pub fn nesterov(&self) -> bool {
-        self.cfg.nesterov
+    getters! {
+        /// Weight decay `λ`.
+        weight_decay: f64,
+        /// Trust coefficient `η`.
+        trust_coefficient: f64,
+        /// `ε`.
+        eps: f64,
+        /// Momentum `μ`.
+        momentum: f64,
+        /// Whether Nesterov momentum is on.
+        nesterov: bool,
     }
     /// The state of parameter `id`, if it has any.
     pub fn state(&self, id: usize) -> Option<&LarsState<F>> {
@@ -264,62 +237,29 @@ impl<F: Float> Optimizer<F> for Lars<F> {
     }
 
     fn validate(&self, param: Param<'_>, value: ArrayViewD<'_, F>, grad: ArrayViewD<'_, F>) -> Result<()> {
-        same_shape(OP, value.shape(), grad.shape())?;
-        if let Some(s) = self.state.get(param.id) {
-            check_state_shapes(OP, value.shape(), &[&s.momentum_buffer])?;
-        }
-        Ok(())
+        let state = self.state.get(param.id).map(|s| [&s.momentum_buffer]);
+        check_update(OP, value.shape(), grad.shape(), state)
     }
 
-    fn lr(&self) -> F {
-        F::lit(self.cfg.lr)
-    }
-
-    fn set_lr(&mut self, lr: F) {
-        self.cfg.lr = lr.as_f64();
-    }
-
-    fn group_momentum(&self, _group: usize) -> Option<F> {
-        Some(F::lit(self.cfg.momentum))
-    }
-
-    fn set_group_momentum(&mut self, _group: usize, momentum: F) {
-        self.cfg.momentum = momentum.as_f64();
-    }
+    lr_accessors!(momentum);
 
     fn state_dict(&self) -> StateDict<F> {
-        let c = self.cfg;
         let mut w = Writer::new();
-        w.hyper("lr", c.lr)
-            .hyper("weight_decay", c.weight_decay)
-            .hyper("trust_coefficient", c.trust_coefficient)
-            .hyper("eps", c.eps)
-            .hyper("momentum", c.momentum)
-            .flag("nesterov", c.nesterov);
+        self.cfg.write(&mut w);
         for (id, s) in self.state.iter() {
-            w.scalar(id, "step", s.step as f64).tensor(id, "momentum_buffer", &s.momentum_buffer);
+            w.step(id, s.step).tensors(id, &[("momentum_buffer", &s.momentum_buffer)]);
         }
         w.finish()
     }
 
     fn load_state_dict(&mut self, sd: &StateDict<F>) -> Result<()> {
         let mut r = Reader::new("Lars::load_state_dict", sd);
-        let cfg = LarsConfig {
-            lr: r.hyper("lr")?,
-            weight_decay: r.hyper("weight_decay")?,
-            trust_coefficient: r.hyper("trust_coefficient")?,
-            eps: r.hyper("eps")?,
-            momentum: r.hyper("momentum")?,
-            nesterov: r.flag("nesterov")?,
-        };
-        cfg.validate()?;
-        let mut state = StateMap::default();
-        for id in r.ids()? {
+        let cfg = LarsConfig::read(&mut r)?;
+        let state = r.states(|r, id| {
             let step = r.step(id)?;
-            let b = r.tensor(id, "momentum_buffer")?;
-            state.insert(id, LarsState { step, momentum_buffer: Placer::unknown().copy_of(b.view()) });
-        }
-        r.finish()?;
+            let [momentum_buffer] = r.placed(id, ["momentum_buffer"])?;
+            Ok(LarsState { step, momentum_buffer })
+        })?;
         self.cfg = cfg;
         self.state = state;
         Ok(())

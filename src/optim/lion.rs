@@ -7,9 +7,9 @@ use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 use crate::error::Result;
 use crate::optim::kernel::fused3;
 use crate::optim::optax_common::sign;
-use crate::optim::state::{Placer, Reader, Writer, check_nonneg, check_state_shapes, check_unit_closed};
+use crate::optim::state::{Placer, Reader, Writer, check_nonneg, check_unit_closed, check_update};
 use crate::optim::{Optimizer, StateDict, StateMap};
-use crate::tensor::{Float, Param, same_shape};
+use crate::tensor::{Float, Param};
 
 /// Lion (EvoLved Sign Momentum): a sign update of an interpolated momentum, as
 /// `optax.lion` computes it.
@@ -112,6 +112,13 @@ impl LionConfig {
     }
 }
 
+hyper_table!(LionConfig {
+    lr: hyper "lr",
+    beta1: hyper "betas.0",
+    beta2: hyper "betas.1",
+    weight_decay: hyper "weight_decay",
+});
+
 const DEFAULTS: LionConfig = LionConfig { lr: 1e-4, beta1: 0.9, beta2: 0.99, weight_decay: 1e-3 };
 
 /// Builder of [`Lion`]; [`build`](LionBuilder::build) validates.
@@ -121,18 +128,11 @@ pub struct LionBuilder<F> {
     _f: PhantomData<fn() -> F>,
 }
 
-impl<F: Float> Default for LionBuilder<F> {
-    fn default() -> Self {
-        LionBuilder { cfg: DEFAULTS, _f: PhantomData }
-    }
-}
-
 impl<F: Float> LionBuilder<F> {
-    /// Learning rate `γ` (optax's `learning_rate`).
-    #[doc(alias = "learning_rate")]
-    pub fn lr(mut self, lr: f64) -> Self {
-        self.cfg.lr = lr;
-        self
+    setters! {
+        /// Learning rate `γ` (optax's `learning_rate`).
+        #[doc(alias = "learning_rate")]
+        lr: f64,
     }
     /// `(β1, β2)` (optax's `b1`, `b2`): `β1` interpolates the update, `β2` the momentum.
     #[doc(alias = "b1")]
@@ -142,20 +142,13 @@ impl<F: Float> LionBuilder<F> {
         self.cfg.beta2 = beta2;
         self
     }
-    /// Decoupled weight decay `λ` (multiplied by the learning rate).
-    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
-        self.cfg.weight_decay = weight_decay;
-        self
-    }
-    /// Validates the hyper-parameters and builds the optimizer.
-    ///
-    /// # Errors
-    /// See [`Lion`].
-    pub fn build(self) -> Result<Lion<F>> {
-        self.cfg.validate()?;
-        Ok(Lion { cfg: self.cfg, state: StateMap::default() })
+    setters! {
+        /// Decoupled weight decay `λ` (multiplied by the learning rate).
+        weight_decay: f64,
     }
 }
+
+builder_basics!(Lion, LionBuilder, DEFAULTS);
 
 impl<F: Float> Default for Lion<F> {
     /// `lr = 1e-4`, `betas = (0.9, 0.99)`, `weight_decay = 1e-3` (optax's defaults; optax
@@ -174,9 +167,9 @@ impl<F: Float> Lion<F> {
     pub fn betas(&self) -> (f64, f64) {
         (self.cfg.beta1, self.cfg.beta2)
     }
-    /// Weight decay `λ`.
-    pub fn weight_decay(&self) -> f64 {
-        self.cfg.weight_decay
+    getters! {
+        /// Weight decay `λ`.
+        weight_decay: f64,
     }
     /// The state of parameter `id`, if it has any.
     pub fn state(&self, id: usize) -> Option<&LionState<F>> {
@@ -212,57 +205,29 @@ impl<F: Float> Optimizer<F> for Lion<F> {
     }
 
     fn validate(&self, param: Param<'_>, value: ArrayViewD<'_, F>, grad: ArrayViewD<'_, F>) -> Result<()> {
-        same_shape(OP, value.shape(), grad.shape())?;
-        if let Some(s) = self.state.get(param.id) {
-            check_state_shapes(OP, value.shape(), &[&s.exp_avg])?;
-        }
-        Ok(())
+        let state = self.state.get(param.id).map(|s| [&s.exp_avg]);
+        check_update(OP, value.shape(), grad.shape(), state)
     }
 
-    fn lr(&self) -> F {
-        F::lit(self.cfg.lr)
-    }
-
-    fn set_lr(&mut self, lr: F) {
-        self.cfg.lr = lr.as_f64();
-    }
-
-    fn group_momentum(&self, _group: usize) -> Option<F> {
-        Some(F::lit(self.cfg.beta1))
-    }
-
-    fn set_group_momentum(&mut self, _group: usize, momentum: F) {
-        self.cfg.beta1 = momentum.as_f64();
-    }
+    lr_accessors!(beta1);
 
     fn state_dict(&self) -> StateDict<F> {
         let mut w = Writer::new();
-        w.hyper("lr", self.cfg.lr)
-            .hyper("betas.0", self.cfg.beta1)
-            .hyper("betas.1", self.cfg.beta2)
-            .hyper("weight_decay", self.cfg.weight_decay);
+        self.cfg.write(&mut w);
         for (id, s) in self.state.iter() {
-            w.scalar(id, "step", s.step as f64).tensor(id, "exp_avg", &s.exp_avg);
+            w.step(id, s.step).tensors(id, &[("exp_avg", &s.exp_avg)]);
         }
         w.finish()
     }
 
     fn load_state_dict(&mut self, sd: &StateDict<F>) -> Result<()> {
         let mut r = Reader::new("Lion::load_state_dict", sd);
-        let cfg = LionConfig {
-            lr: r.hyper("lr")?,
-            beta1: r.hyper("betas.0")?,
-            beta2: r.hyper("betas.1")?,
-            weight_decay: r.hyper("weight_decay")?,
-        };
-        cfg.validate()?;
-        let mut state = StateMap::default();
-        for id in r.ids()? {
+        let cfg = LionConfig::read(&mut r)?;
+        let state = r.states(|r, id| {
             let step = r.step(id)?;
-            let m = r.tensor(id, "exp_avg")?;
-            state.insert(id, LionState { step, exp_avg: Placer::unknown().copy_of(m.view()) });
-        }
-        r.finish()?;
+            let [exp_avg] = r.placed(id, ["exp_avg"])?;
+            Ok(LionState { step, exp_avg })
+        })?;
         self.cfg = cfg;
         self.state = state;
         Ok(())

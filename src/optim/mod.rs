@@ -77,6 +77,9 @@ macro_rules! with_lerp {
     };
 }
 
+#[macro_use]
+mod macros;
+
 mod adadelta;
 mod adafactor;
 mod adagrad;

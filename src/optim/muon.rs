@@ -7,7 +7,7 @@ use ndarray::{ArrayD, ArrayView2, ArrayViewD, ArrayViewMut2, ArrayViewMutD, Ix2,
 
 use crate::error::{Error, Result};
 use crate::optim::kernel::{ConstDiv, fused4};
-use crate::optim::optax_common::bias_correction;
+use crate::optim::state::bias_correction;
 use crate::optim::state::{Placer, Reader, Writer, check_nonneg, check_state_shapes, check_unit_open};
 use crate::optim::{Optimizer, StateDict, StateMap};
 use crate::tensor::{Float, Param, same_shape};
@@ -324,11 +324,10 @@ impl<F: Float> Default for MuonBuilder<F> {
 }
 
 impl<F: Float> MuonBuilder<F> {
-    /// Learning rate `γ` (optax's `learning_rate`).
-    #[doc(alias = "learning_rate")]
-    pub fn lr(mut self, lr: f64) -> Self {
-        self.cfg.lr = lr;
-        self
+    setters! {
+        /// Learning rate `γ` (optax's `learning_rate`).
+        #[doc(alias = "learning_rate")]
+        lr: f64,
     }
     /// Momentum decay `β` (optax's `beta`).
     #[doc(alias = "beta")]
@@ -336,10 +335,9 @@ impl<F: Float> MuonBuilder<F> {
         self.cfg.beta = momentum;
         self
     }
-    /// Nesterov momentum for the Muon matrices (default `true`).
-    pub fn nesterov(mut self, nesterov: bool) -> Self {
-        self.cfg.nesterov = nesterov;
-        self
+    setters! {
+        /// Nesterov momentum for the Muon matrices (default `true`).
+        nesterov: bool,
     }
     /// One coefficient triple `(a, b, c)`, repeated [`ns_steps`](Self::ns_steps) times.
     pub fn ns_coeffs(mut self, a: f64, b: f64, c: f64) -> Self {
@@ -354,25 +352,15 @@ impl<F: Float> MuonBuilder<F> {
         self.cfg.per_step = true;
         self
     }
-    /// Number of Newton–Schulz iterations with a single triple (default 5).
-    pub fn ns_steps(mut self, ns_steps: usize) -> Self {
-        self.cfg.ns_steps = ns_steps;
-        self
-    }
-    /// `ε`, added to the Frobenius norm in Newton–Schulz and to AdamW's denominator.
-    pub fn eps(mut self, eps: f64) -> Self {
-        self.cfg.eps = eps;
-        self
-    }
-    /// Weight decay `λ` of the Muon matrices (multiplied by the learning rate).
-    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
-        self.cfg.weight_decay = weight_decay;
-        self
-    }
-    /// Scale the orthogonalized update by `⟨m̂, O⟩` (default `false`).
-    pub fn adaptive(mut self, adaptive: bool) -> Self {
-        self.cfg.adaptive = adaptive;
-        self
+    setters! {
+        /// Number of Newton–Schulz iterations with a single triple (default 5).
+        ns_steps: usize,
+        /// `ε`, added to the Frobenius norm in Newton–Schulz and to AdamW's denominator.
+        eps: f64,
+        /// Weight decay `λ` of the Muon matrices (multiplied by the learning rate).
+        weight_decay: f64,
+        /// Scale the orthogonalized update by `⟨m̂, O⟩` (default `false`).
+        adaptive: bool,
     }
     /// Consistent-RMS scaling `√max(rows, cols)·consistent_rms` instead of the width
     /// scaling `√max(1, cols/rows)` (0.2 matches AdamW's typical update RMS).
@@ -388,15 +376,11 @@ impl<F: Float> MuonBuilder<F> {
         self.cfg.adam_beta2 = beta2;
         self
     }
-    /// `ε_root` of the AdamW fallback, inside the square root.
-    pub fn adam_eps_root(mut self, eps_root: f64) -> Self {
-        self.cfg.adam_eps_root = eps_root;
-        self
-    }
-    /// Weight decay of the AdamW fallback.
-    pub fn adam_weight_decay(mut self, weight_decay: f64) -> Self {
-        self.cfg.adam_weight_decay = weight_decay;
-        self
+    setters! {
+        /// `ε_root` of the AdamW fallback, inside the square root.
+        adam_eps_root: f64,
+        /// Weight decay of the AdamW fallback.
+        adam_weight_decay: f64,
     }
     /// A separate learning rate for the AdamW fallback (default: `lr`).
     #[doc(alias = "adam_learning_rate")]
@@ -430,25 +414,21 @@ impl<F: Float> Muon<F> {
     pub fn momentum(&self) -> f64 {
         self.cfg.beta
     }
-    /// Whether Nesterov momentum is on.
-    pub fn nesterov(&self) -> bool {
-        self.cfg.nesterov
+    getters! {
+        /// Whether Nesterov momentum is on.
+        nesterov: bool,
     }
     /// The Newton–Schulz coefficient triple of every iteration, in order.
     pub fn ns_schedule(&self) -> Vec<[f64; 3]> {
         self.cfg.iterations().collect()
     }
-    /// `ε`.
-    pub fn eps(&self) -> f64 {
-        self.cfg.eps
-    }
-    /// Weight decay `λ` of the Muon matrices.
-    pub fn weight_decay(&self) -> f64 {
-        self.cfg.weight_decay
-    }
-    /// Whether the update is scaled by `⟨m̂, O⟩`.
-    pub fn adaptive(&self) -> bool {
-        self.cfg.adaptive
+    getters! {
+        /// `ε`.
+        eps: f64,
+        /// Weight decay `λ` of the Muon matrices.
+        weight_decay: f64,
+        /// Whether the update is scaled by `⟨m̂, O⟩`.
+        adaptive: bool,
     }
     /// The consistent-RMS target, if set.
     pub fn consistent_rms(&self) -> Option<f64> {
@@ -641,7 +621,7 @@ impl<F: Float> Optimizer<F> for Muon<F> {
         let mut w = Writer::new();
         self.cfg.write(&mut w);
         for (id, s) in self.state.iter() {
-            w.scalar(id, "step", s.step as f64).tensor(id, "momentum_buffer", &s.momentum_buffer);
+            w.step(id, s.step).tensor(id, "momentum_buffer", &s.momentum_buffer);
             if let Some(v) = &s.exp_avg_sq {
                 w.tensor(id, "exp_avg_sq", v);
             }
@@ -652,8 +632,7 @@ impl<F: Float> Optimizer<F> for Muon<F> {
     fn load_state_dict(&mut self, sd: &StateDict<F>) -> Result<()> {
         let mut r = Reader::new("Muon::load_state_dict", sd);
         let cfg = MuonConfig::read(&mut r, sd)?;
-        let mut state = StateMap::default();
-        for id in r.ids()? {
+        let state = r.states(|r, id| {
             let step = r.step(id)?;
             let m = r.tensor(id, "momentum_buffer")?;
             let v = r.opt_tensor(id, "exp_avg_sq");
@@ -672,16 +651,12 @@ impl<F: Float> Optimizer<F> for Muon<F> {
                 }
             }
             let mut placer = Placer::unknown();
-            state.insert(
-                id,
-                MuonState {
-                    step,
-                    momentum_buffer: placer.copy_of(m.view()),
-                    exp_avg_sq: v.map(|v| placer.copy_of(v.view())),
-                },
-            );
-        }
-        r.finish()?;
+            Ok(MuonState {
+                step,
+                momentum_buffer: placer.copy_of(m.view()),
+                exp_avg_sq: v.map(|v| placer.copy_of(v.view())),
+            })
+        })?;
         self.cfg = cfg;
         self.state = state;
         Ok(())

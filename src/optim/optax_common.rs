@@ -1,5 +1,5 @@
 //! Pieces shared by the optimizers that follow optax (Lion, LAMB, LARS, schedule-free,
-//! Muon): numpy's sign, the trust ratio and bias corrections.
+//! Muon): numpy's sign and the trust ratio.
 
 use crate::tensor::Float;
 
@@ -25,12 +25,6 @@ pub(crate) fn trust_ratio<F: Float>(param_norm: F, update_norm: F, coefficient: 
     } else {
         coefficient * param_norm / (update_norm + eps)
     }
-}
-
-/// `(1 − β^t)` in f64, optax's bias-correction denominator.
-#[inline]
-pub(crate) fn bias_correction(beta: f64, t: u64) -> f64 {
-    1.0 - beta.powf(t as f64)
 }
 
 #[cfg(test)]

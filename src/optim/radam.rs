@@ -7,10 +7,10 @@ use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 use crate::error::Result;
 use crate::optim::kernel::{ConstDiv, fused4};
 use crate::optim::state::{
-    Placer, Reader, Writer, bias_corrections, check_nonneg, check_state_shapes, check_unit_open,
+    Placer, Reader, Writer, bias_corrections, check_nonneg, check_unit_open, check_update,
 };
 use crate::optim::{Optimizer, StateDict, StateMap};
-use crate::tensor::{Float, Param, same_shape};
+use crate::tensor::{Float, Param};
 
 /// Rectified Adam: `torch.optim.RAdam`.
 ///
@@ -113,6 +113,16 @@ impl RAdamConfig {
     }
 }
 
+hyper_table!(RAdamConfig {
+    lr: hyper "lr",
+    beta1: hyper "betas.0",
+    beta2: hyper "betas.1",
+    eps: hyper "eps",
+    weight_decay: hyper "weight_decay",
+    decoupled_weight_decay: flag "decoupled_weight_decay",
+    maximize: flag "maximize",
+});
+
 const DEFAULTS: RAdamConfig = RAdamConfig {
     lr: 1e-3,
     beta1: 0.9,
@@ -132,10 +142,9 @@ pub struct RAdamBuilder<F> {
 }
 
 impl<F: Float> RAdamBuilder<F> {
-    /// Learning rate `γ` (default `1e-3`).
-    pub fn lr(mut self, lr: f64) -> Self {
-        self.cfg.lr = lr;
-        self
+    setters! {
+        /// Learning rate `γ` (default `1e-3`).
+        lr: f64,
     }
     /// `(β1, β2)` (default `(0.9, 0.999)`).
     pub fn betas(mut self, beta1: f64, beta2: f64) -> Self {
@@ -143,41 +152,19 @@ impl<F: Float> RAdamBuilder<F> {
         self.cfg.beta2 = beta2;
         self
     }
-    /// Term `ε` (default `1e-8`).
-    pub fn eps(mut self, eps: f64) -> Self {
-        self.cfg.eps = eps;
-        self
-    }
-    /// Weight decay `λ` (default `0`).
-    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
-        self.cfg.weight_decay = weight_decay;
-        self
-    }
-    /// Decoupled weight decay as in AdamW (default `false`).
-    pub fn decoupled_weight_decay(mut self, decoupled: bool) -> Self {
-        self.cfg.decoupled_weight_decay = decoupled;
-        self
-    }
-    /// Maximize the objective instead of minimizing it (default `false`).
-    pub fn maximize(mut self, maximize: bool) -> Self {
-        self.cfg.maximize = maximize;
-        self
-    }
-    /// Validates the hyper-parameters and builds the optimizer.
-    ///
-    /// # Errors
-    /// See [`RAdam`].
-    pub fn build(self) -> Result<RAdam<F>> {
-        self.cfg.validate()?;
-        Ok(RAdam { cfg: self.cfg, state: StateMap::default() })
+    setters! {
+        /// Term `ε` (default `1e-8`).
+        eps: f64,
+        /// Weight decay `λ` (default `0`).
+        weight_decay: f64,
+        /// Decoupled weight decay as in AdamW (default `false`).
+        decoupled_weight_decay: bool,
+        /// Maximize the objective instead of minimizing it (default `false`).
+        maximize: bool,
     }
 }
 
-impl<F: Float> Default for RAdamBuilder<F> {
-    fn default() -> Self {
-        RAdamBuilder { cfg: DEFAULTS, _f: PhantomData }
-    }
-}
+builder_basics!(RAdam, RAdamBuilder, DEFAULTS);
 
 impl<F: Float> Default for RAdam<F> {
     /// torch's defaults: `lr = 1e-3`, `betas = (0.9, 0.999)`, `eps = 1e-8`.
@@ -195,21 +182,15 @@ impl<F: Float> RAdam<F> {
     pub fn betas(&self) -> (f64, f64) {
         (self.cfg.beta1, self.cfg.beta2)
     }
-    /// `ε`.
-    pub fn eps(&self) -> f64 {
-        self.cfg.eps
-    }
-    /// Weight decay `λ`.
-    pub fn weight_decay(&self) -> f64 {
-        self.cfg.weight_decay
-    }
-    /// Whether weight decay is decoupled.
-    pub fn decoupled_weight_decay(&self) -> bool {
-        self.cfg.decoupled_weight_decay
-    }
-    /// Whether the objective is maximized.
-    pub fn maximize(&self) -> bool {
-        self.cfg.maximize
+    getters! {
+        /// `ε`.
+        eps: f64,
+        /// Weight decay `λ`.
+        weight_decay: f64,
+        /// Whether weight decay is decoupled.
+        decoupled_weight_decay: bool,
+        /// Whether the objective is maximized.
+        maximize: bool,
     }
     /// The state of parameter `id`, if it has any.
     pub fn state(&self, id: usize) -> Option<&RAdamState<F>> {
@@ -280,73 +261,29 @@ impl<F: Float> Optimizer<F> for RAdam<F> {
     }
 
     fn validate(&self, param: Param<'_>, value: ArrayViewD<'_, F>, grad: ArrayViewD<'_, F>) -> Result<()> {
-        same_shape(OP, value.shape(), grad.shape())?;
-        if let Some(s) = self.state.get(param.id) {
-            check_state_shapes(OP, value.shape(), &[&s.exp_avg, &s.exp_avg_sq])?;
-        }
-        Ok(())
+        let state = self.state.get(param.id).map(|s| [&s.exp_avg, &s.exp_avg_sq]);
+        check_update(OP, value.shape(), grad.shape(), state)
     }
 
-    fn lr(&self) -> F {
-        F::lit(self.cfg.lr)
-    }
-
-    fn set_lr(&mut self, lr: F) {
-        self.cfg.lr = lr.as_f64();
-    }
-
-    fn group_momentum(&self, _group: usize) -> Option<F> {
-        Some(F::lit(self.cfg.beta1))
-    }
-
-    fn set_group_momentum(&mut self, _group: usize, momentum: F) {
-        self.cfg.beta1 = momentum.as_f64();
-    }
+    lr_accessors!(beta1);
 
     fn state_dict(&self) -> StateDict<F> {
-        let c = &self.cfg;
         let mut w = Writer::new();
-        w.hyper("lr", c.lr)
-            .hyper("betas.0", c.beta1)
-            .hyper("betas.1", c.beta2)
-            .hyper("eps", c.eps)
-            .hyper("weight_decay", c.weight_decay)
-            .flag("decoupled_weight_decay", c.decoupled_weight_decay)
-            .flag("maximize", c.maximize);
+        self.cfg.write(&mut w);
         for (id, s) in self.state.iter() {
-            w.scalar(id, "step", s.step as f64).tensor(id, "exp_avg", &s.exp_avg).tensor(
-                id,
-                "exp_avg_sq",
-                &s.exp_avg_sq,
-            );
+            w.step(id, s.step).tensors(id, &[("exp_avg", &s.exp_avg), ("exp_avg_sq", &s.exp_avg_sq)]);
         }
         w.finish()
     }
 
     fn load_state_dict(&mut self, sd: &StateDict<F>) -> Result<()> {
         let mut r = Reader::new("RAdam::load_state_dict", sd);
-        let cfg = RAdamConfig {
-            lr: r.hyper("lr")?,
-            beta1: r.hyper("betas.0")?,
-            beta2: r.hyper("betas.1")?,
-            eps: r.hyper("eps")?,
-            weight_decay: r.hyper("weight_decay")?,
-            decoupled_weight_decay: r.flag("decoupled_weight_decay")?,
-            maximize: r.flag("maximize")?,
-        };
-        cfg.validate()?;
-        let mut state = StateMap::default();
-        for id in r.ids()? {
+        let cfg = RAdamConfig::read(&mut r)?;
+        let state = r.states(|r, id| {
             let step = r.step(id)?;
-            let m = r.tensor(id, "exp_avg")?;
-            let v = r.tensor_shaped(id, "exp_avg_sq", m.shape())?;
-            let mut placer = Placer::unknown();
-            state.insert(
-                id,
-                RAdamState { step, exp_avg: placer.copy_of(m.view()), exp_avg_sq: placer.copy_of(v.view()) },
-            );
-        }
-        r.finish()?;
+            let [exp_avg, exp_avg_sq] = r.placed(id, ["exp_avg", "exp_avg_sq"])?;
+            Ok(RAdamState { step, exp_avg, exp_avg_sq })
+        })?;
         self.cfg = cfg;
         self.state = state;
         Ok(())

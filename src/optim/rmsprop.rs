@@ -112,6 +112,16 @@ impl RmsPropConfig {
     }
 }
 
+hyper_table!(RmsPropConfig {
+    lr: hyper "lr",
+    alpha: hyper "alpha",
+    eps: hyper "eps",
+    weight_decay: hyper "weight_decay",
+    momentum: hyper "momentum",
+    centered: flag "centered",
+    maximize: flag "maximize",
+});
+
 const DEFAULTS: RmsPropConfig = RmsPropConfig {
     lr: 1e-2,
     alpha: 0.99,
@@ -131,56 +141,25 @@ pub struct RmsPropBuilder<F> {
 }
 
 impl<F: Float> RmsPropBuilder<F> {
-    /// Learning rate `γ` (default `1e-2`).
-    pub fn lr(mut self, lr: f64) -> Self {
-        self.cfg.lr = lr;
-        self
-    }
-    /// Smoothing constant `α` (default `0.99`).
-    pub fn alpha(mut self, alpha: f64) -> Self {
-        self.cfg.alpha = alpha;
-        self
-    }
-    /// Term `ε` added to the denominator (default `1e-8`).
-    pub fn eps(mut self, eps: f64) -> Self {
-        self.cfg.eps = eps;
-        self
-    }
-    /// L2 penalty `λ` (default `0`).
-    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
-        self.cfg.weight_decay = weight_decay;
-        self
-    }
-    /// Momentum factor `μ` (default `0`).
-    pub fn momentum(mut self, momentum: f64) -> Self {
-        self.cfg.momentum = momentum;
-        self
-    }
-    /// Normalize by the estimated variance of the gradient (default `false`).
-    pub fn centered(mut self, centered: bool) -> Self {
-        self.cfg.centered = centered;
-        self
-    }
-    /// Maximize the objective instead of minimizing it (default `false`).
-    pub fn maximize(mut self, maximize: bool) -> Self {
-        self.cfg.maximize = maximize;
-        self
-    }
-    /// Validates the hyper-parameters and builds the optimizer.
-    ///
-    /// # Errors
-    /// See [`RmsProp`].
-    pub fn build(self) -> Result<RmsProp<F>> {
-        self.cfg.validate()?;
-        Ok(RmsProp { cfg: self.cfg, state: StateMap::default() })
+    setters! {
+        /// Learning rate `γ` (default `1e-2`).
+        lr: f64,
+        /// Smoothing constant `α` (default `0.99`).
+        alpha: f64,
+        /// Term `ε` added to the denominator (default `1e-8`).
+        eps: f64,
+        /// L2 penalty `λ` (default `0`).
+        weight_decay: f64,
+        /// Momentum factor `μ` (default `0`).
+        momentum: f64,
+        /// Normalize by the estimated variance of the gradient (default `false`).
+        centered: bool,
+        /// Maximize the objective instead of minimizing it (default `false`).
+        maximize: bool,
     }
 }
 
-impl<F: Float> Default for RmsPropBuilder<F> {
-    fn default() -> Self {
-        RmsPropBuilder { cfg: DEFAULTS, _f: PhantomData }
-    }
-}
+builder_basics!(RmsProp, RmsPropBuilder, DEFAULTS);
 
 impl<F: Float> Default for RmsProp<F> {
     /// torch's defaults: `lr = 1e-2`, `alpha = 0.99`, `eps = 1e-8`.
@@ -194,29 +173,19 @@ impl<F: Float> RmsProp<F> {
     pub fn builder() -> RmsPropBuilder<F> {
         RmsPropBuilder::default()
     }
-    /// Smoothing constant `α`.
-    pub fn alpha(&self) -> f64 {
-        self.cfg.alpha
-    }
-    /// `ε`.
-    pub fn eps(&self) -> f64 {
-        self.cfg.eps
-    }
-    /// Weight decay `λ`.
-    pub fn weight_decay(&self) -> f64 {
-        self.cfg.weight_decay
-    }
-    /// Momentum factor `μ`.
-    pub fn momentum(&self) -> f64 {
-        self.cfg.momentum
-    }
-    /// Whether the centered variant is used.
-    pub fn centered(&self) -> bool {
-        self.cfg.centered
-    }
-    /// Whether the objective is maximized.
-    pub fn maximize(&self) -> bool {
-        self.cfg.maximize
+    getters! {
+        /// Smoothing constant `α`.
+        alpha: f64,
+        /// `ε`.
+        eps: f64,
+        /// Weight decay `λ`.
+        weight_decay: f64,
+        /// Momentum factor `μ`.
+        momentum: f64,
+        /// Whether the centered variant is used.
+        centered: bool,
+        /// Whether the objective is maximized.
+        maximize: bool,
     }
     /// The state of parameter `id`, if it has any.
     pub fn state(&self, id: usize) -> Option<&RmsPropState<F>> {
@@ -311,34 +280,13 @@ impl<F: Float> Optimizer<F> for RmsProp<F> {
         Ok(())
     }
 
-    fn lr(&self) -> F {
-        F::lit(self.cfg.lr)
-    }
-
-    fn set_lr(&mut self, lr: F) {
-        self.cfg.lr = lr.as_f64();
-    }
-
-    fn group_momentum(&self, _group: usize) -> Option<F> {
-        Some(F::lit(self.cfg.momentum))
-    }
-
-    fn set_group_momentum(&mut self, _group: usize, momentum: F) {
-        self.cfg.momentum = momentum.as_f64();
-    }
+    lr_accessors!(momentum);
 
     fn state_dict(&self) -> StateDict<F> {
-        let c = &self.cfg;
         let mut w = Writer::new();
-        w.hyper("lr", c.lr)
-            .hyper("alpha", c.alpha)
-            .hyper("eps", c.eps)
-            .hyper("weight_decay", c.weight_decay)
-            .hyper("momentum", c.momentum)
-            .flag("centered", c.centered)
-            .flag("maximize", c.maximize);
+        self.cfg.write(&mut w);
         for (id, s) in self.state.iter() {
-            w.scalar(id, "step", s.step as f64).tensor(id, "square_avg", &s.square_avg);
+            w.step(id, s.step).tensor(id, "square_avg", &s.square_avg);
             if let Some(b) = &s.momentum_buffer {
                 w.tensor(id, "momentum_buffer", b);
             }
@@ -351,36 +299,16 @@ impl<F: Float> Optimizer<F> for RmsProp<F> {
 
     fn load_state_dict(&mut self, sd: &StateDict<F>) -> Result<()> {
         let mut r = Reader::new("RmsProp::load_state_dict", sd);
-        let cfg = RmsPropConfig {
-            lr: r.hyper("lr")?,
-            alpha: r.hyper("alpha")?,
-            eps: r.hyper("eps")?,
-            weight_decay: r.hyper("weight_decay")?,
-            momentum: r.hyper("momentum")?,
-            centered: r.flag("centered")?,
-            maximize: r.flag("maximize")?,
-        };
-        cfg.validate()?;
-        let mut state = StateMap::default();
-        for id in r.ids()? {
+        let cfg = RmsPropConfig::read(&mut r)?;
+        let state = r.states(|r, id| {
             let step = r.step(id)?;
-            let v = r.tensor(id, "square_avg")?;
-            let shape = v.shape();
-            let b =
-                if cfg.momentum > 0.0 { Some(r.tensor_shaped(id, "momentum_buffer", shape)?) } else { None };
-            let ga = if cfg.centered { Some(r.tensor_shaped(id, "grad_avg", shape)?) } else { None };
-            let mut placer = Placer::unknown();
-            state.insert(
+            let ([square_avg], [momentum_buffer, grad_avg]) = r.placed_with(
                 id,
-                RmsPropState {
-                    step,
-                    square_avg: placer.copy_of(v.view()),
-                    momentum_buffer: b.map(|b| placer.copy_of(b.view())),
-                    grad_avg: ga.map(|x| placer.copy_of(x.view())),
-                },
-            );
-        }
-        r.finish()?;
+                ["square_avg"],
+                [("momentum_buffer", cfg.momentum > 0.0), ("grad_avg", cfg.centered)],
+            )?;
+            Ok(RmsPropState { step, square_avg, momentum_buffer, grad_avg })
+        })?;
         self.cfg = cfg;
         self.state = state;
         Ok(())

@@ -6,9 +6,9 @@ use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
 use crate::error::{Error, Result};
 use crate::optim::kernel::fused4;
-use crate::optim::state::{Placer, Reader, Writer, check_nonneg, check_state_shapes};
+use crate::optim::state::{Placer, Reader, Writer, check_nonneg, check_update};
 use crate::optim::{Optimizer, StateDict, StateMap};
-use crate::tensor::{Float, Param, same_shape};
+use crate::tensor::{Float, Param};
 
 /// Resilient backpropagation: per-coordinate step sizes adapted from the sign of the
 /// gradient only: `torch.optim.Rprop`.
@@ -122,6 +122,15 @@ impl RpropConfig {
     }
 }
 
+hyper_table!(RpropConfig {
+    lr: hyper "lr",
+    eta_minus: hyper "etas.0",
+    eta_plus: hyper "etas.1",
+    step_size_min: hyper "step_sizes.0",
+    step_size_max: hyper "step_sizes.1",
+    maximize: flag "maximize",
+});
+
 const DEFAULTS: RpropConfig = RpropConfig {
     lr: 1e-2,
     eta_minus: 0.5,
@@ -140,10 +149,9 @@ pub struct RpropBuilder<F> {
 }
 
 impl<F: Float> RpropBuilder<F> {
-    /// Initial step size (default `1e-2`).
-    pub fn lr(mut self, lr: f64) -> Self {
-        self.cfg.lr = lr;
-        self
+    setters! {
+        /// Initial step size (default `1e-2`).
+        lr: f64,
     }
     /// Multiplicative decrease and increase factors `(η−, η+)` (default `(0.5, 1.2)`).
     pub fn etas(mut self, eta_minus: f64, eta_plus: f64) -> Self {
@@ -157,26 +165,13 @@ impl<F: Float> RpropBuilder<F> {
         self.cfg.step_size_max = max;
         self
     }
-    /// Maximize the objective instead of minimizing it (default `false`).
-    pub fn maximize(mut self, maximize: bool) -> Self {
-        self.cfg.maximize = maximize;
-        self
-    }
-    /// Validates the hyper-parameters and builds the optimizer.
-    ///
-    /// # Errors
-    /// See [`Rprop`].
-    pub fn build(self) -> Result<Rprop<F>> {
-        self.cfg.validate()?;
-        Ok(Rprop { cfg: self.cfg, state: StateMap::default() })
+    setters! {
+        /// Maximize the objective instead of minimizing it (default `false`).
+        maximize: bool,
     }
 }
 
-impl<F: Float> Default for RpropBuilder<F> {
-    fn default() -> Self {
-        RpropBuilder { cfg: DEFAULTS, _f: PhantomData }
-    }
-}
+builder_basics!(Rprop, RpropBuilder, DEFAULTS);
 
 impl<F: Float> Default for Rprop<F> {
     /// torch's defaults: `lr = 1e-2`, `etas = (0.5, 1.2)`, `step_sizes = (1e-6, 50)`.
@@ -198,9 +193,9 @@ impl<F: Float> Rprop<F> {
     pub fn step_sizes(&self) -> (f64, f64) {
         (self.cfg.step_size_min, self.cfg.step_size_max)
     }
-    /// Whether the objective is maximized.
-    pub fn maximize(&self) -> bool {
-        self.cfg.maximize
+    getters! {
+        /// Whether the objective is maximized.
+        maximize: bool,
     }
     /// The state of parameter `id`, if it has any.
     pub fn state(&self, id: usize) -> Option<&RpropState<F>> {
@@ -264,63 +259,29 @@ impl<F: Float> Optimizer<F> for Rprop<F> {
     }
 
     fn validate(&self, param: Param<'_>, value: ArrayViewD<'_, F>, grad: ArrayViewD<'_, F>) -> Result<()> {
-        same_shape(OP, value.shape(), grad.shape())?;
-        if let Some(s) = self.state.get(param.id) {
-            check_state_shapes(OP, value.shape(), &[&s.prev, &s.step_size])?;
-        }
-        Ok(())
+        let state = self.state.get(param.id).map(|s| [&s.prev, &s.step_size]);
+        check_update(OP, value.shape(), grad.shape(), state)
     }
 
-    fn lr(&self) -> F {
-        F::lit(self.cfg.lr)
-    }
-
-    fn set_lr(&mut self, lr: F) {
-        self.cfg.lr = lr.as_f64();
-    }
+    lr_accessors!();
 
     fn state_dict(&self) -> StateDict<F> {
-        let c = &self.cfg;
         let mut w = Writer::new();
-        w.hyper("lr", c.lr)
-            .hyper("etas.0", c.eta_minus)
-            .hyper("etas.1", c.eta_plus)
-            .hyper("step_sizes.0", c.step_size_min)
-            .hyper("step_sizes.1", c.step_size_max)
-            .flag("maximize", c.maximize);
+        self.cfg.write(&mut w);
         for (id, s) in self.state.iter() {
-            w.scalar(id, "step", s.step as f64).tensor(id, "prev", &s.prev).tensor(
-                id,
-                "step_size",
-                &s.step_size,
-            );
+            w.step(id, s.step).tensors(id, &[("prev", &s.prev), ("step_size", &s.step_size)]);
         }
         w.finish()
     }
 
     fn load_state_dict(&mut self, sd: &StateDict<F>) -> Result<()> {
         let mut r = Reader::new("Rprop::load_state_dict", sd);
-        let cfg = RpropConfig {
-            lr: r.hyper("lr")?,
-            eta_minus: r.hyper("etas.0")?,
-            eta_plus: r.hyper("etas.1")?,
-            step_size_min: r.hyper("step_sizes.0")?,
-            step_size_max: r.hyper("step_sizes.1")?,
-            maximize: r.flag("maximize")?,
-        };
-        cfg.validate()?;
-        let mut state = StateMap::default();
-        for id in r.ids()? {
+        let cfg = RpropConfig::read(&mut r)?;
+        let state = r.states(|r, id| {
             let step = r.step(id)?;
-            let prev = r.tensor(id, "prev")?;
-            let ss = r.tensor_shaped(id, "step_size", prev.shape())?;
-            let mut placer = Placer::unknown();
-            state.insert(
-                id,
-                RpropState { step, prev: placer.copy_of(prev.view()), step_size: placer.copy_of(ss.view()) },
-            );
-        }
-        r.finish()?;
+            let [prev, step_size] = r.placed(id, ["prev", "step_size"])?;
+            Ok(RpropState { step, prev, step_size })
+        })?;
         self.cfg = cfg;
         self.state = state;
         Ok(())

@@ -14,7 +14,7 @@ use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Zip};
 use crate::error::{Error, Result};
 use crate::model::{Mode, Model};
 use crate::optim::kernel::{ConstDiv, fused4, fused5};
-use crate::optim::optax_common::bias_correction;
+use crate::optim::state::bias_correction;
 use crate::optim::state::{
     Placer, Reader, Writer, check_nonneg, check_state_shapes, check_unit_closed, check_unit_open,
 };
@@ -257,11 +257,10 @@ impl<F: Float> Core<F> {
         w.flag("train_mode", !self.eval_mode);
         let slot = if self.eval_mode { "y" } else { "x" };
         for (id, s) in self.state.iter() {
-            w.scalar(id, "step", s.step as f64)
+            w.step(id, s.step)
                 .scalar(id, "max_lr", s.max_lr)
                 .scalar(id, "weight_sum", s.weight_sum)
-                .tensor(id, "z", &s.z)
-                .tensor(id, slot, &s.x);
+                .tensors(id, &[("z", &s.z), (slot, &s.x)]);
             if let Some(v) = &s.exp_avg_sq {
                 w.tensor(id, "exp_avg_sq", v);
             }
@@ -274,28 +273,13 @@ impl<F: Float> Core<F> {
         let cfg = SfConfig::read(&mut r, self.cfg.adam, self.names.load)?;
         let eval_mode = !r.flag("train_mode")?;
         let slot = if eval_mode { "y" } else { "x" };
-        let mut state = StateMap::default();
-        for id in r.ids()? {
+        let state = r.states(|r, id| {
             let step = r.step(id)?;
             let max_lr = r.scalar(id, "max_lr")?;
             let weight_sum = r.scalar(id, "weight_sum")?;
-            let z = r.tensor(id, "z")?;
-            let x = r.tensor_shaped(id, slot, z.shape())?;
-            let v = if cfg.adam { Some(r.tensor_shaped(id, "exp_avg_sq", z.shape())?) } else { None };
-            let mut placer = Placer::unknown();
-            state.insert(
-                id,
-                ScheduleFreeState {
-                    step,
-                    z: placer.copy_of(z.view()),
-                    x: placer.copy_of(x.view()),
-                    exp_avg_sq: v.map(|v| placer.copy_of(v.view())),
-                    max_lr,
-                    weight_sum,
-                },
-            );
-        }
-        r.finish()?;
+            let ([z, x], [exp_avg_sq]) = r.placed_with(id, ["z", slot], [("exp_avg_sq", cfg.adam)])?;
+            Ok(ScheduleFreeState { step, z, x, exp_avg_sq, max_lr, weight_sum })
+        })?;
         self.cfg = cfg;
         self.state = state;
         self.eval_mode = eval_mode;
@@ -534,16 +518,12 @@ impl<F: Float> Default for ScheduleFreeAdamWBuilder<F> {
 }
 
 impl<F: Float> ScheduleFreeAdamWBuilder<F> {
-    /// Learning rate `γ` (optax's `learning_rate`; the peak after the warm-up).
-    #[doc(alias = "learning_rate")]
-    pub fn lr(mut self, lr: f64) -> Self {
-        self.cfg.lr = lr;
-        self
-    }
-    /// Linear warm-up from 0 to `lr` over this many steps (`0`: none, optax's `None`).
-    pub fn warmup_steps(mut self, warmup_steps: u64) -> Self {
-        self.cfg.warmup_steps = warmup_steps;
-        self
+    setters! {
+        /// Learning rate `γ` (optax's `learning_rate`; the peak after the warm-up).
+        #[doc(alias = "learning_rate")]
+        lr: f64,
+        /// Linear warm-up from 0 to `lr` over this many steps (`0`: none, optax's `None`).
+        warmup_steps: u64,
     }
     /// `(β1, β2)` (optax's `b1`, `b2`): the interpolation of `y` and the decay of `v`.
     #[doc(alias = "b1")]
@@ -553,20 +533,13 @@ impl<F: Float> ScheduleFreeAdamWBuilder<F> {
         self.cfg.beta2 = beta2;
         self
     }
-    /// `ε`, added to the denominator outside the square root.
-    pub fn eps(mut self, eps: f64) -> Self {
-        self.cfg.eps = eps;
-        self
-    }
-    /// Weight decay `λ` (at `y`, scaled by the learning rate).
-    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
-        self.cfg.weight_decay = weight_decay;
-        self
-    }
-    /// The averaging weight of a step is `max_lr^weight_lr_power`.
-    pub fn weight_lr_power(mut self, weight_lr_power: f64) -> Self {
-        self.cfg.weight_lr_power = weight_lr_power;
-        self
+    setters! {
+        /// `ε`, added to the denominator outside the square root.
+        eps: f64,
+        /// Weight decay `λ` (at `y`, scaled by the learning rate).
+        weight_decay: f64,
+        /// The averaging weight of a step is `max_lr^weight_lr_power`.
+        weight_lr_power: f64,
     }
     /// Validates the hyper-parameters and builds the optimizer.
     ///
@@ -698,16 +671,12 @@ impl<F: Float> Default for ScheduleFreeSgdBuilder<F> {
 }
 
 impl<F: Float> ScheduleFreeSgdBuilder<F> {
-    /// Learning rate `γ` (optax's `learning_rate`; the peak after the warm-up).
-    #[doc(alias = "learning_rate")]
-    pub fn lr(mut self, lr: f64) -> Self {
-        self.cfg.lr = lr;
-        self
-    }
-    /// Linear warm-up from 0 to `lr` over this many steps (`0`: none, optax's `None`).
-    pub fn warmup_steps(mut self, warmup_steps: u64) -> Self {
-        self.cfg.warmup_steps = warmup_steps;
-        self
+    setters! {
+        /// Learning rate `γ` (optax's `learning_rate`; the peak after the warm-up).
+        #[doc(alias = "learning_rate")]
+        lr: f64,
+        /// Linear warm-up from 0 to `lr` over this many steps (`0`: none, optax's `None`).
+        warmup_steps: u64,
     }
     /// `β1` (optax's `b1`), the interpolation `y = β1·x + (1 − β1)·z`.
     #[doc(alias = "b1")]
@@ -715,15 +684,11 @@ impl<F: Float> ScheduleFreeSgdBuilder<F> {
         self.cfg.beta1 = momentum;
         self
     }
-    /// Weight decay `λ` (at `y`, scaled by the learning rate).
-    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
-        self.cfg.weight_decay = weight_decay;
-        self
-    }
-    /// The averaging weight of a step is `max_lr^weight_lr_power`.
-    pub fn weight_lr_power(mut self, weight_lr_power: f64) -> Self {
-        self.cfg.weight_lr_power = weight_lr_power;
-        self
+    setters! {
+        /// Weight decay `λ` (at `y`, scaled by the learning rate).
+        weight_decay: f64,
+        /// The averaging weight of a step is `max_lr^weight_lr_power`.
+        weight_lr_power: f64,
     }
     /// Validates the hyper-parameters and builds the optimizer.
     ///

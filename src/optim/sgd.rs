@@ -6,9 +6,9 @@ use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
 use crate::error::{Error, Result};
 use crate::optim::kernel::{fused2, fused3};
-use crate::optim::state::{Placer, Reader, Writer, check_nonneg, check_not_nan, check_state_shapes};
+use crate::optim::state::{Placer, Reader, Writer, check_nonneg, check_not_nan, check_update};
 use crate::optim::{Optimizer, StateDict, StateMap};
-use crate::tensor::{Float, Param, same_shape};
+use crate::tensor::{Float, Param};
 
 /// Stochastic gradient descent with momentum, dampening, weight decay and Nesterov
 /// momentum: `torch.optim.SGD`.
@@ -117,6 +117,24 @@ impl SgdConfig {
     }
 }
 
+hyper_table!(SgdConfig {
+    lr: hyper "lr",
+    momentum: hyper "momentum",
+    dampening: hyper "dampening",
+    weight_decay: hyper "weight_decay",
+    nesterov: flag "nesterov",
+    maximize: flag "maximize",
+});
+
+const DEFAULTS: SgdConfig = SgdConfig {
+    lr: 1e-3,
+    momentum: 0.0,
+    dampening: 0.0,
+    weight_decay: 0.0,
+    nesterov: false,
+    maximize: false,
+};
+
 /// Builder of [`Sgd`]; every setter takes torch's name, [`build`](SgdBuilder::build)
 /// validates.
 #[derive(Clone, Debug)]
@@ -126,66 +144,28 @@ pub struct SgdBuilder<F> {
 }
 
 impl<F: Float> SgdBuilder<F> {
-    /// Learning rate `γ` (default `1e-3`).
-    pub fn lr(mut self, lr: f64) -> Self {
-        self.cfg.lr = lr;
-        self
-    }
-    /// Momentum factor `μ` (default `0`).
-    pub fn momentum(mut self, momentum: f64) -> Self {
-        self.cfg.momentum = momentum;
-        self
-    }
-    /// Dampening `τ` for momentum (default `0`).
-    pub fn dampening(mut self, dampening: f64) -> Self {
-        self.cfg.dampening = dampening;
-        self
-    }
-    /// L2 penalty `λ` added to the gradient (default `0`).
-    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
-        self.cfg.weight_decay = weight_decay;
-        self
-    }
-    /// Nesterov momentum (default `false`).
-    pub fn nesterov(mut self, nesterov: bool) -> Self {
-        self.cfg.nesterov = nesterov;
-        self
-    }
-    /// Maximize the objective instead of minimizing it (default `false`).
-    pub fn maximize(mut self, maximize: bool) -> Self {
-        self.cfg.maximize = maximize;
-        self
-    }
-    /// Validates the hyper-parameters and builds the optimizer.
-    ///
-    /// # Errors
-    /// See [`Sgd`].
-    pub fn build(self) -> Result<Sgd<F>> {
-        self.cfg.validate()?;
-        Ok(Sgd { cfg: self.cfg, state: StateMap::default() })
+    setters! {
+        /// Learning rate `γ` (default `1e-3`).
+        lr: f64,
+        /// Momentum factor `μ` (default `0`).
+        momentum: f64,
+        /// Dampening `τ` for momentum (default `0`).
+        dampening: f64,
+        /// L2 penalty `λ` added to the gradient (default `0`).
+        weight_decay: f64,
+        /// Nesterov momentum (default `false`).
+        nesterov: bool,
+        /// Maximize the objective instead of minimizing it (default `false`).
+        maximize: bool,
     }
 }
 
-impl<F: Float> Default for SgdBuilder<F> {
-    fn default() -> Self {
-        SgdBuilder {
-            cfg: SgdConfig {
-                lr: 1e-3,
-                momentum: 0.0,
-                dampening: 0.0,
-                weight_decay: 0.0,
-                nesterov: false,
-                maximize: false,
-            },
-            _f: PhantomData,
-        }
-    }
-}
+builder_basics!(Sgd, SgdBuilder, DEFAULTS);
 
 impl<F: Float> Default for Sgd<F> {
     /// torch's defaults: `lr = 1e-3`, no momentum, no weight decay.
     fn default() -> Self {
-        Sgd { cfg: SgdBuilder::<F>::default().cfg, state: StateMap::default() }
+        Sgd { cfg: DEFAULTS, state: StateMap::default() }
     }
 }
 
@@ -194,25 +174,17 @@ impl<F: Float> Sgd<F> {
     pub fn builder() -> SgdBuilder<F> {
         SgdBuilder::default()
     }
-    /// Momentum factor.
-    pub fn momentum(&self) -> f64 {
-        self.cfg.momentum
-    }
-    /// Dampening.
-    pub fn dampening(&self) -> f64 {
-        self.cfg.dampening
-    }
-    /// Weight decay (L2 penalty).
-    pub fn weight_decay(&self) -> f64 {
-        self.cfg.weight_decay
-    }
-    /// Whether Nesterov momentum is on.
-    pub fn nesterov(&self) -> bool {
-        self.cfg.nesterov
-    }
-    /// Whether the objective is maximized.
-    pub fn maximize(&self) -> bool {
-        self.cfg.maximize
+    getters! {
+        /// Momentum factor.
+        momentum: f64,
+        /// Dampening.
+        dampening: f64,
+        /// Weight decay (L2 penalty).
+        weight_decay: f64,
+        /// Whether Nesterov momentum is on.
+        nesterov: bool,
+        /// Whether the objective is maximized.
+        maximize: bool,
     }
     /// The state of parameter `id`, if it has any.
     pub fn state(&self, id: usize) -> Option<&SgdState<F>> {
@@ -264,61 +236,28 @@ impl<F: Float> Optimizer<F> for Sgd<F> {
     }
 
     fn validate(&self, param: Param<'_>, value: ArrayViewD<'_, F>, grad: ArrayViewD<'_, F>) -> Result<()> {
-        same_shape(OP, value.shape(), grad.shape())?;
-        if let Some(s) = self.state.get(param.id) {
-            check_state_shapes(OP, value.shape(), &[&s.momentum_buffer])?;
-        }
-        Ok(())
+        let state = self.state.get(param.id).map(|s| [&s.momentum_buffer]);
+        check_update(OP, value.shape(), grad.shape(), state)
     }
 
-    fn lr(&self) -> F {
-        F::lit(self.cfg.lr)
-    }
-
-    fn set_lr(&mut self, lr: F) {
-        self.cfg.lr = lr.as_f64();
-    }
-
-    fn group_momentum(&self, _group: usize) -> Option<F> {
-        Some(F::lit(self.cfg.momentum))
-    }
-
-    fn set_group_momentum(&mut self, _group: usize, momentum: F) {
-        self.cfg.momentum = momentum.as_f64();
-    }
+    lr_accessors!(momentum);
 
     fn state_dict(&self) -> StateDict<F> {
-        let c = &self.cfg;
         let mut w = Writer::new();
-        w.hyper("lr", c.lr)
-            .hyper("momentum", c.momentum)
-            .hyper("dampening", c.dampening)
-            .hyper("weight_decay", c.weight_decay)
-            .flag("nesterov", c.nesterov)
-            .flag("maximize", c.maximize);
+        self.cfg.write(&mut w);
         for (id, s) in self.state.iter() {
-            w.tensor(id, "momentum_buffer", &s.momentum_buffer);
+            w.tensors(id, &[("momentum_buffer", &s.momentum_buffer)]);
         }
         w.finish()
     }
 
     fn load_state_dict(&mut self, sd: &StateDict<F>) -> Result<()> {
         let mut r = Reader::new("Sgd::load_state_dict", sd);
-        let cfg = SgdConfig {
-            lr: r.hyper("lr")?,
-            momentum: r.hyper("momentum")?,
-            dampening: r.hyper("dampening")?,
-            weight_decay: r.hyper("weight_decay")?,
-            nesterov: r.flag("nesterov")?,
-            maximize: r.flag("maximize")?,
-        };
-        cfg.validate()?;
-        let mut state = StateMap::default();
-        for id in r.ids()? {
-            let b = r.tensor(id, "momentum_buffer")?;
-            state.insert(id, SgdState { momentum_buffer: Placer::unknown().copy_of(b.view()) });
-        }
-        r.finish()?;
+        let cfg = SgdConfig::read(&mut r)?;
+        let state = r.states(|r, id| {
+            let [momentum_buffer] = r.placed(id, ["momentum_buffer"])?;
+            Ok(SgdState { momentum_buffer })
+        })?;
         self.cfg = cfg;
         self.state = state;
         Ok(())

@@ -4,7 +4,7 @@
 use ndarray::{Array1, ArrayD, ArrayViewD, IxDyn, Slice};
 
 use crate::error::{Error, Result};
-use crate::optim::StateDict;
+use crate::optim::{StateDict, StateMap};
 use crate::tensor::{Float, same_shape};
 
 // ---------------------------------------------------------------------------------------
@@ -44,6 +44,21 @@ pub(crate) fn check_state_shapes<F>(op: &'static str, param: &[usize], state: &[
     Ok(())
 }
 
+/// `Optimizer::validate` of an optimizer with state: the gradient, and the state tensors
+/// of the parameter if it has any, have the parameter's shape.
+pub(crate) fn check_update<F, const N: usize>(
+    op: &'static str,
+    value: &[usize],
+    grad: &[usize],
+    state: Option<[&ArrayD<F>; N]>,
+) -> Result<()> {
+    same_shape(op, value, grad)?;
+    match state {
+        Some(s) => check_state_shapes(op, value, &s),
+        None => Ok(()),
+    }
+}
+
 /// Torch's `lerp(self, end, weight)` on CPU, element by element: two formulas, chosen
 /// by `|weight| < 0.5`, so that `weight = 1` gives `end` exactly.
 #[inline(always)]
@@ -63,10 +78,15 @@ pub(crate) fn max_nan<F: Float>(a: F, b: F) -> F {
     }
 }
 
-/// Bias corrections `(1 - β1^t, 1 - β2^t)` in f64, as torch computes them in Python.
+/// The bias correction `1 − β^t` in f64, as torch (in Python) and optax compute it.
+#[inline]
+pub(crate) fn bias_correction(beta: f64, t: u64) -> f64 {
+    1.0 - beta.powf(t as f64)
+}
+
+/// Bias corrections `(1 - β1^t, 1 - β2^t)`.
 pub(crate) fn bias_corrections(beta1: f64, beta2: f64, step: u64) -> (f64, f64) {
-    let t = step as f64;
-    (1.0 - beta1.powf(t), 1.0 - beta2.powf(t))
+    (bias_correction(beta1, step), bias_correction(beta2, step))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -225,6 +245,19 @@ impl<F: Float> Writer<F> {
         self
     }
 
+    /// `state.<id>.step`.
+    pub(crate) fn step(&mut self, id: usize, step: u64) -> &mut Self {
+        self.scalar(id, "step", step as f64)
+    }
+
+    /// `state.<id>.<field>` tensors, in order.
+    pub(crate) fn tensors(&mut self, id: usize, fields: &[(&str, &ArrayD<F>)]) -> &mut Self {
+        for (field, a) in fields {
+            self.tensor(id, field, a);
+        }
+        self
+    }
+
     pub(crate) fn finish(self) -> StateDict<F> {
         self.sd
     }
@@ -334,6 +367,60 @@ impl<'a, F: Float> Reader<'a, F> {
             )));
         }
         Ok(t)
+    }
+
+    /// Placed copies of the `state.<id>.<field>` tensors (all required, all of the first
+    /// one's shape), in order.
+    pub(crate) fn placed<const N: usize>(&mut self, id: usize, fields: [&str; N]) -> Result<[ArrayD<F>; N]> {
+        Ok(self.placed_with(id, fields, [])?.0)
+    }
+
+    /// As [`placed`](Self::placed), and then the `optional` tensors whose flag is on
+    /// (required then, of the first tensor's shape; `None` when the flag is off). All
+    /// are placed together.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn placed_with<const N: usize, const M: usize>(
+        &mut self,
+        id: usize,
+        fields: [&str; N],
+        optional: [(&str, bool); M],
+    ) -> Result<([ArrayD<F>; N], [Option<ArrayD<F>>; M])> {
+        let mut found: Vec<&'a ArrayD<F>> = Vec::with_capacity(N);
+        for field in fields {
+            let t = match found.first() {
+                None => self.tensor(id, field)?,
+                Some(first) => self.tensor_shaped(id, field, first.shape())?,
+            };
+            found.push(t);
+        }
+        let mut extra: Vec<Option<&'a ArrayD<F>>> = Vec::with_capacity(M);
+        for (field, on) in optional {
+            let shape = found.first().map(|t| t.shape().to_vec());
+            extra.push(match (on, shape) {
+                (false, _) => None,
+                (true, Some(shape)) => Some(self.tensor_shaped(id, field, &shape)?),
+                (true, None) => Some(self.tensor(id, field)?),
+            });
+        }
+        let mut placer = Placer::unknown();
+        let required = std::array::from_fn(|k| placer.copy_of(found[k].view()));
+        let optional = std::array::from_fn(|k| extra[k].map(|t| placer.copy_of(t.view())));
+        Ok((required, optional))
+    }
+
+    /// The state of every parameter in the state dict, each read by `read(self, id)`;
+    /// then checks that every entry was read ([`finish`](Self::finish)).
+    pub(crate) fn states<S>(
+        &mut self,
+        mut read: impl FnMut(&mut Self, usize) -> Result<S>,
+    ) -> Result<StateMap<S>> {
+        let mut state = StateMap::default();
+        for id in self.ids()? {
+            let s = read(self, id)?;
+            state.insert(id, s);
+        }
+        self.finish()?;
+        Ok(state)
     }
 
     /// Errors if any entry was not read (an unknown key, or state of an option that is off).
