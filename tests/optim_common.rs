@@ -393,3 +393,57 @@ fn every_invalid_hyper_parameter_returns_its_variant() {
         Err(Error::InvalidParameter { name: "lr", .. })
     ));
 }
+
+/// One parameter tensor whose gradient the test sets directly.
+struct Fixed {
+    value: ArrayD<f32>,
+    grad: ArrayD<f32>,
+}
+
+impl Model<f32> for Fixed {
+    fn forward(&mut self, _x: ArrayViewD<'_, f32>, _mode: Mode) -> Result<ArrayViewD<'_, f32>> {
+        Err(Error::invalid_input("Fixed::forward", "parameters only"))
+    }
+    fn backward(&mut self, _g: ArrayViewD<'_, f32>) -> Result<()> {
+        Err(Error::invalid_input("Fixed::backward", "parameters only"))
+    }
+    fn visit_params(&mut self, f: &mut ParamVisitor<'_, f32>) -> Result<()> {
+        f(Param::new(0, "w"), self.value.view_mut(), self.grad.view_mut())
+    }
+}
+
+#[test]
+fn decaying_moving_averages_flush_subnormals_to_zero() {
+    let b = |o: Result<DynOpt<f32>>| o.expect("valid hyper-parameters");
+    let opts: Vec<(&str, DynOpt<f32>)> = vec![
+        ("SGD momentum", b(Sgd::builder().lr(0.1).momentum(0.9).build().map(|o| Box::new(o) as _))),
+        ("Adam", b(Adam::builder().build().map(|o| Box::new(o) as _))),
+        ("AdamW", b(AdamW::builder().weight_decay(0.0).build().map(|o| Box::new(o) as _))),
+        ("NAdam", b(NAdam::builder().build().map(|o| Box::new(o) as _))),
+        ("RAdam", b(RAdam::builder().build().map(|o| Box::new(o) as _))),
+        ("Adamax", b(Adamax::builder().build().map(|o| Box::new(o) as _))),
+        ("RMSprop", b(RmsProp::builder().alpha(0.5).centered(true).build().map(|o| Box::new(o) as _))),
+    ];
+    for (name, mut opt) in opts {
+        // A gradient that is nonzero once and exactly zero afterwards: every moving
+        // average decays geometrically and, unflushed, would pass through the subnormal
+        // range (0.9^900 · 1e-3 ≈ 1e-44).
+        let mut m =
+            Fixed { value: ArrayD::from_elem(IxDyn(&[4]), 1.0), grad: ArrayD::from_elem(IxDyn(&[4]), 1e-3) };
+        opt.step(&mut m).unwrap();
+        m.grad.fill(0.0);
+        let mut zeroed = false;
+        for _ in 0..20_000 {
+            opt.step(&mut m).unwrap();
+            for (key, t) in opt.state_dict().tensors {
+                assert!(
+                    t.iter().all(|v| *v == 0.0 || v.abs() >= f32::MIN_POSITIVE),
+                    "{name}: subnormal in {key}: {t}"
+                );
+            }
+            assert!(m.value.iter().all(|v| v.is_finite()), "{name}: {}", m.value);
+            zeroed |= opt.state_dict().tensors.iter().any(|(_, t)| t.iter().all(|v| *v == 0.0));
+        }
+        assert!(zeroed, "{name}: no state decayed to zero in 20000 steps");
+    }
+}

@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
 use crate::error::{Error, Result};
-use crate::optim::kernel::{ConstDiv, fused4, fused5};
+use crate::optim::kernel::{ConstDiv, flush_subnormal, fused4, fused5};
 use crate::optim::state::{
     Placer, Reader, Writer, bias_corrections, check_nonneg, check_state_shapes, check_unit_open,
     check_update, max_nan,
@@ -275,13 +275,13 @@ impl<F: Float> Optimizer<F> for Adam<F> {
             None => fused4(&mut p, &g, exp_avg, exp_avg_sq, |p, g, m, v| {
                 let (g, pv) = prep(g, *p);
                 *m = lerp(*m, g, w1);
-                *v = *v * b2 + omb2 * g * g;
+                *v = flush_subnormal(*v * b2 + omb2 * g * g);
                 *p = pv + neg_step_size * *m / (bc2_sqrt.apply(v.sqrt()) + eps);
             }),
             Some(vmax) => fused5(&mut p, &g, exp_avg, exp_avg_sq, vmax, |p, g, m, v, vm| {
                 let (g, pv) = prep(g, *p);
                 *m = lerp(*m, g, w1);
-                *v = *v * b2 + omb2 * g * g;
+                *v = flush_subnormal(*v * b2 + omb2 * g * g);
                 *vm = max_nan(*vm, *v);
                 *p = pv + neg_step_size * *m / (bc2_sqrt.apply(vm.sqrt()) + eps);
             }),

@@ -62,6 +62,21 @@ impl<F: Float> ConstDiv<F> {
     }
 }
 
+/// `x`, or zero when `x` is subnormal (`0 < |x| <` the smallest normal float).
+///
+/// Moving averages of a gradient that has become exactly zero (an input column that is
+/// almost always 0, a dead ReLU unit) decay geometrically into the subnormal range, and
+/// arithmetic on subnormals is 10 to 100 times slower on x86 CPUs: in a digits MLP
+/// with inputs scaled by `x/16` that doubled the time of a training step. The states
+/// that decay this way are flushed as they are written, which changes a value only
+/// by less than `F::min_positive_value()` (`1.2e-38` in f32); NaN and infinities pass
+/// through. The comparison compiles to a branch-free select, so vector loops stay
+/// vectorized.
+#[inline(always)]
+pub(crate) fn flush_subnormal<F: Float>(x: F) -> F {
+    if x.abs() < F::min_positive_value() { F::zero() } else { x }
+}
+
 /// Whether the slice loops may run their AVX2 version (detected once by std, cached).
 #[cfg(target_arch = "x86_64")]
 #[inline]

@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
 use crate::error::Result;
-use crate::optim::kernel::{ConstDiv, fused4};
+use crate::optim::kernel::{ConstDiv, flush_subnormal, fused4};
 use crate::optim::state::{Placer, Reader, Writer, check_nonneg, check_unit_open, check_update};
 use crate::optim::{Optimizer, StateDict, StateMap};
 use crate::tensor::{Float, Param};
@@ -249,7 +249,7 @@ impl<F: Float> Optimizer<F> for NAdam<F> {
                 (g, *p)
             };
             *m = lerp(*m, g, w1);
-            *v = *v * b2 + omb2 * g * g;
+            *v = flush_subnormal(*v * b2 + omb2 * g * g);
             let denom = bc2.apply(*v).sqrt() + eps;
             let pv = pv + c_grad * g / denom;
             *p = pv + c_avg * *m / denom;

@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
 use crate::error::Result;
-use crate::optim::kernel::{ConstDiv, fused4};
+use crate::optim::kernel::{ConstDiv, flush_subnormal, fused4};
 use crate::optim::state::{
     Placer, Reader, Writer, bias_corrections, check_nonneg, check_unit_open, check_update,
 };
@@ -245,7 +245,7 @@ impl<F: Float> Optimizer<F> for RAdam<F> {
                 fused4(&mut p, &g, exp_avg, exp_avg_sq, |p, g, m, v| {
                     let (g, pv) = prep(g, *p);
                     *m = lerp(*m, g, w1);
-                    *v = *v * b2 + omb2 * g * g;
+                    *v = flush_subnormal(*v * b2 + omb2 * g * g);
                     let adaptive = bc2_sqrt / (v.sqrt() + eps);
                     *p = pv - bc1.apply(*m) * lr * adaptive * rect;
                 })
@@ -253,7 +253,7 @@ impl<F: Float> Optimizer<F> for RAdam<F> {
             None => fused4(&mut p, &g, exp_avg, exp_avg_sq, |p, g, m, v| {
                 let (g, pv) = prep(g, *p);
                 *m = lerp(*m, g, w1);
-                *v = *v * b2 + omb2 * g * g;
+                *v = flush_subnormal(*v * b2 + omb2 * g * g);
                 *p = pv - bc1.apply(*m) * lr;
             }),
         });

@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
 use crate::error::Result;
-use crate::optim::kernel::{fused3, fused4, fused5};
+use crate::optim::kernel::{flush_subnormal, fused3, fused4, fused5};
 use crate::optim::state::{Placer, Reader, Writer, check_nonneg, check_state_shapes};
 use crate::optim::{Optimizer, StateDict, StateMap};
 use crate::tensor::{Float, Param, same_shape};
@@ -224,7 +224,7 @@ impl<F: Float> Optimizer<F> for RmsProp<F> {
             let g = if maximize { -g } else { g };
             if l2 { g + wd * p } else { g }
         };
-        let sq_avg = move |v: &mut F, g: F| *v = *v * alpha + oma * g * g;
+        let sq_avg = move |v: &mut F, g: F| *v = flush_subnormal(*v * alpha + oma * g * g);
         let momentum = c.momentum > 0.0;
         match (c.centered, momentum) {
             (false, false) => fused3(&mut p, &g, &mut s.square_avg, |p, g, v| {

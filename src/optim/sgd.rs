@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
 use crate::error::{Error, Result};
-use crate::optim::kernel::{fused2, fused3};
+use crate::optim::kernel::{flush_subnormal, fused2, fused3};
 use crate::optim::state::{Placer, Reader, Writer, check_nonneg, check_not_nan, check_update};
 use crate::optim::{Optimizer, StateDict, StateMap};
 use crate::tensor::{Float, Param};
@@ -216,7 +216,7 @@ impl<F: Float> Optimizer<F> for Sgd<F> {
             Some(s) => {
                 fused3(&mut p, &g, &mut s.momentum_buffer, |p, g, b| {
                     let d = d_p(g, *p);
-                    *b = *b * mu + one_minus_damp * d;
+                    *b = flush_subnormal(*b * mu + one_minus_damp * d);
                     let dir = if nesterov { d + mu * *b } else { *b };
                     *p += neg_lr * dir;
                 });
