@@ -87,6 +87,22 @@ impl<T> Float for T where
 /// same stream on every platform and release of `rand`.
 pub type SeededRng = rand::rngs::Xoshiro256PlusPlus;
 
+/// `x`, or zero when `x` is subnormal (`0 < |x| <` the smallest normal float).
+///
+/// Moving averages of a gradient that has become exactly zero (an input column that is
+/// almost always 0, a dead ReLU unit) decay geometrically into the subnormal range, and
+/// arithmetic on subnormals is 10 to 100 times slower on x86 CPUs: in a digits MLP
+/// with inputs scaled by `x/16` that doubled the time of a training step. Softmax
+/// probabilities of an overfitted classifier underflow the same way and slow down the
+/// backward matrix products. Those values are flushed as they are written, which
+/// changes a value by less than `F::min_positive_value()` (`1.2e-38` in f32); NaN and
+/// infinities pass through. The comparison compiles to a branch-free select, so vector loops stay
+/// vectorized.
+#[inline(always)]
+pub(crate) fn flush_subnormal<F: Float>(x: F) -> F {
+    if x.abs() < F::min_positive_value() { F::zero() } else { x }
+}
+
 /// A [`SeededRng`] from a `u64` seed.
 ///
 /// # Example

@@ -8,7 +8,7 @@ use crate::loss::util::{
     forward_output, impl_loss, label_weight_sum, param,
 };
 use crate::loss::{Loss, Reduction};
-use crate::tensor::{Float, same_shape};
+use crate::tensor::{Float, flush_subnormal, same_shape};
 
 const OP: &str = "CrossEntropyLoss";
 
@@ -51,6 +51,11 @@ const OP: &str = "CrossEntropyLoss";
 /// can take; ndtrain's default `None` ignores nothing, which is the same for valid
 /// targets. To mark targets as ignored, pick a sentinel such as `usize::MAX` and set
 /// `ignore_index(usize::MAX)`; the ignored index is exempt from the range check.
+///
+/// Deviation: gradient entries smaller in magnitude than the smallest normal float
+/// (`1.2e-38` in f32; the softmax probabilities of wrong classes once a classifier is
+/// very confident) are written as zero. Subnormal gradients would otherwise slow the
+/// backward matrix products several times over; the loss value is unaffected.
 ///
 /// # Errors
 /// [`Error::LabelOutOfRange`](crate::Error::LabelOutOfRange) for a class index `>= C`
@@ -176,8 +181,13 @@ fn shifted_exp_sum<F: Float>(z: &[F], g: Option<&mut [F]>) -> (F, F) {
     let mut sum = F::zero();
     match g {
         Some(g) => {
+            // Below `ln(min_positive)` the exponential is subnormal or zero: it cannot
+            // change `sum ≥ 1`, and as a gradient it would be flushed (see the type's
+            // docs), so it is not computed.
+            let tiny = F::min_positive_value().ln();
             for (g, &z) in g.iter_mut().zip(z) {
-                let e = (z - m).exp();
+                let d = z - m;
+                let e = if d < tiny { F::zero() } else { d.exp() };
                 *g = e;
                 sum += e;
             }
@@ -208,7 +218,7 @@ impl<F: Float> Row<'_, F> {
             if let Some(g) = g {
                 let k = self.scale * wy / sum;
                 for g in g.iter_mut() {
-                    *g *= k;
+                    *g = flush_subnormal(*g * k);
                 }
                 g[t] -= self.scale * wy;
             }
@@ -223,7 +233,7 @@ impl<F: Float> Row<'_, F> {
                 let a = (one - self.smoothing) * wy + eps_c * self.weight_total;
                 let k = self.scale * a / sum;
                 for (c, g) in g.iter_mut().enumerate() {
-                    *g = *g * k - self.scale * eps_c * self.w(c);
+                    *g = flush_subnormal(*g * k - self.scale * eps_c * self.w(c));
                 }
                 g[t] -= self.scale * (one - self.smoothing) * wy;
             }
@@ -246,7 +256,7 @@ impl<F: Float> Row<'_, F> {
         if let Some(g) = g {
             let k = self.scale * s / sum;
             for (c, (g, &tc)) in g.iter_mut().zip(t).enumerate() {
-                *g = *g * k - self.scale * self.w(c) * (keep * tc + eps_c);
+                *g = flush_subnormal(*g * k - self.scale * self.w(c) * (keep * tc + eps_c));
             }
         }
         loss
@@ -407,7 +417,28 @@ impl_probs!(f32, f64);
 mod tests {
     use super::*;
     use approx::assert_abs_diff_eq;
-    use ndarray::{IxDyn, array};
+    use ndarray::{Array2, IxDyn, array};
+
+    #[test]
+    fn tiny_probabilities_give_zero_not_subnormal_gradients() {
+        // Gaps of 80 to 110 put exp(z - max) around and below f32's smallest normal; the
+        // mean over 8 rows divides the gradient by 8 and pushes exp(-86) below it too.
+        let row = [0.0f32, -80.0, -86.0, -88.0, -95.0, -110.0];
+        let z = Array2::from_shape_fn((8, 6), |(_, c)| row[c]).into_dyn();
+        let y = ArrayD::<usize>::zeros(IxDyn(&[8]));
+        let mut g = ArrayD::zeros(IxDyn(&[8, 6]));
+        for ls in [0.0, 0.1] {
+            let loss = CrossEntropyLoss::<f32>::builder().label_smoothing(ls).build().unwrap();
+            let v = loss.loss_and_grad(z.view(), y.view(), g.view_mut()).unwrap();
+            assert!(v.is_finite());
+            assert!(g.iter().all(|x| *x == 0.0 || x.abs() >= f32::MIN_POSITIVE), "{g}");
+            if ls == 0.0 {
+                // exp(-80)/8 is a normal float and stays; the rest are zero.
+                assert_abs_diff_eq!(g[[3, 1]], (-80.0f32).exp() / 8.0, epsilon = 1e-42);
+                assert_eq!(g.slice(ndarray::s![3, 2..]).to_vec(), vec![0.0; 4]);
+            }
+        }
+    }
 
     #[test]
     fn invalid_hyper_parameters() {

@@ -19,6 +19,7 @@ use std::any::TypeId;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Zip};
 
 use crate::tensor::Float;
+pub(crate) use crate::tensor::flush_subnormal;
 
 /// `x / d` for a divisor `d` fixed for a whole pass, bit for bit as the division.
 ///
@@ -60,21 +61,6 @@ impl<F: Float> ConstDiv<F> {
             x / self.d
         }
     }
-}
-
-/// `x`, or zero when `x` is subnormal (`0 < |x| <` the smallest normal float).
-///
-/// Moving averages of a gradient that has become exactly zero (an input column that is
-/// almost always 0, a dead ReLU unit) decay geometrically into the subnormal range, and
-/// arithmetic on subnormals is 10 to 100 times slower on x86 CPUs: in a digits MLP
-/// with inputs scaled by `x/16` that doubled the time of a training step. The states
-/// that decay this way are flushed as they are written, which changes a value only
-/// by less than `F::min_positive_value()` (`1.2e-38` in f32); NaN and infinities pass
-/// through. The comparison compiles to a branch-free select, so vector loops stay
-/// vectorized.
-#[inline(always)]
-pub(crate) fn flush_subnormal<F: Float>(x: F) -> F {
-    if x.abs() < F::min_positive_value() { F::zero() } else { x }
 }
 
 /// Whether the slice loops may run their AVX2 version (detected once by std, cached).
