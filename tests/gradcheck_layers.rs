@@ -54,6 +54,24 @@ fn linear_without_bias() {
 }
 
 #[test]
+fn linear_with_one_output_uses_the_matrix_vector_path() {
+    // One output column: forward, dW and dx run as row dot products and row updates.
+    for bias in [true, false] {
+        let mut fc = Linear::<f64>::builder(7, 1).bias(bias).build(&mut ndtrain::seeded_rng(11)).unwrap();
+        let x = input(&[9, 7], 12);
+        let y = fc.forward(x.view(), Mode::Eval).unwrap().to_owned();
+        let w = fc.weight().row(0).to_owned();
+        let b = fc.bias().map_or(0.0, |b| b[0]);
+        for (row, y) in x.outer_iter().zip(&y) {
+            let expected: f64 = row.iter().zip(&w).map(|(x, w)| x * w).sum::<f64>() + b;
+            assert!((y - expected).abs() < 1e-12, "bias={bias}: {y} vs {expected}");
+        }
+        assert_passes("Linear(7, 1)", &gradcheck(&mut fc, x.view(), &opts()).unwrap());
+        assert_passes("Linear(7, 1) input", &gradcheck_input(&mut fc, x.view(), &opts()).unwrap());
+    }
+}
+
+#[test]
 fn linear_zero_init_and_xavier() {
     // Zero weights: the input gradient is exactly 0, the weight gradient is not.
     let mut fc = Linear::<f64>::builder(4, 2).init(Init::Zeros).build(&mut ndtrain::seeded_rng(0)).unwrap();

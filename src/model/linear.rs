@@ -34,7 +34,10 @@ use crate::tensor::{Buffer, Float};
 ///
 /// The products run in `ndarray::linalg::general_mat_mul` into buffers the layer owns
 /// (the bias is broadcast into the output first and the product accumulated onto it),
-/// so after the largest batch has been seen nothing is allocated by the layer.
+/// so after the largest batch has been seen nothing is allocated by the layer. With
+/// one output (linear and logistic regression) they are matrix-vector products and
+/// run as row dot products and row updates instead: a matrix product would pack the
+/// whole input for one column of output.
 ///
 /// Deviation: PyTorch accepts inputs `[*, in_features]`; `Linear` takes 2-D batches
 /// (put a [`Flatten`](crate::model::Flatten) in front for more dimensions).
@@ -262,8 +265,17 @@ impl<F: Float> Linear<F> {
     fn backward_impl(&mut self, op: &'static str, g: ArrayViewD<'_, F>, input_grad: bool) -> Result<()> {
         let g = self.check_grad(op, g)?;
         let x = self.input.view().into_dimensionality::<Ix2>().expect("input buffer is 2-D");
-        // dW = Gᵀ x
-        general_mat_mul(F::one(), &g.t(), &x, F::zero(), &mut self.weight_grad);
+        if g.ncols() == 1 {
+            // dW = Σₙ gₙ xₙ, row by row (contiguous rows, no packing).
+            let mut dw = self.weight_grad.row_mut(0);
+            dw.fill(F::zero());
+            for (row, &gn) in x.rows().into_iter().zip(g.column(0)) {
+                dw.scaled_add(gn, &row);
+            }
+        } else {
+            // dW = Gᵀ x
+            general_mat_mul(F::one(), &g.t(), &x, F::zero(), &mut self.weight_grad);
+        }
         if let Some((_, bg)) = &mut self.bias {
             // db = column sums of G, accumulated row by row (contiguous, no allocation).
             bg.fill(F::zero());
@@ -274,8 +286,16 @@ impl<F: Float> Linear<F> {
         if input_grad {
             let n = g.nrows();
             let mut gi = mat_mut(self.grad_input.reshape(&[n, self.in_features()]));
-            // dx = G W
-            general_mat_mul(F::one(), &g, &self.weight, F::zero(), &mut gi);
+            if g.ncols() == 1 {
+                // dx = G W is the outer product gₙ · w.
+                let w = self.weight.row(0);
+                for (mut row, &gn) in gi.rows_mut().into_iter().zip(g.column(0)) {
+                    row.zip_mut_with(&w, |d, &w| *d = gn * w);
+                }
+            } else {
+                // dx = G W
+                general_mat_mul(F::one(), &g, &self.weight, F::zero(), &mut gi);
+            }
         }
         Ok(())
     }
@@ -303,8 +323,18 @@ impl<F: Float> Model<F> for Linear<F> {
             }
             None => F::zero(),
         };
-        // y = x Wᵀ (+ b already in place)
-        general_mat_mul(F::one(), &x, &self.weight.t(), beta, &mut out);
+        if out.ncols() == 1 {
+            // yₙ = xₙ · w (+ b already in place; beta = 0 must not read the old output)
+            let w = self.weight.row(0);
+            let has_bias = beta == F::one();
+            for (row, y) in x.rows().into_iter().zip(out.column_mut(0)) {
+                let d = row.dot(&w);
+                *y = if has_bias { *y + d } else { d };
+            }
+        } else {
+            // y = x Wᵀ (+ b already in place)
+            general_mat_mul(F::one(), &x, &self.weight.t(), beta, &mut out);
+        }
         if mode == Mode::Train {
             mat_mut(self.input.reshape(&[n, in_f])).assign(&x);
         }

@@ -12,6 +12,8 @@
 //!
 //! Every per-batch buffer (gathered inputs and targets, the loss gradient, the
 //! layers' activations) is reused: after the first epoch a step allocates nothing.
+//! Without shuffling, batches of standard-layout data are read in place (a slice of
+//! consecutive rows) instead of gathered: full-batch gradient descent copies nothing.
 //!
 //! `fit` is transactional: if it fails (bad data, a label out of range found in the
 //! third epoch, a callback error), the model's parameters and the optimizer's state
@@ -29,7 +31,7 @@ mod history;
 pub use callbacks::{Callback, Control, EarlyStopping, MonitorMode};
 pub use history::{EpochLog, History};
 
-use ndarray::{ArrayD, ArrayView, ArrayViewD, Axis, Dimension};
+use ndarray::{ArrayD, ArrayView, ArrayViewD, Axis, Dimension, Slice};
 
 use crate::data::{Dataset, batch_indices, gather_rows_into, shuffle_indices};
 use crate::error::{Error, Result};
@@ -375,6 +377,7 @@ where
         let batch_size = self.settings.batch_size.unwrap_or(n).min(n);
         let mut rng = seeded_rng(self.settings.seed);
         let mut history = History::default();
+        let standard = x.is_standard_layout() && y.is_standard_layout();
 
         for cb in &mut self.callbacks {
             cb.on_train_begin(model)?;
@@ -392,13 +395,21 @@ where
 
             let mut loss_sum = 0.0f64;
             for rows in batch_indices(&self.buffers.order, batch_size)? {
-                gather_rows_into(x.view(), rows, &mut self.buffers.x)?;
-                gather_rows_into(y.view(), rows, &mut self.buffers.y)?;
-                let out = model.forward(self.buffers.x.view(), Mode::Train)?;
+                // Rows in order (no shuffle) are a slice of the data: no copy needed.
+                let in_order = standard && rows.windows(2).all(|w| w[1] == w[0] + 1);
+                let (xb, yb) = if in_order {
+                    let r = Slice::from(rows[0]..rows[0] + rows.len());
+                    (x.slice_axis(Axis(0), r), y.slice_axis(Axis(0), r))
+                } else {
+                    gather_rows_into(x.view(), rows, &mut self.buffers.x)?;
+                    gather_rows_into(y.view(), rows, &mut self.buffers.y)?;
+                    (self.buffers.x.view(), self.buffers.y.view())
+                };
+                let out = model.forward(xb, Mode::Train)?;
                 let grad = self.buffers.grad.reshape(out.shape());
-                let batch_loss = self.loss.loss_and_grad(out.view(), self.buffers.y.view(), grad)?;
+                let batch_loss = self.loss.loss_and_grad(out.view(), yb.view(), grad)?;
                 for m in &mut self.metrics {
-                    m.update(out.view(), self.buffers.y.view())?;
+                    m.update(out.view(), yb.view())?;
                 }
                 model.backward(self.buffers.grad.view())?;
                 if let Some(clip) = &self.settings.clip {
