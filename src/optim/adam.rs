@@ -238,6 +238,40 @@ impl<F: Float> Adam<F> {
 
 const OP: &str = "Adam::update";
 
+/// Runs `$body` with `$prep(g, p)` bound to the (gradient, parameter) preparation of
+/// one combination of `maximize` and the weight-decay mode, each without branches.
+macro_rules! with_prep {
+    ($maximize:expr, $l2:expr, $decoupled:expr, $wd:expr, $decay:expr, $prep:ident => $body:expr) => {{
+        let (wd, decay) = ($wd, $decay);
+        match ($maximize, $l2, $decoupled) {
+            (false, true, _) => {
+                let $prep = move |g: F, p: F| (g + wd * p, p);
+                $body
+            }
+            (true, true, _) => {
+                let $prep = move |g: F, p: F| (-g + wd * p, p);
+                $body
+            }
+            (false, false, true) => {
+                let $prep = move |g: F, p: F| (g, p * decay);
+                $body
+            }
+            (true, false, true) => {
+                let $prep = move |g: F, p: F| (-g, p * decay);
+                $body
+            }
+            (false, false, false) => {
+                let $prep = |g: F, p: F| (g, p);
+                $body
+            }
+            (true, false, false) => {
+                let $prep = |g: F, p: F| (-g, p);
+                $body
+            }
+        }
+    }};
+}
+
 impl<F: Float> Optimizer<F> for Adam<F> {
     fn update(&mut self, param: Param<'_>, mut p: ArrayViewMutD<'_, F>, g: ArrayViewD<'_, F>) -> Result<()> {
         self.validate(param, p.view(), g.view())?;
@@ -278,12 +312,16 @@ impl<F: Float> Optimizer<F> for Adam<F> {
                 *v = flush_subnormal(*v * b2 + omb2 * g * g);
                 *p = pv + neg_step_size * *m / (bc2_sqrt.apply(v.sqrt()) + eps);
             }),
-            Some(vmax) => fused5(&mut p, &g, exp_avg, exp_avg_sq, vmax, |p, g, m, v, vm| {
-                let (g, pv) = prep(g, *p);
-                *m = lerp(*m, g, w1);
-                *v = flush_subnormal(*v * b2 + omb2 * g * g);
-                *vm = max_nan(*vm, *v);
-                *p = pv + neg_step_size * *m / (bc2_sqrt.apply(vm.sqrt()) + eps);
+            // With five streams the compiler no longer hoists `prep`'s branches out of
+            // the loop (which then runs scalar, 5x slower), so each case gets its own loop.
+            Some(vmax) => with_prep!(maximize, l2, decoupled, wd, decay, prep2 => {
+                fused5(&mut p, &g, exp_avg, exp_avg_sq, vmax, |p, g, m, v, vm| {
+                    let (g, pv) = prep2(g, *p);
+                    *m = lerp(*m, g, w1);
+                    *v = flush_subnormal(*v * b2 + omb2 * g * g);
+                    *vm = max_nan(*vm, *v);
+                    *p = pv + neg_step_size * *m / (bc2_sqrt.apply(vm.sqrt()) + eps);
+                })
             }),
         });
         Ok(())
@@ -586,8 +624,8 @@ mod path_tests {
                     gi += wd * p[i];
                 }
             }
-            m[i] = lerp(m[i], gi, w1, small1);
-            v[i] = v[i] * b2 + omb2 * gi * gi;
+            m[i] = flush_subnormal(lerp(m[i], gi, w1, small1));
+            v[i] = flush_subnormal(v[i] * b2 + omb2 * gi * gi);
             let den = if c.amsgrad {
                 vmax[i] = max_nan(vmax[i], v[i]);
                 vmax[i]
