@@ -6,7 +6,7 @@
 /// state dict as `param_groups.0.<key>` in the order listed (`hyper` for `f64`, `flag`
 /// for `bool`), `read` takes them back and validates them.
 ///
-/// ```ignore
+/// ```text
 /// hyper_table!(SgdConfig { lr: hyper "lr", nesterov: flag "nesterov" });
 /// ```
 macro_rules! hyper_table {
