@@ -209,6 +209,22 @@ mod tests {
     }
 
     #[test]
+    fn confident_logits_give_zero_not_subnormal_gradients() {
+        // σ(-90) ≈ 8e-40 and 1 - σ(95) are below f32's smallest normal: written as 0.
+        // σ(-80) ≈ 1.8e-35 is normal and kept.
+        let x = array![-90.0f32, 95.0, -80.0, -100.0].into_dyn();
+        let y = array![0.0f32, 1.0, 0.0, 0.0].into_dyn();
+        let mut g = x.clone();
+        let loss = BceWithLogitsLoss::builder().reduction(Reduction::Sum).build().unwrap();
+        loss.loss_and_grad(x.view(), y.view(), g.view_mut()).unwrap();
+        assert_eq!(g[0], 0.0);
+        assert_eq!(g[1], 0.0);
+        assert_eq!(g[3], 0.0);
+        assert_abs_diff_eq!(g[2], (-80.0f32).exp(), epsilon = 1e-40);
+        assert!(g[2] >= f32::MIN_POSITIVE);
+    }
+
+    #[test]
     fn invalid_pos_weight() {
         let e = BceWithLogitsLoss::<f64>::builder().pos_weight(array![f64::INFINITY]).build().unwrap_err();
         assert!(matches!(e, Error::InvalidParameter { name: "pos_weight", .. }));

@@ -36,6 +36,12 @@
 //! `Reduction::None`, a 0-d array otherwise); the losses with two differentiable
 //! inputs have `loss_and_grads`, which writes one gradient per input.
 //!
+//! One deliberate difference from torch: gradient entries smaller in magnitude than the
+//! smallest normal float (`1.2e-38` in f32; e.g. `σ(-100)` of a confident logistic
+//! regression, or the wrong-class softmax probabilities of a confident classifier) are
+//! written as zero. Subnormal floats make every later product several times slower on
+//! x86; loss values are not affected.
+//!
 //! The first impl listed is generic over `F: Float`. The second ones
 //! (`Loss<F, usize>` of the binary cross-entropies, `Loss<F, F>` of
 //! [`CrossEntropyLoss`]) are implemented for `f32` and `f64` one by one: Rust's

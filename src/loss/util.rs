@@ -9,7 +9,7 @@ use ndarray::{Array1, ArrayD, ArrayView1, ArrayViewD, ArrayViewMutD, Axis, Dimen
 
 use crate::error::{Error, Result};
 use crate::loss::Reduction;
-use crate::tensor::{Float, same_shape};
+use crate::tensor::{Float, flush_subnormal, same_shape};
 
 /// Where a loss computation writes, besides returning the reduced value. `G` is the
 /// gradient buffer: one array, or a pair (`Grads`) for the losses with two
@@ -226,8 +226,8 @@ impl<'w, F: Float> Elementwise<'w, F> {
 /// The elementwise engine. `kernel(x, y, a)` returns the per-element loss and its
 /// derivative w.r.t. `x`; `a` is the element of `aux` (or `1`). The loss and the
 /// derivative are multiplied by the element of `weight` (or `1`). Returns
-/// `sum(w * l) / denom` and writes `w * dl/dx / denom` (gradient sink) or `w * l`
-/// (output sink). `target`, `weight` and `aux` already have the input's shape (checked
+/// `sum(w * l) / denom` and writes `w * dl/dx / denom` (gradient sink; subnormal
+/// values flushed to zero, see [`crate::loss`]) or `w * l` (output sink). `target`, `weight` and `aux` already have the input's shape (checked
 /// or broadcast by the caller), as has the sink.
 #[allow(clippy::too_many_arguments)]
 #[inline]
@@ -254,7 +254,7 @@ where
             Sink::Grad(mut g) => Zip::from(&mut g).and(&input).and(&target).for_each(|g, &x, &y| {
                 let (l, d) = kernel(x, y, one);
                 total += l;
-                *g = d * scale;
+                *g = flush_subnormal(d * scale);
             }),
             Sink::Output(mut o) => Zip::from(&mut o).and(&input).and(&target).for_each(|o, &x, &y| {
                 let l = kernel(x, y, one).0;
@@ -277,7 +277,7 @@ where
                 Zip::from(&mut g).and(&input).and(&target).and(&w).and(&a).for_each(|g, &x, &y, &w, &a| {
                     let (l, d) = kernel(x, y, a);
                     total += w * l;
-                    *g = w * d * scale;
+                    *g = flush_subnormal(w * d * scale);
                 })
             }
             Sink::Output(mut o) => {
@@ -314,8 +314,8 @@ pub(crate) fn elementwise2<F: Float>(
             Zip::from(&mut g1).and(&mut g2).and(&a).and(&b).and(&c).for_each(|g1, g2, &a, &b, &c| {
                 let (l, d1, d2) = kernel(a, b, c);
                 total += l;
-                *g1 = d1 * scale;
-                *g2 = d2 * scale;
+                *g1 = flush_subnormal(d1 * scale);
+                *g2 = flush_subnormal(d2 * scale);
             })
         }
         Sink::Output(mut o) => Zip::from(&mut o).and(&a).and(&b).and(&c).for_each(|o, &a, &b, &c| {
