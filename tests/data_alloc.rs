@@ -2,41 +2,15 @@
 //! capacity: a counting global allocator, counting per thread so that other tests
 //! running in parallel do not interfere.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
 use ndarray::{Array1, Array2, Array4, s};
 use ndtrain::Buffer;
 use ndtrain::data::{batch_indices, gather_rows_into, permutation, shuffle_indices};
 
-struct Counting;
+#[path = "common/alloc.rs"]
+#[allow(dead_code)]
+mod alloc;
 
-thread_local! {
-    static ALLOCS: Cell<usize> = const { Cell::new(0) };
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn allocs() -> usize {
-    ALLOCS.with(Cell::get)
-}
+use alloc::allocs;
 
 #[test]
 fn epoch_loop_allocates_nothing_after_warm_up() {

@@ -5,58 +5,15 @@
 //! A counting global allocator counts the allocations made by the current thread while
 //! counting is switched on (thread-local, so other test threads do not interfere).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
 use ndarray::{Array1, ArrayD, IxDyn};
 use ndtrain::Float;
 use ndtrain::loss::*;
 
-struct Counting;
+#[path = "common/alloc.rs"]
+#[allow(dead_code)]
+mod alloc;
 
-thread_local! {
-    static ON: Cell<bool> = const { Cell::new(false) };
-    static COUNT: Cell<usize> = const { Cell::new(0) };
-}
-
-fn note() {
-    // `try_with`: the thread-locals may already be gone while a thread shuts down.
-    let _ = ON.try_with(|on| {
-        if on.get() {
-            let _ = COUNT.try_with(|c| c.set(c.get() + 1));
-        }
-    });
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note();
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note();
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note();
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Allocations made by `f` on this thread.
-fn allocations(f: impl FnOnce()) -> usize {
-    COUNT.with(|c| c.set(0));
-    ON.with(|on| on.set(true));
-    f();
-    ON.with(|on| on.set(false));
-    COUNT.with(Cell::get)
-}
+use alloc::allocations;
 
 fn filled<F: Float>(shape: &[usize], k: usize) -> ArrayD<F> {
     let n: usize = shape.iter().product();
@@ -127,4 +84,14 @@ fn per_batch_losses_allocate_nothing_f64() {
 #[test]
 fn per_batch_losses_allocate_nothing_f32() {
     check::<f32>();
+}
+
+#[test]
+fn the_counter_sees_allocations() {
+    // Guards against a counter that never counts (which would pass the tests above):
+    // `forward` allocates its output.
+    let logits = filled::<f32>(&[4, 3], 1);
+    let classes = ArrayD::from_shape_fn(IxDyn(&[4]), |i| i[0] % 3);
+    let ce = CrossEntropyLoss::<f32>::default();
+    assert!(allocations(|| drop(ce.forward(logits.view(), classes.view()).unwrap())) > 0);
 }

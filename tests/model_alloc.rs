@@ -7,62 +7,19 @@
 //! 64 bytes; `Vec<f32>`/`Vec<f64>` and every other Rust allocation here ask for at most
 //! 16) and by their count: at most one per product.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use ndarray::{Array2, ArrayD};
 use ndtrain::prelude::*;
 
-struct Counting;
+#[path = "common/alloc.rs"]
+#[allow(dead_code)]
+mod alloc;
 
-static ORDINARY: AtomicUsize = AtomicUsize::new(0);
-static GEMM_PACKING: AtomicUsize = AtomicUsize::new(0);
-static LIVE_BYTES: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-}
-
-fn counting() -> bool {
-    COUNTING.try_with(|c| c.get()).unwrap_or(false)
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if counting() {
-            if layout.align() >= 32 { &GEMM_PACKING } else { &ORDINARY }.fetch_add(1, Ordering::SeqCst);
-            LIVE_BYTES.fetch_add(layout.size(), Ordering::SeqCst);
-        }
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if counting() {
-            LIVE_BYTES.fetch_sub(layout.size(), Ordering::SeqCst);
-        }
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if counting() {
-            ORDINARY.fetch_add(1, Ordering::SeqCst);
-        }
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Runs `f` with counting on; returns (ordinary allocations, GEMM packing allocations).
+/// Runs `f` with counting on; returns (ordinary allocations, GEMM packing allocations)
+/// and checks that everything allocated was freed.
 fn count<R>(f: impl FnOnce() -> R) -> (usize, usize, R) {
-    ORDINARY.store(0, Ordering::SeqCst);
-    GEMM_PACKING.store(0, Ordering::SeqCst);
-    LIVE_BYTES.store(0, Ordering::SeqCst);
-    COUNTING.with(|c| c.set(true));
-    let r = f();
-    COUNTING.with(|c| c.set(false));
-    assert_eq!(LIVE_BYTES.load(Ordering::SeqCst), 0, "memory allocated during the step was not freed");
-    (ORDINARY.load(Ordering::SeqCst), GEMM_PACKING.load(Ordering::SeqCst), r)
+    let (c, r) = alloc::count(f);
+    assert_eq!(c.live_bytes, 0, "memory allocated during the step was not freed");
+    (c.ordinary, c.gemm_packing, r)
 }
 
 fn step<M: Model<f32>>(model: &mut M, x: &ArrayD<f32>, g: &mut ArrayD<f32>) -> ndtrain::Result<()> {

@@ -3,9 +3,6 @@
 //! allocation after the first step (a counting global allocator, per thread), the
 //! schedule-free train/eval swap, bad input, and `Send + Sync`.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayD, ArrayViewD, IxDyn};
 use ndtrain::model::{Mode, Model, ParamVisitor};
@@ -14,38 +11,11 @@ use ndtrain::optim::{
 };
 use ndtrain::{Error, Float, Param};
 
-// ---------------------------------------------------------------------------------------
-// Counting allocator (per thread, so tests running in parallel do not interfere).
-// ---------------------------------------------------------------------------------------
+#[path = "common/alloc.rs"]
+#[allow(dead_code)]
+mod alloc;
 
-struct Counting;
-
-thread_local! {
-    static ALLOCS: Cell<usize> = const { Cell::new(0) };
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn allocs() -> usize {
-    ALLOCS.with(Cell::get)
-}
+use alloc::allocs;
 
 // ---------------------------------------------------------------------------------------
 // A quadratic model: f(p) = ½ Σ a·(p − c)² over a matrix, a vector and a scalar.

@@ -8,55 +8,18 @@
 //! backend) allocates inside each matrix product; they are counted separately and are
 //! the only per-batch allocations left.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
 use ndarray::{Array1, Array2};
 use ndtrain::optim::Adam;
 use ndtrain::prelude::*;
 
-struct Counting;
-
-thread_local! {
-    static ON: Cell<bool> = const { Cell::new(false) };
-    static ORDINARY: Cell<usize> = const { Cell::new(0) };
-    static GEMM: Cell<usize> = const { Cell::new(0) };
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ON.try_with(|on| {
-            if on.get() {
-                let counter = if layout.align() >= 32 { &GEMM } else { &ORDINARY };
-                let _ = counter.try_with(|c| c.set(c.get() + 1));
-            }
-        });
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let _ = ON.try_with(|on| {
-            if on.get() {
-                let _ = ORDINARY.try_with(|c| c.set(c.get() + 1));
-            }
-        });
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+#[path = "common/alloc.rs"]
+#[allow(dead_code)]
+mod alloc;
 
 /// (ordinary allocations, GEMM packing allocations) made by `f` on this thread.
 fn count(f: impl FnOnce()) -> (usize, usize) {
-    ORDINARY.with(|c| c.set(0));
-    GEMM.with(|c| c.set(0));
-    ON.with(|on| on.set(true));
-    f();
-    ON.with(|on| on.set(false));
-    (ORDINARY.with(Cell::get), GEMM.with(Cell::get))
+    let (c, ()) = alloc::count(f);
+    (c.ordinary, c.gemm_packing)
 }
 
 /// Allocations of one `fit` (3 epochs, batch 32, Adam, cross-entropy, accuracy, validation)
