@@ -172,22 +172,23 @@ struct Row<'a, F> {
     smoothing: F,
     n_classes: F,
     scale: F,
+    /// `ln(F::min_positive_value())`: below it `exp` is subnormal or zero.
+    log_tiny: F,
 }
 
 /// `max_c z_c` and `Σ_c exp(z_c - max)`, writing the exponentials into `g` if given.
 #[inline]
-fn shifted_exp_sum<F: Float>(z: &[F], g: Option<&mut [F]>) -> (F, F) {
+fn shifted_exp_sum<F: Float>(z: &[F], g: Option<&mut [F]>, log_tiny: F) -> (F, F) {
     let m = z.iter().fold(F::neg_infinity(), |a, &b| a.max(b));
     let mut sum = F::zero();
     match g {
         Some(g) => {
-            // Below `ln(min_positive)` the exponential is subnormal or zero: it cannot
-            // change `sum ≥ 1`, and as a gradient it would be flushed (see the type's
-            // docs), so it is not computed.
-            let tiny = F::min_positive_value().ln();
+            // Below `log_tiny` the exponential is subnormal or zero: it cannot change
+            // `sum ≥ 1`, and as a gradient it would be flushed (see the type's docs), so
+            // it is not computed.
             for (g, &z) in g.iter_mut().zip(z) {
                 let d = z - m;
-                let e = if d < tiny { F::zero() } else { d.exp() };
+                let e = if d < log_tiny { F::zero() } else { d.exp() };
                 *g = e;
                 sum += e;
             }
@@ -211,7 +212,7 @@ impl<F: Float> Row<'_, F> {
     #[inline]
     fn index(&self, z: &[F], t: usize, mut g: Option<&mut [F]>) -> F {
         let one = F::one();
-        let (m, sum) = shifted_exp_sum(z, g.as_deref_mut());
+        let (m, sum) = shifted_exp_sum(z, g.as_deref_mut(), self.log_tiny);
         let lse = m + sum.ln();
         let wy = self.w(t);
         if self.smoothing == F::zero() {
@@ -244,7 +245,7 @@ impl<F: Float> Row<'_, F> {
     /// Loss of one row with class probabilities `t`; writes the scaled gradient.
     #[inline]
     fn probs(&self, z: &[F], t: &[F], mut g: Option<&mut [F]>) -> F {
-        let (m, sum) = shifted_exp_sum(z, g.as_deref_mut());
+        let (m, sum) = shifted_exp_sum(z, g.as_deref_mut(), self.log_tiny);
         let lse = m + sum.ln();
         let (keep, eps_c) = (F::one() - self.smoothing, self.smoothing / self.n_classes);
         let (mut loss, mut s) = (F::zero(), F::zero());
@@ -326,6 +327,7 @@ impl<F: Float> CrossEntropyLoss<F> {
             smoothing: self.label_smoothing,
             n_classes: F::lit(n_classes as f64),
             scale,
+            log_tiny: F::min_positive_value().ln(),
         }
     }
 

@@ -313,6 +313,8 @@ impl<F: Float> Model<F> for Linear<F> {
         }
         let x = x.into_dimensionality::<Ix2>().expect("checked 2-D");
         let n = x.nrows();
+        let matvec = self.out_features() == 1;
+        let has_bias = self.bias.is_some();
         let mut out = mat_mut(self.output.reshape(&[n, self.out_features()]));
         let beta = match &self.bias {
             Some((b, _)) => {
@@ -323,10 +325,9 @@ impl<F: Float> Model<F> for Linear<F> {
             }
             None => F::zero(),
         };
-        if out.ncols() == 1 {
-            // yₙ = xₙ · w (+ b already in place; beta = 0 must not read the old output)
+        if matvec {
+            // yₙ = xₙ · w (+ b already in place; without a bias the old output is not read)
             let w = self.weight.row(0);
-            let has_bias = beta == F::one();
             for (row, y) in x.rows().into_iter().zip(out.column_mut(0)) {
                 let d = row.dot(&w);
                 *y = if has_bias { *y + d } else { d };

@@ -19,7 +19,6 @@ use std::any::TypeId;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Zip};
 
 use crate::tensor::Float;
-pub(crate) use crate::tensor::flush_subnormal;
 
 /// `x / d` for a divisor `d` fixed for a whole pass, bit for bit as the division.
 ///

@@ -74,15 +74,14 @@ use crate::tensor::{Float, Param, same_shape};
 /// weights below 0.5 (`$small`) or the other one, chosen once outside the loop: a
 /// per-element choice between the two formulas keeps the compiler from vectorizing.
 /// The result is a moving average kept as state, so subnormals are flushed
-/// ([`kernel::flush_subnormal`]).
+/// (`crate::tensor::flush_subnormal`).
 macro_rules! with_lerp {
     ($small:expr, $lerp:ident => $body:expr) => {
         if $small {
-            let $lerp = |a: F, b: F, w: F| crate::optim::kernel::flush_subnormal(a + w * (b - a));
+            let $lerp = |a: F, b: F, w: F| crate::tensor::flush_subnormal(a + w * (b - a));
             $body
         } else {
-            let $lerp =
-                |a: F, b: F, w: F| crate::optim::kernel::flush_subnormal(b - (b - a) * (F::one() - w));
+            let $lerp = |a: F, b: F, w: F| crate::tensor::flush_subnormal(b - (b - a) * (F::one() - w));
             $body
         }
     };

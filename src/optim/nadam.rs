@@ -5,10 +5,10 @@ use std::marker::PhantomData;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
 use crate::error::Result;
-use crate::optim::kernel::{ConstDiv, flush_subnormal, fused4};
+use crate::optim::kernel::{ConstDiv, fused4};
 use crate::optim::state::{Placer, Reader, Writer, check_nonneg, check_unit_open, check_update};
 use crate::optim::{Optimizer, StateDict, StateMap};
-use crate::tensor::{Float, Param};
+use crate::tensor::{Float, Param, flush_subnormal};
 
 /// NAdam, Adam with Nesterov momentum and a momentum schedule: `torch.optim.NAdam`.
 ///

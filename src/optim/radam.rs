@@ -5,12 +5,12 @@ use std::marker::PhantomData;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
 use crate::error::Result;
-use crate::optim::kernel::{ConstDiv, flush_subnormal, fused4};
+use crate::optim::kernel::{ConstDiv, fused4};
 use crate::optim::state::{
     Placer, Reader, Writer, bias_corrections, check_nonneg, check_unit_open, check_update,
 };
 use crate::optim::{Optimizer, StateDict, StateMap};
-use crate::tensor::{Float, Param};
+use crate::tensor::{Float, Param, flush_subnormal};
 
 /// Rectified Adam: `torch.optim.RAdam`.
 ///

@@ -5,10 +5,10 @@ use std::marker::PhantomData;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
 use crate::error::Result;
-use crate::optim::kernel::{flush_subnormal, fused3, fused4, fused5};
+use crate::optim::kernel::{fused3, fused4, fused5};
 use crate::optim::state::{Placer, Reader, Writer, check_nonneg, check_state_shapes};
 use crate::optim::{Optimizer, StateDict, StateMap};
-use crate::tensor::{Float, Param, same_shape};
+use crate::tensor::{Float, Param, flush_subnormal, same_shape};
 
 /// RMSprop, optionally centered and with momentum: `torch.optim.RMSprop`.
 ///

@@ -5,10 +5,10 @@ use std::marker::PhantomData;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
 use crate::error::{Error, Result};
-use crate::optim::kernel::{flush_subnormal, fused2, fused3};
+use crate::optim::kernel::{fused2, fused3};
 use crate::optim::state::{Placer, Reader, Writer, check_nonneg, check_not_nan, check_update};
 use crate::optim::{Optimizer, StateDict, StateMap};
-use crate::tensor::{Float, Param};
+use crate::tensor::{Float, Param, flush_subnormal};
 
 /// Stochastic gradient descent with momentum, dampening, weight decay and Nesterov
 /// momentum: `torch.optim.SGD`.

@@ -377,7 +377,7 @@ where
         let batch_size = self.settings.batch_size.unwrap_or(n).min(n);
         let mut rng = seeded_rng(self.settings.seed);
         let mut history = History::default();
-        let standard = x.is_standard_layout() && y.is_standard_layout();
+        let in_place = !self.settings.shuffle && x.is_standard_layout() && y.is_standard_layout();
 
         for cb in &mut self.callbacks {
             cb.on_train_begin(model)?;
@@ -395,9 +395,8 @@ where
 
             let mut loss_sum = 0.0f64;
             for rows in batch_indices(&self.buffers.order, batch_size)? {
-                // Rows in order (no shuffle) are a slice of the data: no copy needed.
-                let in_order = standard && rows.windows(2).all(|w| w[1] == w[0] + 1);
-                let (xb, yb) = if in_order {
+                // Without shuffling the batch is consecutive rows: a slice of the data.
+                let (xb, yb) = if in_place {
                     let r = Slice::from(rows[0]..rows[0] + rows.len());
                     (x.slice_axis(Axis(0), r), y.slice_axis(Axis(0), r))
                 } else {
