@@ -26,8 +26,8 @@ mod common;
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use ndarray::{ArrayD, ArrayViewD, IxDyn};
-use ndtrain::model::{Mode, Model, ParamVisitor};
+use ndarray::{ArrayD, IxDyn};
+use ndtrain::model::{Mode, Model, Module, ParamVisitor};
 use ndtrain::optim::{Adagrad, Adam, AdamW, NAdam, Optimizer, RmsProp, Sgd};
 use ndtrain::prelude::{Activation, CrossEntropyLoss, Loss, Sequential};
 use ndtrain::{Param, Result};
@@ -62,13 +62,7 @@ impl Params {
     }
 }
 
-impl Model<f32> for Params {
-    fn forward(&mut self, _x: ArrayViewD<'_, f32>, _mode: Mode) -> Result<ArrayViewD<'_, f32>> {
-        Err(ndtrain::Error::invalid_input("Params::forward", "benchmark model has no forward"))
-    }
-    fn backward(&mut self, _g: ArrayViewD<'_, f32>) -> Result<()> {
-        Err(ndtrain::Error::invalid_input("Params::backward", "benchmark model has no backward"))
-    }
+impl Module<f32> for Params {
     fn visit_params(&mut self, f: &mut ParamVisitor<'_, f32>) -> Result<()> {
         for (i, ((n, v), g)) in self.names.iter().zip(&mut self.values).zip(&mut self.grads).enumerate() {
             f(Param::new(i, n), v.view_mut(), g.view_mut())?;

@@ -59,6 +59,14 @@ impl<F: Float> LowRankLinear<F> {
     }
 }
 
+impl<F: Float> Module<F> for LowRankLinear<F> {
+    fn visit_params(&mut self, f: &mut ParamVisitor<'_, F>) -> ndtrain::Result<()> {
+        f(Param::new(0, "u"), self.u.view_mut(), self.du.view_mut())?;
+        f(Param::new(1, "v"), self.v.view_mut(), self.dv.view_mut())?;
+        f(Param::new(2, "bias"), self.b.view_mut(), self.db.view_mut())
+    }
+}
+
 impl<F: Float> Model<F> for LowRankLinear<F> {
     fn forward(&mut self, x: ArrayViewD<'_, F>, _mode: Mode) -> ndtrain::Result<ArrayViewD<'_, F>> {
         let inputs = self.u.shape()[0];
@@ -87,12 +95,6 @@ impl<F: Float> Model<F> for LowRankLinear<F> {
         self.du = self.x.t().dot(&g.dot(&Self::as2(&self.v))).into_dyn();
         self.db = g.sum_axis(Axis(0)).into_dyn();
         Ok(())
-    }
-
-    fn visit_params(&mut self, f: &mut ParamVisitor<'_, F>) -> ndtrain::Result<()> {
-        f(Param::new(0, "u"), self.u.view_mut(), self.du.view_mut())?;
-        f(Param::new(1, "v"), self.v.view_mut(), self.dv.view_mut())?;
-        f(Param::new(2, "bias"), self.b.view_mut(), self.db.view_mut())
     }
 }
 

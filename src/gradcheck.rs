@@ -62,7 +62,7 @@ use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn, Zip};
 
 use crate::error::{Error, Result};
 use crate::model::init::uniform01;
-use crate::model::{Layer, Mode, Model, freeze_randomness};
+use crate::model::{AsInput, Input, Layer, Mode, Model, Module, freeze_randomness};
 use crate::tensor::{SeededRng, seeded_rng};
 
 /// Settings of [`gradcheck`] and [`gradcheck_input`]; see the [module docs](self) for
@@ -309,7 +309,7 @@ fn element_mut<'a>(v: &'a mut ArrayViewMutD<'_, f64>, flat: usize) -> Option<&'a
 }
 
 /// Sets element `flat` of the `k`-th visited parameter tensor to `value`.
-fn set_param<M: Model<f64> + ?Sized>(model: &mut M, k: usize, flat: usize, value: f64) -> Result<()> {
+fn set_param<M: Module<f64> + ?Sized>(model: &mut M, k: usize, flat: usize, value: f64) -> Result<()> {
     let mut seen = 0;
     model.visit_params(&mut |_, mut v, _| {
         if seen == k {
@@ -322,7 +322,7 @@ fn set_param<M: Model<f64> + ?Sized>(model: &mut M, k: usize, flat: usize, value
     })
 }
 
-fn get_param<M: Model<f64> + ?Sized>(model: &mut M, k: usize, flat: usize) -> Result<f64> {
+fn get_param<M: Module<f64> + ?Sized>(model: &mut M, k: usize, flat: usize) -> Result<f64> {
     let mut seen = 0;
     let mut out = f64::NAN;
     model.visit_params(&mut |_, mut v, _| {
@@ -338,9 +338,9 @@ fn get_param<M: Model<f64> + ?Sized>(model: &mut M, k: usize, flat: usize) -> Re
 }
 
 /// Runs a training-mode forward and copies the output into `buf` (shape of `r`).
-fn output_into<M: Model<f64> + ?Sized>(
+fn output_into<I: Input<f64>, M: Model<f64, I> + ?Sized>(
     model: &mut M,
-    x: ArrayViewD<'_, f64>,
+    x: I::View<'_>,
     buf: &mut ArrayD<f64>,
 ) -> Result<()> {
     let out = model.forward(x, Mode::Train)?;
@@ -365,9 +365,9 @@ fn central_difference(plus: &ArrayD<f64>, minus: &ArrayD<f64>, r: &ArrayD<f64>, 
 }
 
 /// Random objective weights of the model's output shape, after a first forward.
-fn objective_weights<M: Model<f64> + ?Sized>(
+fn objective_weights<I: Input<f64>, M: Model<f64, I> + ?Sized>(
     model: &mut M,
-    x: ArrayViewD<'_, f64>,
+    x: I::View<'_>,
     rng: &mut SeededRng,
 ) -> Result<ArrayD<f64>> {
     let shape = model.forward(x, Mode::Train)?.shape().to_vec();
@@ -379,21 +379,25 @@ fn objective_weights<M: Model<f64> + ?Sized>(
 /// Checks every parameter gradient of `model` at input `x` against central
 /// differences; see the [module docs](self) for the method and options.
 ///
+/// `x` is of the model's input kind: a float array, an array of `usize` ids for a
+/// model of [`Indices`](crate::model::Indices) (an embedding), or a tuple.
+///
 /// Parameters are restored exactly, also when an error interrupts the check.
 ///
 /// # Errors
 /// [`Error::InvalidParameter`] for invalid options; any error of the model's
 /// `forward`/`backward`/`visit_params` (e.g. [`Error::ShapeMismatch`] for an input the
 /// model rejects).
-pub fn gradcheck<M: Model<f64> + ?Sized>(
+pub fn gradcheck<I: Input<f64>, M: Model<f64, I> + ?Sized, X: AsInput<f64, I>>(
     model: &mut M,
-    x: ArrayViewD<'_, f64>,
+    x: X,
     opts: &GradcheckOptions,
 ) -> Result<GradcheckReport> {
     opts.validate()?;
+    let x = x.as_input();
     let _frozen = freeze_randomness();
     let mut rng = seeded_rng(opts.seed);
-    let r = objective_weights(model, x.view(), &mut rng)?;
+    let r = objective_weights::<I, M>(model, x.clone(), &mut rng)?;
     model.backward(r.view())?;
     let analytic: Vec<(usize, String, ArrayD<f64>)> = {
         let mut grads = Vec::new();
@@ -415,9 +419,9 @@ pub fn gradcheck<M: Model<f64> + ?Sized>(
             let (up, down) = (orig + opts.eps, orig - opts.eps);
             let evaluated = (|| -> Result<()> {
                 set_param(model, k, j, up)?;
-                output_into(model, x.view(), &mut plus)?;
+                output_into::<I, M>(model, x.clone(), &mut plus)?;
                 set_param(model, k, j, down)?;
-                output_into(model, x.view(), &mut minus)
+                output_into::<I, M>(model, x.clone(), &mut minus)
             })();
             set_param(model, k, j, orig)?;
             evaluated?;
@@ -426,7 +430,7 @@ pub fn gradcheck<M: Model<f64> + ?Sized>(
         tensors.push(check);
     }
     // Leave the caches and gradients consistent with the restored parameters.
-    model.forward(x.view(), Mode::Train)?;
+    model.forward(x, Mode::Train)?;
     model.backward(r.view())?;
     Ok(GradcheckReport { tensors })
 }
@@ -458,7 +462,7 @@ pub fn gradcheck_input<L: Layer<f64> + ?Sized>(
     opts.validate()?;
     let _frozen = freeze_randomness();
     let mut rng = seeded_rng(opts.seed);
-    let r = objective_weights(layer, x.view(), &mut rng)?;
+    let r = objective_weights::<crate::model::Floats, L>(layer, x.view(), &mut rng)?;
     let analytic = layer.backward_input(r.view())?.as_standard_layout().into_owned();
     if analytic.shape() != x.shape() {
         return Err(Error::ShapeMismatch {
@@ -475,9 +479,9 @@ pub fn gradcheck_input<L: Layer<f64> + ?Sized>(
         let orig = xw.as_slice().expect("standard layout")[j];
         let (up, down) = (orig + opts.eps, orig - opts.eps);
         xw.as_slice_mut().expect("standard layout")[j] = up;
-        output_into(layer, xw.view(), &mut plus)?;
+        output_into::<crate::model::Floats, L>(layer, xw.view(), &mut plus)?;
         xw.as_slice_mut().expect("standard layout")[j] = down;
-        output_into(layer, xw.view(), &mut minus)?;
+        output_into::<crate::model::Floats, L>(layer, xw.view(), &mut minus)?;
         xw.as_slice_mut().expect("standard layout")[j] = orig;
         check.record(j, grad[j], central_difference(&plus, &minus, &r, up - down), opts.floor);
     }

@@ -89,7 +89,7 @@ pub mod prelude {
         Activation, Dense, Dropout, Flatten, Gelu, GeluApproximate, Init, LeakyRelu, Linear, Relu,
         Sequential, Sigmoid, Tanh,
     };
-    pub use crate::model::{Layer, Mode, Model};
+    pub use crate::model::{AsInput, Floats, Indices, Input, Layer, Mode, Model, Module};
     pub use crate::optim::Optimizer;
     pub use crate::optim::{Adam, AdamW, ParamGroups, Sgd};
     pub use crate::preprocessing::{InverseTransform, Preprocessor, StandardScaler};

@@ -254,6 +254,19 @@ impl Broken {
     }
 }
 
+impl Module<f64> for Broken {
+    fn visit_params(&mut self, f: &mut ParamVisitor<'_, f64>) -> ndtrain::Result<()> {
+        // The inner layer's tensors with this model's (possibly wrong) gradients.
+        let grads = &mut self.grads;
+        let mut k = 0;
+        self.inner.visit_params(&mut |p, v, _| {
+            let g = if k == 0 { grads.0.view_mut().into_dyn() } else { grads.1.view_mut().into_dyn() };
+            k += 1;
+            f(p, v, g)
+        })
+    }
+}
+
 impl Model<f64> for Broken {
     fn forward(&mut self, x: ArrayViewD<'_, f64>, mode: Mode) -> ndtrain::Result<ArrayViewD<'_, f64>> {
         self.inner.forward(x, mode)
@@ -273,16 +286,6 @@ impl Model<f64> for Broken {
             Bug::None => {}
         }
         Ok(())
-    }
-    fn visit_params(&mut self, f: &mut ParamVisitor<'_, f64>) -> ndtrain::Result<()> {
-        // The inner layer's tensors with this model's (possibly wrong) gradients.
-        let grads = &mut self.grads;
-        let mut k = 0;
-        self.inner.visit_params(&mut |p, v, _| {
-            let g = if k == 0 { grads.0.view_mut().into_dyn() } else { grads.1.view_mut().into_dyn() };
-            k += 1;
-            f(p, v, g)
-        })
     }
 }
 
@@ -311,15 +314,18 @@ fn detects_wrong_parameter_gradients() {
 /// A tanh whose input gradient is off by 0.1% — small, and still caught.
 struct SlightlyWrongTanh(Tanh<f64>, ArrayD<f64>);
 
+impl Module<f64> for SlightlyWrongTanh {
+    fn visit_params(&mut self, _f: &mut ParamVisitor<'_, f64>) -> ndtrain::Result<()> {
+        Ok(())
+    }
+}
+
 impl Model<f64> for SlightlyWrongTanh {
     fn forward(&mut self, x: ArrayViewD<'_, f64>, mode: Mode) -> ndtrain::Result<ArrayViewD<'_, f64>> {
         self.0.forward(x, mode)
     }
     fn backward(&mut self, g: ArrayViewD<'_, f64>) -> ndtrain::Result<()> {
         self.0.backward(g)
-    }
-    fn visit_params(&mut self, _f: &mut ParamVisitor<'_, f64>) -> ndtrain::Result<()> {
-        Ok(())
     }
 }
 

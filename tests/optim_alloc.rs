@@ -3,10 +3,10 @@
 //! A counting global allocator counts the allocations made by the current thread while
 //! counting is switched on (thread-local, so other test threads do not interfere).
 
-use ndarray::{ArrayD, ArrayViewD, IxDyn};
-use ndtrain::model::{Mode, Model, ParamVisitor};
+use ndarray::{ArrayD, IxDyn};
+use ndtrain::model::{Module, ParamVisitor};
 use ndtrain::optim::*;
-use ndtrain::{Error, Float, Param, Result};
+use ndtrain::{Float, Param, Result};
 
 #[path = "common/alloc.rs"]
 #[allow(dead_code)]
@@ -37,13 +37,7 @@ impl<F: Float> Tensors<F> {
     }
 }
 
-impl<F: Float> Model<F> for Tensors<F> {
-    fn forward(&mut self, _x: ArrayViewD<'_, F>, _mode: Mode) -> Result<ArrayViewD<'_, F>> {
-        Err(Error::invalid_input("Tensors::forward", "parameters only"))
-    }
-    fn backward(&mut self, _g: ArrayViewD<'_, F>) -> Result<()> {
-        Err(Error::invalid_input("Tensors::backward", "parameters only"))
-    }
+impl<F: Float> Module<F> for Tensors<F> {
     fn visit_params(&mut self, f: &mut ParamVisitor<'_, F>) -> Result<()> {
         for (i, (v, g)) in self.values.iter_mut().zip(&mut self.grads).enumerate() {
             f(Param::new(i, NAMES[i]), v.view_mut(), g.view_mut())?;

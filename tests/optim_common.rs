@@ -6,7 +6,7 @@
 //! changes anything, and a failed step changes nothing.
 
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
-use ndtrain::model::{Mode, Model, ParamVisitor};
+use ndtrain::model::{Mode, Model, Module, ParamVisitor};
 use ndtrain::optim::*;
 use ndtrain::{Error, Float, Param, Result};
 
@@ -121,18 +121,21 @@ impl<F: Float> Quadratic<F> {
     }
 }
 
+impl<F: Float> Module<F> for Quadratic<F> {
+    fn visit_params(&mut self, f: &mut ParamVisitor<'_, F>) -> Result<()> {
+        for (i, (v, g)) in self.values.iter_mut().zip(&mut self.grads).enumerate() {
+            f(Param::new(i, self.names[i]), v.view_mut(), g.view_mut())?;
+        }
+        Ok(())
+    }
+}
+
 impl<F: Float> Model<F> for Quadratic<F> {
     fn forward(&mut self, _x: ArrayViewD<'_, F>, _mode: Mode) -> Result<ArrayViewD<'_, F>> {
         Err(Error::invalid_input("Quadratic::forward", "parameters only"))
     }
     fn backward(&mut self, _g: ArrayViewD<'_, F>) -> Result<()> {
         Err(Error::invalid_input("Quadratic::backward", "parameters only"))
-    }
-    fn visit_params(&mut self, f: &mut ParamVisitor<'_, F>) -> Result<()> {
-        for (i, (v, g)) in self.values.iter_mut().zip(&mut self.grads).enumerate() {
-            f(Param::new(i, self.names[i]), v.view_mut(), g.view_mut())?;
-        }
-        Ok(())
     }
 }
 
@@ -249,16 +252,19 @@ struct BadGrad {
     bad: ArrayD<f64>,
 }
 
+impl Module<f64> for BadGrad {
+    fn visit_params(&mut self, f: &mut ParamVisitor<'_, f64>) -> Result<()> {
+        f(Param::new(0, "0.weight"), self.inner.values[0].view_mut(), self.inner.grads[0].view_mut())?;
+        f(Param::new(1, "0.bias"), self.inner.values[1].view_mut(), self.bad.view_mut())
+    }
+}
+
 impl Model<f64> for BadGrad {
     fn forward(&mut self, x: ArrayViewD<'_, f64>, mode: Mode) -> Result<ArrayViewD<'_, f64>> {
         self.inner.forward(x, mode)
     }
     fn backward(&mut self, g: ArrayViewD<'_, f64>) -> Result<()> {
         self.inner.backward(g)
-    }
-    fn visit_params(&mut self, f: &mut ParamVisitor<'_, f64>) -> Result<()> {
-        f(Param::new(0, "0.weight"), self.inner.values[0].view_mut(), self.inner.grads[0].view_mut())?;
-        f(Param::new(1, "0.bias"), self.inner.values[1].view_mut(), self.bad.view_mut())
     }
 }
 
@@ -400,15 +406,18 @@ struct Fixed {
     grad: ArrayD<f32>,
 }
 
+impl Module<f32> for Fixed {
+    fn visit_params(&mut self, f: &mut ParamVisitor<'_, f32>) -> Result<()> {
+        f(Param::new(0, "w"), self.value.view_mut(), self.grad.view_mut())
+    }
+}
+
 impl Model<f32> for Fixed {
     fn forward(&mut self, _x: ArrayViewD<'_, f32>, _mode: Mode) -> Result<ArrayViewD<'_, f32>> {
         Err(Error::invalid_input("Fixed::forward", "parameters only"))
     }
     fn backward(&mut self, _g: ArrayViewD<'_, f32>) -> Result<()> {
         Err(Error::invalid_input("Fixed::backward", "parameters only"))
-    }
-    fn visit_params(&mut self, f: &mut ParamVisitor<'_, f32>) -> Result<()> {
-        f(Param::new(0, "w"), self.value.view_mut(), self.grad.view_mut())
     }
 }
 

@@ -4,8 +4,8 @@
 //! schedule-free train/eval swap, bad input, and `Send + Sync`.
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{Array2, ArrayD, ArrayViewD, IxDyn};
-use ndtrain::model::{Mode, Model, ParamVisitor};
+use ndarray::{Array2, ArrayD, IxDyn};
+use ndtrain::model::{Mode, Module, ParamVisitor};
 use ndtrain::optim::{
     Lamb, Lars, Lion, MUON_NS_COEFFS, Muon, Optimizer, ScheduleFreeAdamW, ScheduleFreeSgd, StateDict,
 };
@@ -87,14 +87,7 @@ impl<F: Float> Quadratic<F> {
     }
 }
 
-impl<F: Float> Model<F> for Quadratic<F> {
-    fn forward(&mut self, _x: ArrayViewD<'_, F>, _mode: Mode) -> ndtrain::Result<ArrayViewD<'_, F>> {
-        Ok(self.values[0].view())
-    }
-    fn backward(&mut self, _g: ArrayViewD<'_, F>) -> ndtrain::Result<()> {
-        let _ = self.loss_and_grad();
-        Ok(())
-    }
+impl<F: Float> Module<F> for Quadratic<F> {
     fn visit_params(&mut self, f: &mut ParamVisitor<'_, F>) -> ndtrain::Result<()> {
         for (i, (v, g)) in self.values.iter_mut().zip(&mut self.grads).enumerate() {
             f(Param::new(i, self.names[i]), v.view_mut(), g.view_mut())?;

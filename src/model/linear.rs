@@ -8,8 +8,8 @@ use rand::Rng;
 
 use crate::error::{Error, Result};
 use crate::model::init::Init;
-use crate::model::layers::{Pass, mat_mut};
-use crate::model::{Layer, Mode, Model, ParamVisitor};
+use crate::model::layers::{Pass, mat_mut, slice_mut};
+use crate::model::{Layer, Mode, Model, Module, ParamVisitor};
 use crate::tensor::{Buffer, Float};
 
 /// A fully connected layer, `y = x·Wᵀ + b` (PyTorch `nn.Linear`).
@@ -39,16 +39,17 @@ use crate::tensor::{Buffer, Float};
 /// run as row dot products and row updates instead: a matrix product would pack the
 /// whole input for one column of output.
 ///
-/// Deviation: PyTorch accepts inputs `[*, in_features]`; `Linear` takes 2-D batches
-/// (put a [`Flatten`](crate::model::Flatten) in front for more dimensions).
+/// Inputs may have any number of leading dimensions, `[*, in_features]` → `[*, out_features]`,
+/// as in PyTorch (a sequence `[N, T, in]` is transformed position by position): the
+/// leading dimensions are flattened into rows of one matrix product.
 ///
 /// # Errors
 /// * construction: [`Error::InvalidParameter`] for a size of 0 (`"in_features"`,
 ///   `"out_features"`) or an invalid [`Init`];
-/// * `forward`: [`Error::ShapeMismatch`] (expected `[0, in_features]`, `0` = any batch
-///   size) unless `x` is 2-D with `in_features` columns;
+/// * `forward`: [`Error::ShapeMismatch`] (expected `[0, in_features]`, `0` = any size)
+///   unless `x` has at least 2 dimensions and `in_features` elements in the last;
 /// * `backward`: [`Error::InvalidInput`] without a preceding [`Mode::Train`] forward,
-///   [`Error::ShapeMismatch`] unless `grad_out` is `[N, out_features]` of that forward.
+///   [`Error::ShapeMismatch`] unless `grad_out` is `[*, out_features]` of that forward.
 ///
 /// # Example
 ///
@@ -81,8 +82,12 @@ pub struct Linear<F> {
     weight: Array2<F>,
     weight_grad: Array2<F>,
     bias: Option<(Array1<F>, Array1<F>)>,
-    /// Copy of the last training-mode input, `[N, in]` (for `dL/dW`).
+    /// Copy of the last training-mode input as rows, `[N, in]` (for `dL/dW`).
     input: Buffer<F>,
+    /// Shape of the last input, `[*, in]`.
+    in_shape: Vec<usize>,
+    /// `grad_out` as contiguous rows when it arrives in another layout.
+    grad_rows: Buffer<F>,
     output: Buffer<F>,
     grad_input: Buffer<F>,
     pass: Pass,
@@ -204,6 +209,8 @@ impl<F: Float> Linear<F> {
                 (b, g)
             }),
             input: Buffer::new(),
+            in_shape: Vec::new(),
+            grad_rows: Buffer::new(),
             output: Buffer::new(),
             grad_input: Buffer::new(),
             pass: Pass::None,
@@ -250,20 +257,34 @@ impl<F: Float> Linear<F> {
         self.bias.as_ref().map(|(_, g)| g.view())
     }
 
-    /// Checks `grad_out` against the last training-mode forward; returns it as a matrix.
-    fn check_grad<'g>(&self, op: &'static str, g: ArrayViewD<'g, F>) -> Result<ArrayView2<'g, F>> {
+    /// Checks `grad_out` against the last training-mode forward (`[*, out]` with the
+    /// input's leading dimensions).
+    fn check_grad(&self, op: &'static str, g: &ArrayViewD<'_, F>) -> Result<()> {
         self.pass.require_train(op)?;
-        let n = self.input.shape()[0];
-        let expected = [n, self.out_features()];
-        if g.shape() != expected {
-            return Err(Error::ShapeMismatch { op, expected: expected.to_vec(), got: g.shape().to_vec() });
+        let lead = &self.in_shape[..self.in_shape.len() - 1];
+        if g.ndim() != self.in_shape.len()
+            || &g.shape()[..lead.len()] != lead
+            || g.shape()[lead.len()] != self.out_features()
+        {
+            let mut expected = lead.to_vec();
+            expected.push(self.out_features());
+            return Err(Error::ShapeMismatch { op, expected, got: g.shape().to_vec() });
         }
-        Ok(g.into_dimensionality::<Ix2>().expect("checked 2-D"))
+        Ok(())
     }
 
     /// Parameter gradients, and the input gradient when `input_grad`.
     fn backward_impl(&mut self, op: &'static str, g: ArrayViewD<'_, F>, input_grad: bool) -> Result<()> {
-        let g = self.check_grad(op, g)?;
+        self.check_grad(op, &g)?;
+        let (n, out_f) = (self.input.shape()[0], self.out_features());
+        let g = match g.as_slice() {
+            Some(gs) => ArrayView2::from_shape((n, out_f), gs).expect("checked shape"),
+            None => {
+                let rows = slice_mut(self.grad_rows.reshape(&[n, out_f]));
+                rows.iter_mut().zip(g.iter()).for_each(|(d, &v)| *d = v);
+                self.grad_rows.view().into_dimensionality::<Ix2>().expect("2-D buffer")
+            }
+        };
         let x = self.input.view().into_dimensionality::<Ix2>().expect("input buffer is 2-D");
         if g.ncols() == 1 {
             // dW = Σₙ gₙ xₙ, row by row (contiguous rows, no packing).
@@ -284,7 +305,6 @@ impl<F: Float> Linear<F> {
             }
         }
         if input_grad {
-            let n = g.nrows();
             let mut gi = mat_mut(self.grad_input.reshape(&[n, self.in_features()]));
             if g.ncols() == 1 {
                 // dx = G W is the outer product gₙ · w.
@@ -297,6 +317,24 @@ impl<F: Float> Linear<F> {
                 general_mat_mul(F::one(), &g, &self.weight, F::zero(), &mut gi);
             }
         }
+        if input_grad {
+            // dL/dx has the input's shape, [*, in].
+            self.grad_input.reshape(&self.in_shape);
+        }
+        Ok(())
+    }
+}
+
+impl<F: Float> Module<F> for Linear<F> {
+    fn visit_params(&mut self, f: &mut ParamVisitor<'_, F>) -> Result<()> {
+        f(
+            crate::Param::new(0, "weight"),
+            self.weight.view_mut().into_dyn(),
+            self.weight_grad.view_mut().into_dyn(),
+        )?;
+        if let Some((b, g)) = &mut self.bias {
+            f(crate::Param::new(1, "bias"), b.view_mut().into_dyn(), g.view_mut().into_dyn())?;
+        }
         Ok(())
     }
 }
@@ -304,15 +342,33 @@ impl<F: Float> Linear<F> {
 impl<F: Float> Model<F> for Linear<F> {
     fn forward(&mut self, x: ArrayViewD<'_, F>, mode: Mode) -> Result<ArrayViewD<'_, F>> {
         let in_f = self.in_features();
-        if x.ndim() != 2 || x.shape()[1] != in_f {
+        if x.ndim() < 2 || x.shape()[x.ndim() - 1] != in_f {
             return Err(Error::ShapeMismatch {
                 op: "Linear::forward",
                 expected: vec![0, in_f],
                 got: x.shape().to_vec(),
             });
         }
-        let x = x.into_dimensionality::<Ix2>().expect("checked 2-D");
-        let n = x.nrows();
+        let n = x.len() / in_f;
+        self.in_shape.clear();
+        self.in_shape.extend_from_slice(x.shape());
+        // The input as rows [n, in]: copied when training (dL/dW needs it) or when an
+        // N-D input is not contiguous, else read in place.
+        let x = if mode.records() || (x.ndim() > 2 && !x.is_standard_layout()) {
+            let rows = slice_mut(self.input.reshape(&[n, in_f]));
+            match x.as_slice() {
+                Some(xs) => rows.copy_from_slice(xs),
+                None if x.ndim() == 2 => mat_mut(self.input.reshape(&[n, in_f]))
+                    .assign(&x.into_dimensionality::<Ix2>().expect("2-D")),
+                None => rows.iter_mut().zip(x.iter()).for_each(|(d, &v)| *d = v),
+            }
+            self.input.view().into_dimensionality::<Ix2>().expect("2-D buffer")
+        } else if x.ndim() == 2 {
+            x.into_dimensionality::<Ix2>().expect("checked 2-D")
+        } else {
+            let xs = x.to_slice().expect("checked contiguous");
+            ArrayView2::from_shape((n, in_f), xs).expect("checked shape")
+        };
         let matvec = self.out_features() == 1;
         let has_bias = self.bias.is_some();
         let mut out = mat_mut(self.output.reshape(&[n, self.out_features()]));
@@ -336,8 +392,13 @@ impl<F: Float> Model<F> for Linear<F> {
             // y = x Wᵀ (+ b already in place)
             general_mat_mul(F::one(), &x, &self.weight.t(), beta, &mut out);
         }
-        if mode == Mode::Train {
-            mat_mut(self.input.reshape(&[n, in_f])).assign(&x);
+        if self.in_shape.len() > 2 {
+            // [*, out]: the input's leading dimensions.
+            let last = self.in_shape.len() - 1;
+            let out_f = self.out_features();
+            self.in_shape[last] = out_f;
+            self.output.reshape(&self.in_shape);
+            self.in_shape[last] = in_f;
         }
         self.pass = Pass::of(mode);
         Ok(self.output.view())
@@ -346,18 +407,6 @@ impl<F: Float> Model<F> for Linear<F> {
     /// Stores `dL/dW` and `dL/db`; skips `dL/dx` (use [`Layer::backward_input`]).
     fn backward(&mut self, grad_out: ArrayViewD<'_, F>) -> Result<()> {
         self.backward_impl("Linear::backward", grad_out, false)
-    }
-
-    fn visit_params(&mut self, f: &mut ParamVisitor<'_, F>) -> Result<()> {
-        f(
-            crate::Param::new(0, "weight"),
-            self.weight.view_mut().into_dyn(),
-            self.weight_grad.view_mut().into_dyn(),
-        )?;
-        if let Some((b, g)) = &mut self.bias {
-            f(crate::Param::new(1, "bias"), b.view_mut().into_dyn(), g.view_mut().into_dyn())?;
-        }
-        Ok(())
     }
 }
 

@@ -10,11 +10,13 @@
 //! until `zero_grad`; ndtrain has no `zero_grad` to forget).
 
 pub mod init;
+pub mod input;
 pub mod layers;
 mod linear;
 mod sequential;
 
 pub use init::Init;
+pub use input::{AsInput, Floats, Indices, Input};
 pub use layers::{
     Activation, Dropout, DropoutBuilder, Flatten, FrozenRandomness, Gelu, GeluApproximate, LeakyRelu, Relu,
     Sigmoid, Tanh, freeze_randomness, frozen_randomness,
@@ -27,89 +29,117 @@ use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 use crate::error::{Error, Result};
 use crate::tensor::{Float, Param};
 
-/// Whether a forward pass trains (dropout active, inputs cached for `backward`) or
-/// evaluates.
+/// Whether a forward pass trains (dropout active, batch statistics, inputs cached for
+/// `backward`) or evaluates, and whether a `backward` may follow.
+///
+/// | mode | behaviour (dropout, BatchNorm) | `backward` afterwards |
+/// |---|---|---|
+/// | `Train` | training: dropout draws a mask, BatchNorm uses and updates batch statistics | yes |
+/// | `Eval` | evaluation: deterministic, running statistics | no (nothing is cached) |
+/// | `EvalGrad` | evaluation, as `Eval` | yes |
+///
+/// `EvalGrad` gives the gradients of the evaluation-mode function, as PyTorch computes
+/// them after `model.eval()`: fine-tuning with frozen BatchNorm statistics, input
+/// attributions of a trained model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Mode {
     /// Training: stochastic layers are active and `backward` may follow.
     Train,
     /// Evaluation / inference: deterministic; `backward` is not allowed afterwards.
     Eval,
+    /// Evaluation behaviour, with what `backward` needs cached.
+    EvalGrad,
 }
 
-/// The callback [`Model::visit_params`] calls once per parameter tensor, with the
+impl Mode {
+    /// Whether layers behave as in training (dropout active, batch statistics).
+    pub fn is_training(self) -> bool {
+        self == Mode::Train
+    }
+
+    /// Whether the forward pass caches what `backward` needs (`Train` and `EvalGrad`).
+    pub fn records(self) -> bool {
+        self != Mode::Eval
+    }
+}
+
+/// The callback [`Module::visit_params`] calls once per parameter tensor, with the
 /// parameter's identity, the tensor and its gradient from the last `backward` (both
 /// mutable: optimizers write the tensor, gradient clipping and DP-SGD rewrite the
 /// gradient).
 pub type ParamVisitor<'v, F> =
     dyn FnMut(Param<'_>, ArrayViewMutD<'_, F>, ArrayViewMutD<'_, F>) -> Result<()> + 'v;
 
-/// A trainable model: forward, hand-written backward, and access to its parameters.
+/// The callback [`Module::visit_buffers`] calls once per buffer, with its name
+/// (PyTorch's, e.g. `"1.running_mean"`) and its value.
+pub type BufferVisitor<'v, F> = dyn FnMut(&str, BufferMut<'_, F>) -> Result<()> + 'v;
+
+/// A buffer: state of a module that is saved with it but not trained by the optimizer
+/// (PyTorch's `register_buffer`), such as BatchNorm's running statistics.
+#[derive(Debug)]
+pub enum BufferMut<'a, F> {
+    /// A float tensor (`running_mean`, `running_var`).
+    Float(ArrayViewMutD<'a, F>),
+    /// An integer tensor (`num_batches_tracked`, a 0-d `i64` as in PyTorch).
+    Int(ArrayViewMutD<'a, i64>),
+}
+
+/// An owned copy of a buffer, as [`Module::buffers`] returns it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum BufferValue<F> {
+    /// A float tensor.
+    Float(ArrayD<F>),
+    /// An integer tensor.
+    Int(ArrayD<i64>),
+}
+
+impl<F: Clone> BufferValue<F> {
+    /// The shape of the tensor.
+    pub fn shape(&self) -> &[usize] {
+        match self {
+            BufferValue::Float(a) => a.shape(),
+            BufferValue::Int(a) => a.shape(),
+        }
+    }
+}
+
+/// Parameters and buffers: what optimizers, gradient clipping, callbacks and model
+/// files see of a model, whatever its inputs (PyTorch's `nn.Module` without
+/// `forward`: `named_parameters`, `named_buffers`).
 ///
-/// Batches run along axis 0; inputs may have any number of dimensions. Implement the
-/// three required methods and the model works with every [`Optimizer`](crate::optim::Optimizer),
-/// the [`Trainer`](crate::train::Trainer) and [`gradcheck`](crate::gradcheck::gradcheck).
+/// Every [`Model`] is a `Module`, so `&mut model` passes wherever a
+/// `&mut dyn Module<F>` is asked for ([`Optimizer::step`](crate::optim::Optimizer::step),
+/// [`GradClip::apply_model`](crate::optim::clip::GradClip::apply_model), callbacks).
 ///
 /// # Contract
 ///
-/// * `forward` returns a view of a buffer the model owns (reused between calls).
-/// * `backward(grad_out)` follows a [`Mode::Train`] forward; `grad_out` has the shape
-///   of that forward's output. It *overwrites* every parameter gradient.
 /// * `visit_params` visits every parameter in a fixed order; the `id` of the `k`-th
-///   visited tensor is `k`. Gradients have their parameter's shape.
-/// * On `Err`, nothing observable (parameters, gradients) has changed.
+///   visited tensor is `k`. Gradients have their parameter's shape. Names are
+///   PyTorch's `state_dict` keys (`"0.weight"`, `"blocks.layers.1.norm1.bias"`).
+/// * `visit_buffers` visits every buffer in a fixed order (default: none).
 ///
-/// # Example: a model `y = a * x` with one scalar parameter
+/// # Example
 ///
 /// ```
-/// use ndarray::{arr0, ArrayD, ArrayViewD, IxDyn};
 /// use ndtrain::prelude::*;
-/// use ndtrain::model::ParamVisitor;
 ///
-/// struct Scale { a: ArrayD<f64>, grad: ArrayD<f64>, x: ArrayD<f64>, out: ArrayD<f64> }
-///
-/// impl Model<f64> for Scale {
-///     fn forward(&mut self, x: ArrayViewD<'_, f64>, _mode: Mode) -> ndtrain::Result<ArrayViewD<'_, f64>> {
-///         let a = self.a[[]];
-///         self.x = x.to_owned();
-///         self.out = x.mapv(|v| a * v);
-///         Ok(self.out.view())
-///     }
-///     fn backward(&mut self, g: ArrayViewD<'_, f64>) -> ndtrain::Result<()> {
-///         self.grad[[]] = (&g * &self.x).sum(); // dL/da = sum(g * x)
-///         Ok(())
-///     }
-///     fn visit_params(&mut self, f: &mut ParamVisitor<'_, f64>) -> ndtrain::Result<()> {
-///         f(Param::new(0, "a"), self.a.view_mut(), self.grad.view_mut())
-///     }
-/// }
-///
-/// let mut m = Scale { a: arr0(2.0).into_dyn(), grad: arr0(0.0).into_dyn(),
-///                     x: ArrayD::zeros(IxDyn(&[0])), out: ArrayD::zeros(IxDyn(&[0])) };
-/// let x = ndarray::array![[1.0], [3.0]].into_dyn();
-/// assert_eq!(m.forward(x.view(), Mode::Train)?.sum(), 8.0);
-/// let report = gradcheck(&mut m, x.view(), &GradcheckOptions::default())?;
-/// assert!(report.passed(1e-6));
+/// let mut mlp = Sequential::<f32>::mlp(&[4, 8, 2], Activation::Relu, &mut ndtrain::seeded_rng(0))?;
+/// let module: &mut dyn Module<f32> = &mut mlp;
+/// assert_eq!(module.num_parameters(), 4 * 8 + 8 + 8 * 2 + 2);
+/// assert_eq!(module.parameters()[2].0, "2.weight");
 /// # Ok::<(), ndtrain::Error>(())
 /// ```
-pub trait Model<F: Float> {
-    /// Runs the model on a batch and returns its output.
-    ///
-    /// # Errors
-    /// [`Error::ShapeMismatch`] when `x` does not have the shape the model expects.
-    fn forward(&mut self, x: ArrayViewD<'_, F>, mode: Mode) -> Result<ArrayViewD<'_, F>>;
-
-    /// Back-propagates `grad_out = dL/d(output)` of the last training-mode forward and
-    /// stores the gradient of every parameter.
-    ///
-    /// # Errors
-    /// [`Error::ShapeMismatch`] when `grad_out` does not match the last output, and
-    /// [`Error::InvalidInput`] when no training-mode forward preceded it.
-    fn backward(&mut self, grad_out: ArrayViewD<'_, F>) -> Result<()>;
-
+#[doc(alias = "nn.Module")]
+pub trait Module<F: Float> {
     /// Calls `f(param, value, grad)` for every parameter tensor, in a stable order.
     /// Stops at, and returns, the first error `f` returns.
     fn visit_params(&mut self, f: &mut ParamVisitor<'_, F>) -> Result<()>;
+
+    /// Calls `f(name, buffer)` for every buffer, in a stable order. Default: no buffers.
+    fn visit_buffers(&mut self, f: &mut BufferVisitor<'_, F>) -> Result<()> {
+        let _ = f;
+        Ok(())
+    }
 
     /// Total number of scalar parameters.
     fn num_parameters(&mut self) -> usize {
@@ -143,15 +173,31 @@ pub trait Model<F: Float> {
         out
     }
 
+    /// A copy of every buffer, with its name, in visit order.
+    fn buffers(&mut self) -> Vec<(String, BufferValue<F>)> {
+        let mut out = Vec::new();
+        let _ = self.visit_buffers(&mut |name, b| {
+            out.push((
+                name.to_string(),
+                match b {
+                    BufferMut::Float(v) => BufferValue::Float(v.to_owned()),
+                    BufferMut::Int(v) => BufferValue::Int(v.to_owned()),
+                },
+            ));
+            Ok(())
+        });
+        out
+    }
+
     /// Overwrites every parameter with `values` (visit order, as returned by
-    /// [`parameters`](Model::parameters)). Checks every shape first, so on `Err`
+    /// [`parameters`](Module::parameters)). Checks every shape first, so on `Err`
     /// the model is unchanged.
     ///
     /// # Errors
     /// [`Error::LengthMismatch`] for a wrong number of tensors,
     /// [`Error::ShapeMismatch`] for a tensor of the wrong shape.
     fn set_parameters(&mut self, values: &[ArrayD<F>]) -> Result<()> {
-        let op = "Model::set_parameters";
+        let op = "Module::set_parameters";
         let mut k = 0;
         self.visit_params(&mut |_, v, _| {
             match values.get(k) {
@@ -183,10 +229,137 @@ pub trait Model<F: Float> {
             Ok(())
         })
     }
+
+    /// Overwrites every buffer with `values` (visit order, as returned by
+    /// [`buffers`](Module::buffers)). Checks every kind and shape first, so on `Err`
+    /// the model is unchanged.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] for a wrong number of buffers,
+    /// [`Error::ShapeMismatch`] for a buffer of the wrong shape,
+    /// [`Error::InvalidInput`] for an integer value given for a float buffer or the
+    /// reverse.
+    fn set_buffers(&mut self, values: &[BufferValue<F>]) -> Result<()> {
+        let op = "Module::set_buffers";
+        let mut k = 0;
+        self.visit_buffers(&mut |name, b| {
+            if let Some(new) = values.get(k) {
+                let (shape, same_kind) = match (&b, new) {
+                    (BufferMut::Float(v), BufferValue::Float(_)) => (v.shape(), true),
+                    (BufferMut::Int(v), BufferValue::Int(_)) => (v.shape(), true),
+                    (BufferMut::Float(v), _) => (v.shape(), false),
+                    (BufferMut::Int(v), _) => (v.shape(), false),
+                };
+                if !same_kind {
+                    return Err(Error::invalid_input(
+                        op,
+                        format!("buffer {name}: integer and float values mixed"),
+                    ));
+                }
+                if shape != new.shape() {
+                    return Err(Error::ShapeMismatch {
+                        op,
+                        expected: shape.to_vec(),
+                        got: new.shape().to_vec(),
+                    });
+                }
+            }
+            k += 1;
+            Ok(())
+        })?;
+        if k != values.len() {
+            return Err(Error::LengthMismatch {
+                op,
+                what: "number of buffers",
+                expected: k,
+                got: values.len(),
+            });
+        }
+        let mut k = 0;
+        self.visit_buffers(&mut |_, b| {
+            match (b, &values[k]) {
+                (BufferMut::Float(mut v), BufferValue::Float(new)) => v.assign(new),
+                (BufferMut::Int(mut v), BufferValue::Int(new)) => v.assign(new),
+                _ => {}
+            }
+            k += 1;
+            Ok(())
+        })
+    }
 }
 
-/// A [`Model`] that can sit inside a [`Sequential`]: its backward pass also returns
-/// the gradient with respect to its input.
+/// A trainable model: forward, hand-written backward, and (through [`Module`]) access
+/// to its parameters.
+///
+/// `I` is the kind of input the model takes ([`Input`]): [`Floats`] (the default, one
+/// float array), [`Indices`] (integer ids such as tokens, `usize`, never converted to
+/// floats) or a tuple of kinds for a model with several inputs (`(Floats, Indices)`).
+/// Batches run along axis 0 of every input; inputs may have any number of dimensions.
+/// Implement the two methods here and [`Module::visit_params`], and the model works with
+/// every [`Optimizer`](crate::optim::Optimizer), the [`Trainer`](crate::train::Trainer)
+/// and [`gradcheck`](crate::gradcheck::gradcheck).
+///
+/// # Contract
+///
+/// * `forward` returns a view of a buffer the model owns (reused between calls).
+/// * `backward(grad_out)` follows a [`Mode::Train`] forward; `grad_out` has the shape
+///   of that forward's output. It *overwrites* every parameter gradient.
+/// * On `Err`, nothing observable (parameters, gradients, buffers) has changed.
+///
+/// # Example: a model `y = a * x` with one scalar parameter
+///
+/// ```
+/// use ndarray::{arr0, ArrayD, ArrayViewD, IxDyn};
+/// use ndtrain::prelude::*;
+/// use ndtrain::model::ParamVisitor;
+///
+/// struct Scale { a: ArrayD<f64>, grad: ArrayD<f64>, x: ArrayD<f64>, out: ArrayD<f64> }
+///
+/// impl Module<f64> for Scale {
+///     fn visit_params(&mut self, f: &mut ParamVisitor<'_, f64>) -> ndtrain::Result<()> {
+///         f(Param::new(0, "a"), self.a.view_mut(), self.grad.view_mut())
+///     }
+/// }
+///
+/// impl Model<f64> for Scale {
+///     fn forward(&mut self, x: ArrayViewD<'_, f64>, _mode: Mode) -> ndtrain::Result<ArrayViewD<'_, f64>> {
+///         let a = self.a[[]];
+///         self.x = x.to_owned();
+///         self.out = x.mapv(|v| a * v);
+///         Ok(self.out.view())
+///     }
+///     fn backward(&mut self, g: ArrayViewD<'_, f64>) -> ndtrain::Result<()> {
+///         self.grad[[]] = (&g * &self.x).sum(); // dL/da = sum(g * x)
+///         Ok(())
+///     }
+/// }
+///
+/// let mut m = Scale { a: arr0(2.0).into_dyn(), grad: arr0(0.0).into_dyn(),
+///                     x: ArrayD::zeros(IxDyn(&[0])), out: ArrayD::zeros(IxDyn(&[0])) };
+/// let x = ndarray::array![[1.0], [3.0]].into_dyn();
+/// assert_eq!(m.forward(x.view(), Mode::Train)?.sum(), 8.0);
+/// let report = gradcheck(&mut m, x.view(), &GradcheckOptions::default())?;
+/// assert!(report.passed(1e-6));
+/// # Ok::<(), ndtrain::Error>(())
+/// ```
+pub trait Model<F: Float, I: Input<F> = Floats>: Module<F> {
+    /// Runs the model on a batch and returns its output.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] when `x` does not have the shape the model expects.
+    fn forward(&mut self, x: I::View<'_>, mode: Mode) -> Result<ArrayViewD<'_, F>>;
+
+    /// Back-propagates `grad_out = dL/d(output)` of the last training-mode forward and
+    /// stores the gradient of every parameter.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] when `grad_out` does not match the last output, and
+    /// [`Error::InvalidInput`] when no training-mode forward preceded it.
+    fn backward(&mut self, grad_out: ArrayViewD<'_, F>) -> Result<()>;
+}
+
+/// A [`Model`] with one float input that can sit inside a [`Sequential`] or a
+/// [`Graph`]: its backward pass also returns the gradient with respect to its input.
 ///
 /// `Model::backward` of a layer may skip the input gradient (the first layer of a
 /// network needs none: for W1 that saves a quarter of the arithmetic).
@@ -195,18 +368,23 @@ pub trait Layer<F: Float>: Model<F> {
     fn backward_input(&mut self, grad_out: ArrayViewD<'_, F>) -> Result<ArrayViewD<'_, F>>;
 }
 
-impl<F: Float, M: Model<F> + ?Sized> Model<F> for Box<M> {
-    fn forward(&mut self, x: ArrayViewD<'_, F>, mode: Mode) -> Result<ArrayViewD<'_, F>> {
+impl<F: Float, M: Module<F> + ?Sized> Module<F> for Box<M> {
+    fn visit_params(&mut self, f: &mut ParamVisitor<'_, F>) -> Result<()> {
+        (**self).visit_params(f)
+    }
+    fn visit_buffers(&mut self, f: &mut BufferVisitor<'_, F>) -> Result<()> {
+        (**self).visit_buffers(f)
+    }
+}
+
+impl<F: Float, I: Input<F>, M: Model<F, I> + ?Sized> Model<F, I> for Box<M> {
+    fn forward(&mut self, x: I::View<'_>, mode: Mode) -> Result<ArrayViewD<'_, F>> {
         (**self).forward(x, mode)
     }
     fn backward(&mut self, grad_out: ArrayViewD<'_, F>) -> Result<()> {
         (**self).backward(grad_out)
     }
-    fn visit_params(&mut self, f: &mut ParamVisitor<'_, F>) -> Result<()> {
-        (**self).visit_params(f)
-    }
 }
-
 impl<F: Float, L: Layer<F> + ?Sized> Layer<F> for Box<L> {
     fn backward_input(&mut self, grad_out: ArrayViewD<'_, F>) -> Result<ArrayViewD<'_, F>> {
         (**self).backward_input(grad_out)

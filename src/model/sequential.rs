@@ -7,7 +7,7 @@ use rand::Rng;
 
 use crate::error::{Error, Result};
 use crate::model::layers::{Activation, Pass, copy_into};
-use crate::model::{Layer, Linear, Mode, Model, ParamVisitor};
+use crate::model::{BufferVisitor, Layer, Linear, Mode, Model, Module, ParamVisitor};
 use crate::tensor::{Buffer, Float, Param};
 
 /// An ordered stack of layers, each one's output the next one's input (PyTorch
@@ -66,6 +66,8 @@ pub struct Sequential<F> {
     layers: Vec<Box<dyn Layer<F> + Send>>,
     /// Full parameter names per layer, indexed by the layer's own parameter id.
     names: Vec<Vec<String>>,
+    /// Full buffer names per layer, in the layer's visit order.
+    buffer_names: Vec<Vec<String>>,
     /// Id of each layer's first parameter.
     offsets: Vec<usize>,
     n_params: usize,
@@ -97,6 +99,7 @@ impl<F: Float> Sequential<F> {
         Sequential {
             layers: Vec::new(),
             names: Vec::new(),
+            buffer_names: Vec::new(),
             offsets: Vec::new(),
             n_params: 0,
             out_shape: Vec::new(),
@@ -120,9 +123,15 @@ impl<F: Float> Sequential<F> {
             names.push(format!("{index}.{}", p.name));
             Ok(())
         });
+        let mut buffer_names = Vec::new();
+        let _ = layer.visit_buffers(&mut |name, _| {
+            buffer_names.push(format!("{index}.{name}"));
+            Ok(())
+        });
         self.offsets.push(self.n_params);
         self.n_params += names.len();
         self.names.push(names);
+        self.buffer_names.push(buffer_names);
         self.layers.push(layer);
         self.pass = Pass::None;
         self
@@ -205,6 +214,44 @@ impl<F: Float> Sequential<F> {
     }
 }
 
+impl<F: Float> Module<F> for Sequential<F> {
+    fn visit_params(&mut self, f: &mut ParamVisitor<'_, F>) -> Result<()> {
+        for ((layer, names), &offset) in self.layers.iter_mut().zip(&self.names).zip(&self.offsets) {
+            layer.visit_params(&mut |p, v, g| {
+                let Some(name) = names.get(p.id) else {
+                    return Err(Error::invalid_input(
+                        "Sequential::visit_params",
+                        format!(
+                            "a layer visited parameter id {} but had {} parameters when added",
+                            p.id,
+                            names.len()
+                        ),
+                    ));
+                };
+                f(Param::new(offset + p.id, name), v, g)
+            })?;
+        }
+        Ok(())
+    }
+
+    fn visit_buffers(&mut self, f: &mut BufferVisitor<'_, F>) -> Result<()> {
+        for (layer, names) in self.layers.iter_mut().zip(&self.buffer_names) {
+            let mut k = 0;
+            layer.visit_buffers(&mut |_, b| {
+                let Some(name) = names.get(k) else {
+                    return Err(Error::invalid_input(
+                        "Sequential::visit_buffers",
+                        format!("a layer visited {} buffers but had {} when added", k + 1, names.len()),
+                    ));
+                };
+                k += 1;
+                f(name, b)
+            })?;
+        }
+        Ok(())
+    }
+}
+
 impl<F: Float> Model<F> for Sequential<F> {
     fn forward(&mut self, x: ArrayViewD<'_, F>, mode: Mode) -> Result<ArrayViewD<'_, F>> {
         self.pass = Pass::None;
@@ -243,25 +290,6 @@ impl<F: Float> Model<F> for Sequential<F> {
         }
         head[0].backward(g)
     }
-
-    fn visit_params(&mut self, f: &mut ParamVisitor<'_, F>) -> Result<()> {
-        for ((layer, names), &offset) in self.layers.iter_mut().zip(&self.names).zip(&self.offsets) {
-            layer.visit_params(&mut |p, v, g| {
-                let Some(name) = names.get(p.id) else {
-                    return Err(Error::invalid_input(
-                        "Sequential::visit_params",
-                        format!(
-                            "a layer visited parameter id {} but had {} parameters when added",
-                            p.id,
-                            names.len()
-                        ),
-                    ));
-                };
-                f(Param::new(offset + p.id, name), v, g)
-            })?;
-        }
-        Ok(())
-    }
 }
 
 impl<F: Float> Layer<F> for Sequential<F> {
@@ -295,6 +323,12 @@ mod tests {
         calls: Arc<Mutex<Vec<&'static str>>>,
     }
 
+    impl Module<f64> for Probe {
+        fn visit_params(&mut self, f: &mut ParamVisitor<'_, f64>) -> Result<()> {
+            self.inner.visit_params(f)
+        }
+    }
+
     impl Model<f64> for Probe {
         fn forward(&mut self, x: ArrayViewD<'_, f64>, mode: Mode) -> Result<ArrayViewD<'_, f64>> {
             self.inner.forward(x, mode)
@@ -302,9 +336,6 @@ mod tests {
         fn backward(&mut self, g: ArrayViewD<'_, f64>) -> Result<()> {
             self.calls.lock().unwrap().push("backward");
             self.inner.backward(g)
-        }
-        fn visit_params(&mut self, f: &mut ParamVisitor<'_, f64>) -> Result<()> {
-            self.inner.visit_params(f)
         }
     }
 

@@ -11,7 +11,7 @@ use std::str::FromStr;
 use ndarray::ArrayViewMutD;
 
 use crate::error::{Error, Result};
-use crate::model::Model;
+use crate::model::Module;
 use crate::tensor::Float;
 
 /// Which p-norm [`clip_grad_norm`] measures (torch's `norm_type`).
@@ -236,15 +236,13 @@ pub fn clip_grad_norm<F: Float>(
 /// # Example
 ///
 /// ```
-/// use ndarray::{ArrayD, ArrayViewD, IxDyn};
+/// use ndarray::{ArrayD, IxDyn};
 /// use ndtrain::model::ParamVisitor;
 /// use ndtrain::optim::clip::{NormType, OnNonFinite, clip_grad_norm_model};
 /// use ndtrain::prelude::*;
 ///
 /// struct Two { w: ArrayD<f64>, g: ArrayD<f64> }
-/// impl Model<f64> for Two {
-///     fn forward(&mut self, x: ArrayViewD<'_, f64>, _: Mode) -> ndtrain::Result<ArrayViewD<'_, f64>> { Ok(self.w.view()) }
-///     fn backward(&mut self, _: ArrayViewD<'_, f64>) -> ndtrain::Result<()> { Ok(()) }
+/// impl Module<f64> for Two {
 ///     fn visit_params(&mut self, f: &mut ParamVisitor<'_, f64>) -> ndtrain::Result<()> {
 ///         f(Param::new(0, "w"), self.w.view_mut(), self.g.view_mut())
 ///     }
@@ -258,7 +256,7 @@ pub fn clip_grad_norm<F: Float>(
 /// ```
 #[doc(alias = "clip_grad_norm_")]
 pub fn clip_grad_norm_model<F: Float>(
-    model: &mut dyn Model<F>,
+    model: &mut dyn Module<F>,
     max_norm: f64,
     norm_type: NormType,
     on_nonfinite: OnNonFinite,
@@ -343,15 +341,13 @@ pub fn clip_grad_value<F: Float>(grads: &mut [ArrayViewMutD<'_, F>], clip_value:
 /// # Example
 ///
 /// ```
-/// use ndarray::{ArrayD, ArrayViewD, IxDyn};
+/// use ndarray::{ArrayD, IxDyn};
 /// use ndtrain::model::ParamVisitor;
 /// use ndtrain::optim::clip::clip_grad_value_model;
 /// use ndtrain::prelude::*;
 ///
 /// struct One { w: ArrayD<f64>, g: ArrayD<f64> }
-/// impl Model<f64> for One {
-///     fn forward(&mut self, _: ArrayViewD<'_, f64>, _: Mode) -> ndtrain::Result<ArrayViewD<'_, f64>> { Ok(self.w.view()) }
-///     fn backward(&mut self, _: ArrayViewD<'_, f64>) -> ndtrain::Result<()> { Ok(()) }
+/// impl Module<f64> for One {
 ///     fn visit_params(&mut self, f: &mut ParamVisitor<'_, f64>) -> ndtrain::Result<()> {
 ///         f(Param::new(0, "w"), self.w.view_mut(), self.g.view_mut())
 ///     }
@@ -363,7 +359,7 @@ pub fn clip_grad_value<F: Float>(grads: &mut [ArrayViewMutD<'_, F>], clip_value:
 /// # Ok::<(), ndtrain::Error>(())
 /// ```
 #[doc(alias = "clip_grad_value_")]
-pub fn clip_grad_value_model<F: Float>(model: &mut dyn Model<F>, clip_value: f64) -> Result<()> {
+pub fn clip_grad_value_model<F: Float>(model: &mut dyn Module<F>, clip_value: f64) -> Result<()> {
     check_clip_value(clip_value)?;
     let c = F::lit(clip_value);
     model.visit_params(&mut |_, _, mut g| {
@@ -477,7 +473,7 @@ impl GradClip {
     ///
     /// # Errors
     /// As [`clip_grad_norm_model`] / [`clip_grad_value_model`].
-    pub fn apply_model<F: Float>(&self, model: &mut dyn Model<F>) -> Result<Option<f64>> {
+    pub fn apply_model<F: Float>(&self, model: &mut dyn Module<F>) -> Result<Option<f64>> {
         match *self {
             GradClip::Norm { max_norm, norm_type, on_nonfinite } => {
                 clip_grad_norm_model(model, max_norm, norm_type, on_nonfinite).map(Some)
@@ -490,22 +486,16 @@ impl GradClip {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Mode, ParamVisitor};
+    use crate::model::ParamVisitor;
     use crate::tensor::Param;
-    use ndarray::{ArrayD, ArrayViewD, IxDyn, array};
+    use ndarray::{ArrayD, IxDyn, array};
 
     struct TwoTensors<F> {
         w: [ArrayD<F>; 2],
         g: [ArrayD<F>; 2],
     }
 
-    impl<F: Float> Model<F> for TwoTensors<F> {
-        fn forward(&mut self, _: ArrayViewD<'_, F>, _: Mode) -> Result<ArrayViewD<'_, F>> {
-            Ok(self.w[0].view())
-        }
-        fn backward(&mut self, _: ArrayViewD<'_, F>) -> Result<()> {
-            Ok(())
-        }
+    impl<F: Float> Module<F> for TwoTensors<F> {
         fn visit_params(&mut self, f: &mut ParamVisitor<'_, F>) -> Result<()> {
             let [w0, w1] = &mut self.w;
             let [g0, g1] = &mut self.g;

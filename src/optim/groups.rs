@@ -6,7 +6,7 @@ use std::sync::Arc;
 use ndarray::{ArrayViewD, ArrayViewMutD};
 
 use crate::error::{Error, Result};
-use crate::model::{Mode, Model};
+use crate::model::{Mode, Module};
 use crate::optim::{Optimizer, StateDict};
 use crate::tensor::{Float, Param};
 
@@ -177,7 +177,7 @@ impl<F: Float, O: Optimizer<F>> Optimizer<F> for ParamGroups<O> {
     }
 
     /// Each group swaps the parameters it holds state for (schedule-free groups).
-    fn swap_params(&mut self, model: &mut dyn Model<F>, mode: Mode) -> Result<bool> {
+    fn swap_params(&mut self, model: &mut dyn Module<F>, mode: Mode) -> Result<bool> {
         let mut swapped = false;
         for (_, o) in &mut self.groups {
             swapped |= o.swap_params(model, mode)?;

@@ -67,7 +67,7 @@ pub use clip::{
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
 use crate::error::Result;
-use crate::model::{Mode, Model};
+use crate::model::{Mode, Module};
 use crate::tensor::{Float, Param, same_shape};
 
 /// Runs `$body` with `$lerp(start, end, weight)` bound to torch's CPU `lerp` formula for
@@ -201,7 +201,7 @@ pub trait Optimizer<F: Float> {
     ///
     /// # Errors
     /// As [`update`](Optimizer::update); nothing is changed on error.
-    fn step(&mut self, model: &mut dyn Model<F>) -> Result<()> {
+    fn step(&mut self, model: &mut dyn Module<F>) -> Result<()> {
         model.visit_params(&mut |p, v, g| self.validate(p, v.view(), g.view()))?;
         self.begin_step();
         model.visit_params(&mut |p, v, g| self.update(p, v, g.view()))
@@ -276,7 +276,7 @@ pub trait Optimizer<F: Float> {
     /// # Errors
     /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) when a tensor of `model`
     /// does not match the optimizer's state for it; nothing is changed then.
-    fn swap_params(&mut self, model: &mut dyn Model<F>, mode: Mode) -> Result<bool> {
+    fn swap_params(&mut self, model: &mut dyn Module<F>, mode: Mode) -> Result<bool> {
         let _ = (model, mode);
         Ok(false)
     }
@@ -306,7 +306,7 @@ impl<F: Float, O: Optimizer<F> + ?Sized> Optimizer<F> for Box<O> {
     fn begin_step(&mut self) {
         (**self).begin_step()
     }
-    fn step(&mut self, model: &mut dyn Model<F>) -> Result<()> {
+    fn step(&mut self, model: &mut dyn Module<F>) -> Result<()> {
         (**self).step(model)
     }
     fn num_groups(&self) -> usize {
@@ -330,7 +330,7 @@ impl<F: Float, O: Optimizer<F> + ?Sized> Optimizer<F> for Box<O> {
     fn load_state_dict(&mut self, state: &StateDict<F>) -> Result<()> {
         (**self).load_state_dict(state)
     }
-    fn swap_params(&mut self, model: &mut dyn Model<F>, mode: Mode) -> Result<bool> {
+    fn swap_params(&mut self, model: &mut dyn Module<F>, mode: Mode) -> Result<bool> {
         (**self).swap_params(model, mode)
     }
 }

@@ -12,7 +12,7 @@ use std::marker::PhantomData;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Zip};
 
 use crate::error::{Error, Result};
-use crate::model::{Mode, Model};
+use crate::model::{Mode, Module};
 use crate::optim::kernel::{ConstDiv, fused4, fused5};
 use crate::optim::state::bias_correction;
 use crate::optim::state::{
@@ -226,7 +226,7 @@ impl<F: Float> Core<F> {
         Ok(())
     }
 
-    fn swap_params(&mut self, model: &mut dyn Model<F>, mode: Mode) -> Result<bool> {
+    fn swap_params(&mut self, model: &mut dyn Module<F>, mode: Mode) -> Result<bool> {
         let to_eval = mode == Mode::Eval;
         if self.eval_mode == to_eval {
             return Ok(true);
@@ -326,7 +326,7 @@ macro_rules! schedule_free_common {
             /// # Errors
             /// [`Error::ShapeMismatch`] when a tensor does not match its state; nothing
             /// is changed then.
-            pub fn eval_params(&mut self, model: &mut dyn Model<F>) -> Result<()> {
+            pub fn eval_params(&mut self, model: &mut dyn Module<F>) -> Result<()> {
                 self.core.swap_params(model, Mode::Eval).map(|_| ())
             }
             /// Swaps the training point `y` back into `model` (PyTorch `schedulefree`'s
@@ -335,7 +335,7 @@ macro_rules! schedule_free_common {
             ///
             /// # Errors
             /// As [`eval_params`](Self::eval_params).
-            pub fn train_params(&mut self, model: &mut dyn Model<F>) -> Result<()> {
+            pub fn train_params(&mut self, model: &mut dyn Module<F>) -> Result<()> {
                 self.core.swap_params(model, Mode::Train).map(|_| ())
             }
             /// The state of parameter `id`, if it has any.
@@ -384,7 +384,7 @@ macro_rules! schedule_free_common {
             }
             /// `Mode::Eval` swaps `x` into the model, `Mode::Train` swaps `y` back;
             /// always returns `Ok(true)`.
-            fn swap_params(&mut self, model: &mut dyn Model<F>, mode: Mode) -> Result<bool> {
+            fn swap_params(&mut self, model: &mut dyn Module<F>, mode: Mode) -> Result<bool> {
                 self.core.swap_params(model, mode)
             }
         }
@@ -456,16 +456,14 @@ macro_rules! schedule_free_common {
 /// # Example
 ///
 /// ```
-/// use ndarray::{array, ArrayD, ArrayViewD};
+/// use ndarray::{array, ArrayD};
 /// use ndtrain::model::ParamVisitor;
 /// use ndtrain::optim::ScheduleFreeAdamW;
 /// use ndtrain::prelude::*;
 ///
 /// /// One tensor and its gradient.
 /// struct Weights { w: ArrayD<f64>, g: ArrayD<f64> }
-/// impl Model<f64> for Weights {
-///     fn forward(&mut self, x: ArrayViewD<'_, f64>, _: Mode) -> ndtrain::Result<ArrayViewD<'_, f64>> { Ok(self.w.view()) }
-///     fn backward(&mut self, _: ArrayViewD<'_, f64>) -> ndtrain::Result<()> { Ok(()) }
+/// impl Module<f64> for Weights {
 ///     fn visit_params(&mut self, f: &mut ParamVisitor<'_, f64>) -> ndtrain::Result<()> {
 ///         f(Param::new(0, "w"), self.w.view_mut(), self.g.view_mut())
 ///     }

@@ -5,7 +5,7 @@ use ndarray::ArrayD;
 
 use super::history::EpochLog;
 use crate::error::{Error, Result};
-use crate::model::Model;
+use crate::model::Module;
 use crate::tensor::Float;
 
 /// Whether training goes on after a callback ran.
@@ -29,7 +29,7 @@ pub enum Control {
 /// struct StopBelow(f64);
 ///
 /// impl<F: Float> Callback<F> for StopBelow {
-///     fn on_epoch_end(&mut self, log: &EpochLog, _model: &mut dyn Model<F>) -> ndtrain::Result<Control> {
+///     fn on_epoch_end(&mut self, log: &EpochLog, _model: &mut dyn Module<F>) -> ndtrain::Result<Control> {
 ///         Ok(if log.train_loss < self.0 { Control::Stop } else { Control::Continue })
 ///     }
 /// }
@@ -42,19 +42,19 @@ pub enum Control {
 /// ```
 pub trait Callback<F: Float> {
     /// Before the first epoch.
-    fn on_train_begin(&mut self, model: &mut dyn Model<F>) -> Result<()> {
+    fn on_train_begin(&mut self, model: &mut dyn Module<F>) -> Result<()> {
         let _ = model;
         Ok(())
     }
 
     /// After every epoch (and its validation), with that epoch's log.
-    fn on_epoch_end(&mut self, log: &EpochLog, model: &mut dyn Model<F>) -> Result<Control> {
+    fn on_epoch_end(&mut self, log: &EpochLog, model: &mut dyn Module<F>) -> Result<Control> {
         let _ = (log, model);
         Ok(Control::Continue)
     }
 
     /// After the last epoch (also after an early stop).
-    fn on_train_end(&mut self, model: &mut dyn Model<F>) -> Result<()> {
+    fn on_train_end(&mut self, model: &mut dyn Module<F>) -> Result<()> {
         let _ = model;
         Ok(())
     }
@@ -182,7 +182,7 @@ impl<F: Float> EarlyStopping<F> {
 }
 
 impl<F: Float> Callback<F> for EarlyStopping<F> {
-    fn on_train_begin(&mut self, _model: &mut dyn Model<F>) -> Result<()> {
+    fn on_train_begin(&mut self, _model: &mut dyn Module<F>) -> Result<()> {
         self.best = None;
         self.best_epoch = None;
         self.wait = 0;
@@ -190,7 +190,7 @@ impl<F: Float> Callback<F> for EarlyStopping<F> {
         Ok(())
     }
 
-    fn on_epoch_end(&mut self, log: &EpochLog, model: &mut dyn Model<F>) -> Result<Control> {
+    fn on_epoch_end(&mut self, log: &EpochLog, model: &mut dyn Module<F>) -> Result<Control> {
         let v = log.get(&self.monitor).ok_or_else(|| {
             Error::invalid_input(
                 "EarlyStopping::on_epoch_end",
@@ -221,7 +221,7 @@ impl<F: Float> Callback<F> for EarlyStopping<F> {
         Ok(if self.wait >= self.patience.max(1) { Control::Stop } else { Control::Continue })
     }
 
-    fn on_train_end(&mut self, model: &mut dyn Model<F>) -> Result<()> {
+    fn on_train_end(&mut self, model: &mut dyn Module<F>) -> Result<()> {
         if let Some(w) = self.best_weights.take() {
             model.set_parameters(&w)?;
         }

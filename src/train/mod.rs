@@ -37,11 +37,11 @@ use crate::data::{Dataset, batch_indices, gather_rows_into, shuffle_indices};
 use crate::error::{Error, Result};
 use crate::loss::Loss;
 use crate::metrics::Metric;
-use crate::model::{Mode, Model};
+use crate::model::{AsInput, Floats, Input, Mode, Model};
 use crate::optim::Optimizer;
 use crate::optim::clip::GradClip;
 use crate::schedule::{AttachedScheduler, LrScheduler};
-use crate::tensor::{Buffer, Float, check_finite, seeded_rng};
+use crate::tensor::{Buffer, Float, seeded_rng};
 
 /// Default mini-batch size (Keras' default).
 pub const DEFAULT_BATCH_SIZE: usize = 32;
@@ -77,22 +77,23 @@ struct Settings {
 /// | `verbose` | `false` | prints one line per epoch |
 /// | `scheduler` | none | any [`LrScheduler`], stepped per [`StepEvery`] |
 /// | `grad_clip` | none | [`GradClip`] (by global norm or by value) |
-pub struct TrainerBuilder<F: Float, Y, O, L> {
+pub struct TrainerBuilder<F: Float, Y, O, L, I: Input<F> = Floats> {
     optimizer: O,
     loss: L,
     settings: Settings,
     metrics: Vec<Box<dyn Metric<F, Y>>>,
     callbacks: Vec<Box<dyn Callback<F>>>,
-    validation: Option<(ArrayD<F>, ArrayD<Y>)>,
+    validation: Option<(I::Owned, ArrayD<Y>)>,
     scheduler: Option<(AttachedScheduler, StepEvery)>,
 }
 
-impl<F, Y, O, L> TrainerBuilder<F, Y, O, L>
+impl<F, Y, O, L, I> TrainerBuilder<F, Y, O, L, I>
 where
     F: Float,
     Y: Copy + Default + 'static,
     O: Optimizer<F>,
     L: Loss<F, Y>,
+    I: Input<F>,
 {
     /// Number of passes over the training data.
     pub fn epochs(mut self, epochs: usize) -> Self {
@@ -167,12 +168,10 @@ where
     }
 
     /// Data evaluated after every epoch (`val_loss` and `val_` metrics). Copied.
-    pub fn validation_data<D: Dimension, E: Dimension>(
-        mut self,
-        x: ArrayView<'_, F, D>,
-        y: ArrayView<'_, Y, E>,
-    ) -> Self {
-        self.validation = Some((x.into_dyn().to_owned(), y.into_dyn().to_owned()));
+    /// `x` is of the model's input kind (a float array, an array of `usize` ids, or a
+    /// tuple of them, see [`AsInput`]).
+    pub fn validation_data<X: AsInput<F, I>, E: Dimension>(mut self, x: X, y: ArrayView<'_, Y, E>) -> Self {
+        self.validation = Some((I::to_owned(&x.as_input()), y.into_dyn().to_owned()));
         self
     }
 
@@ -183,7 +182,7 @@ where
     /// threshold; for validation data, the errors of [`Trainer::fit`]'s data checks
     /// (row counts, emptiness, non-finite features); a scheduler that cannot attach to
     /// the optimizer.
-    pub fn build(mut self) -> Result<Trainer<F, Y, O, L>> {
+    pub fn build(mut self) -> Result<Trainer<F, Y, O, L, I>> {
         if self.settings.batch_size == Some(0) {
             return Err(Error::InvalidParameter { name: "batch_size", value: 0.0, expected: ">= 1" });
         }
@@ -191,7 +190,7 @@ where
             clip.validate()?;
         }
         if let Some((x, y)) = &self.validation {
-            check_data("Trainer::validation_data", x.view(), y.view())?;
+            check_data::<F, Y, I>("Trainer::validation_data", &I::view(x), y.view())?;
         }
         if let Some((s, _)) = &mut self.scheduler {
             s.attach(&mut self.optimizer)?;
@@ -210,16 +209,16 @@ where
 }
 
 /// Reused per-batch storage.
-struct Buffers<F, Y> {
+struct Buffers<F: Float, Y, I: Input<F>> {
     order: Vec<usize>,
-    x: Buffer<F>,
+    x: I::Batch,
     y: Buffer<Y>,
     grad: Buffer<F>,
 }
 
-impl<F, Y> Default for Buffers<F, Y> {
+impl<F: Float, Y, I: Input<F>> Default for Buffers<F, Y, I> {
     fn default() -> Self {
-        Buffers { order: Vec::new(), x: Buffer::default(), y: Buffer::default(), grad: Buffer::default() }
+        Buffers { order: Vec::new(), x: I::Batch::default(), y: Buffer::default(), grad: Buffer::default() }
     }
 }
 
@@ -246,7 +245,10 @@ impl Evaluation {
 /// [`Metric`]s: `fit`, `evaluate`, `predict`.
 ///
 /// Generic over the float type `F` (f32 or f64), the target element type `Y`
-/// (`usize` class indices or `F` values), the optimizer `O` and the loss `L`.
+/// (`usize` class indices or `F` values), the optimizer `O`, the loss `L` and the
+/// models' input kind `I` ([`Floats`] by default; [`Indices`](crate::model::Indices)
+/// for token ids, a tuple for several inputs), which is inferred from the data passed
+/// to `fit`.
 ///
 /// # Example: softmax regression on iris
 ///
@@ -266,27 +268,28 @@ impl Evaluation {
 /// assert!(history.last().unwrap().get("accuracy").unwrap() > 0.9);
 /// # Ok::<(), ndtrain::Error>(())
 /// ```
-pub struct Trainer<F: Float, Y, O, L> {
+pub struct Trainer<F: Float, Y, O, L, I: Input<F> = Floats> {
     optimizer: O,
     loss: L,
     settings: Settings,
     metrics: Vec<Box<dyn Metric<F, Y>>>,
     callbacks: Vec<Box<dyn Callback<F>>>,
-    validation: Option<(ArrayD<F>, ArrayD<Y>)>,
+    validation: Option<(I::Owned, ArrayD<Y>)>,
     scheduler: Option<(AttachedScheduler, StepEvery)>,
-    buffers: Buffers<F, Y>,
+    buffers: Buffers<F, Y, I>,
 }
 
-impl<F, Y, O, L> Trainer<F, Y, O, L>
+impl<F, Y, O, L, I> Trainer<F, Y, O, L, I>
 where
     F: Float,
     Y: Copy + Default + 'static,
     O: Optimizer<F>,
     L: Loss<F, Y>,
+    I: Input<F>,
 {
     /// Starts a builder with the optimizer and the loss; see [`TrainerBuilder`] for the
     /// settings and their defaults.
-    pub fn builder(optimizer: O, loss: L) -> TrainerBuilder<F, Y, O, L> {
+    pub fn builder(optimizer: O, loss: L) -> TrainerBuilder<F, Y, O, L, I> {
         TrainerBuilder {
             optimizer,
             loss,
@@ -320,8 +323,9 @@ where
         &self.loss
     }
 
-    /// Trains `model` on `x` (samples along axis 0, any dimension) and `y` (one target
-    /// row per sample) and returns the per-epoch [`History`].
+    /// Trains `model` on `x` (samples along axis 0, any dimension; a `usize` array of
+    /// ids for a model of [`Indices`](crate::model::Indices), a tuple for several inputs)
+    /// and `y` (one target row per sample) and returns the per-epoch [`History`].
     ///
     /// # Errors
     /// * [`Error::LengthMismatch`] when `x` and `y` have different numbers of rows;
@@ -333,19 +337,14 @@ where
     ///
     /// On error the model's parameters and the optimizer's state are restored to
     /// what they were before the call.
-    pub fn fit<M, D, E>(
-        &mut self,
-        model: &mut M,
-        x: ArrayView<'_, F, D>,
-        y: ArrayView<'_, Y, E>,
-    ) -> Result<History>
+    pub fn fit<M, X, E>(&mut self, model: &mut M, x: X, y: ArrayView<'_, Y, E>) -> Result<History>
     where
-        M: Model<F>,
-        D: Dimension,
+        M: Model<F, I>,
+        X: AsInput<F, I>,
         E: Dimension,
     {
-        let (x, y) = (x.into_dyn(), y.into_dyn());
-        check_data("Trainer::fit", x.view(), y.view())?;
+        let (x, y) = (x.as_input(), y.into_dyn());
+        check_data::<F, Y, I>("Trainer::fit", &x, y.view())?;
         let saved_params: Vec<ArrayD<F>> = model.parameters().into_iter().map(|(_, w)| w).collect();
         let saved_optim = self.optimizer.state_dict();
         let result =
@@ -363,21 +362,25 @@ where
     ///
     /// # Errors
     /// As [`fit`](Trainer::fit).
-    pub fn fit_dataset<M: Model<F>>(&mut self, model: &mut M, data: &Dataset<F, Y>) -> Result<History> {
-        self.fit(model, data.x().view(), data.y().view())
+    pub fn fit_dataset<M>(&mut self, model: &mut M, data: &Dataset<F, Y>) -> Result<History>
+    where
+        M: Model<F, I>,
+        for<'a> &'a ArrayD<F>: AsInput<F, I>,
+    {
+        self.fit(model, data.x(), data.y().view())
     }
 
-    fn fit_unchecked<M: Model<F>>(
+    fn fit_unchecked<M: Model<F, I>>(
         &mut self,
         model: &mut M,
-        x: ArrayViewD<'_, F>,
+        x: I::View<'_>,
         y: ArrayViewD<'_, Y>,
     ) -> Result<History> {
-        let n = x.len_of(Axis(0));
+        let n = y.len_of(Axis(0));
         let batch_size = self.settings.batch_size.unwrap_or(n).min(n);
         let mut rng = seeded_rng(self.settings.seed);
         let mut history = History::default();
-        let in_place = !self.settings.shuffle && x.is_standard_layout() && y.is_standard_layout();
+        let in_place = !self.settings.shuffle && I::is_standard_layout(&x) && y.is_standard_layout();
 
         for cb in &mut self.callbacks {
             cb.on_train_begin(model)?;
@@ -397,12 +400,12 @@ where
             for rows in batch_indices(&self.buffers.order, batch_size)? {
                 // Without shuffling the batch is consecutive rows: a slice of the data.
                 let (xb, yb) = if in_place {
-                    let r = Slice::from(rows[0]..rows[0] + rows.len());
-                    (x.slice_axis(Axis(0), r), y.slice_axis(Axis(0), r))
+                    let (start, end) = (rows[0], rows[0] + rows.len());
+                    (I::slice(&x, start, end), y.slice_axis(Axis(0), Slice::from(start..end)))
                 } else {
-                    gather_rows_into(x.view(), rows, &mut self.buffers.x)?;
+                    let xb = I::gather(&x, rows, &mut self.buffers.x)?;
                     gather_rows_into(y.view(), rows, &mut self.buffers.y)?;
-                    (self.buffers.x.view(), self.buffers.y.view())
+                    (xb, self.buffers.y.view())
                 };
                 let out = model.forward(xb, Mode::Train)?;
                 let grad = self.buffers.grad.reshape(out.shape());
@@ -431,7 +434,7 @@ where
             // parameters (schedule-free); training resumes at the training parameters.
             self.optimizer.swap_params(model, Mode::Eval)?;
             if let Some((vx, vy)) = self.validation.take() {
-                let eval = self.evaluate_unchecked(model, vx.view(), vy.view());
+                let eval = self.evaluate_unchecked(model, I::view(&vx), vy.view());
                 self.validation = Some((vx, vy));
                 let eval = eval?;
                 log.val_loss = Some(eval.loss);
@@ -469,30 +472,25 @@ where
     ///
     /// # Errors
     /// As [`fit`](Trainer::fit)'s data checks, and model / loss / metric errors.
-    pub fn evaluate<M, D, E>(
-        &mut self,
-        model: &mut M,
-        x: ArrayView<'_, F, D>,
-        y: ArrayView<'_, Y, E>,
-    ) -> Result<Evaluation>
+    pub fn evaluate<M, X, E>(&mut self, model: &mut M, x: X, y: ArrayView<'_, Y, E>) -> Result<Evaluation>
     where
-        M: Model<F>,
-        D: Dimension,
+        M: Model<F, I>,
+        X: AsInput<F, I>,
         E: Dimension,
     {
-        let (x, y) = (x.into_dyn(), y.into_dyn());
-        check_data("Trainer::evaluate", x.view(), y.view())?;
+        let (x, y) = (x.as_input(), y.into_dyn());
+        check_data::<F, Y, I>("Trainer::evaluate", &x, y.view())?;
         self.optimizer.swap_params(model, Mode::Eval)?;
         self.evaluate_unchecked(model, x, y)
     }
 
-    fn evaluate_unchecked<M: Model<F>>(
+    fn evaluate_unchecked<M: Model<F, I>>(
         &mut self,
         model: &mut M,
-        x: ArrayViewD<'_, F>,
+        x: I::View<'_>,
         y: ArrayViewD<'_, Y>,
     ) -> Result<Evaluation> {
-        let n = x.len_of(Axis(0));
+        let n = y.len_of(Axis(0));
         let batch_size = self.settings.batch_size.unwrap_or(n).min(n);
         for m in &mut self.metrics {
             m.reset();
@@ -501,7 +499,7 @@ where
         let mut start = 0;
         while start < n {
             let end = (start + batch_size).min(n);
-            let xb = x.slice_axis(Axis(0), (start..end).into());
+            let xb = I::slice(&x, start, end);
             let yb = y.slice_axis(Axis(0), (start..end).into());
             let out = model.forward(xb, Mode::Eval)?;
             let grad = self.buffers.grad.reshape(out.shape());
@@ -520,12 +518,9 @@ where
     ///
     /// # Errors
     /// [`Error::EmptyInput`], [`Error::NonFinite`], and model errors.
-    pub fn predict<M: Model<F>, D: Dimension>(
-        &mut self,
-        model: &mut M,
-        x: ArrayView<'_, F, D>,
-    ) -> Result<ArrayD<F>> {
-        predict_batched(model, x.into_dyn(), self.settings.batch_size)
+    pub fn predict<M: Model<F, I>, X: AsInput<F, I>>(&mut self, model: &mut M, x: X) -> Result<ArrayD<F>> {
+        self.optimizer.swap_params(model, Mode::Eval)?;
+        predict_batched::<F, I, M>(model, x.as_input(), self.settings.batch_size)
     }
 }
 
@@ -546,23 +541,22 @@ where
 /// assert_eq!(out.shape(), &[10, 3]);
 /// # Ok::<(), ndtrain::Error>(())
 /// ```
-pub fn predict_batched<F: Float, M: Model<F> + ?Sized>(
+pub fn predict_batched<F: Float, I: Input<F>, M: Model<F, I> + ?Sized>(
     model: &mut M,
-    x: ArrayViewD<'_, F>,
+    x: I::View<'_>,
     batch_size: Option<usize>,
 ) -> Result<ArrayD<F>> {
     let op = "predict";
-    if x.ndim() == 0 || x.len_of(Axis(0)) == 0 {
+    let n = I::validate(op, &x)?;
+    if n == 0 {
         return Err(Error::EmptyInput { op, what: "x has no rows" });
     }
-    check_finite(op, "x", x.view())?;
-    let n = x.len_of(Axis(0));
     let bs = batch_size.unwrap_or(n).clamp(1, n);
     let mut out: Option<ArrayD<F>> = None;
     let mut start = 0;
     while start < n {
         let end = (start + bs).min(n);
-        let y = model.forward(x.slice_axis(Axis(0), (start..end).into()), Mode::Eval)?;
+        let y = model.forward(I::slice(&x, start, end), Mode::Eval)?;
         let full = out.get_or_insert_with(|| {
             let mut shape = y.shape().to_vec();
             shape[0] = n;
@@ -621,14 +615,16 @@ pub fn predicted_classes<F: Float>(out: ArrayViewD<'_, F>, threshold: F) -> Resu
 }
 
 /// The checks `fit` and `evaluate` run before touching the model.
-fn check_data<F: Float, Y>(op: &'static str, x: ArrayViewD<'_, F>, y: ArrayViewD<'_, Y>) -> Result<()> {
-    if x.ndim() == 0 {
-        return Err(Error::ShapeMismatch { op, expected: vec![0, 0], got: vec![] });
-    }
+fn check_data<F: Float, Y, I: Input<F>>(
+    op: &'static str,
+    x: &I::View<'_>,
+    y: ArrayViewD<'_, Y>,
+) -> Result<()> {
+    let nx = I::rows(op, x)?;
     if y.ndim() == 0 {
-        return Err(Error::ShapeMismatch { op, expected: vec![x.len_of(Axis(0))], got: vec![] });
+        return Err(Error::ShapeMismatch { op, expected: vec![nx], got: vec![] });
     }
-    let (nx, ny) = (x.len_of(Axis(0)), y.len_of(Axis(0)));
+    let ny = y.len_of(Axis(0));
     if nx != ny {
         return Err(Error::LengthMismatch {
             op,
@@ -640,5 +636,5 @@ fn check_data<F: Float, Y>(op: &'static str, x: ArrayViewD<'_, F>, y: ArrayViewD
     if nx == 0 {
         return Err(Error::EmptyInput { op, what: "the dataset has no samples" });
     }
-    check_finite(op, "x", x)
+    I::validate(op, x).map(|_| ())
 }

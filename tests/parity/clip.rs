@@ -2,8 +2,8 @@
 //! FORMAT.md). Each case runs twice: on a slice of gradient views and, through a model
 //! holding the same gradients, with the `_model` variant; both must match.
 
-use ndarray::{ArrayD, ArrayViewD};
-use ndtrain::model::{Mode, Model, ParamVisitor};
+use ndarray::ArrayD;
+use ndtrain::model::{Module, ParamVisitor};
 use ndtrain::optim::clip::{
     NormType, OnNonFinite, clip_grad_norm, clip_grad_norm_model, clip_grad_value, clip_grad_value_model,
 };
@@ -19,13 +19,7 @@ struct Grads {
     grads: Vec<ArrayD<f64>>,
 }
 
-impl Model<f64> for Grads {
-    fn forward(&mut self, _: ArrayViewD<'_, f64>, _: Mode) -> Result<ArrayViewD<'_, f64>> {
-        Err(ndtrain::Error::invalid_input("Grads::forward", "not a real model"))
-    }
-    fn backward(&mut self, _: ArrayViewD<'_, f64>) -> Result<()> {
-        Ok(())
-    }
+impl Module<f64> for Grads {
     fn visit_params(&mut self, f: &mut ParamVisitor<'_, f64>) -> Result<()> {
         for (i, (v, g)) in self.values.iter_mut().zip(self.grads.iter_mut()).enumerate() {
             f(Param::new(i, "p"), v.view_mut(), g.view_mut())?;

@@ -13,6 +13,12 @@
 mod clip;
 mod common;
 mod dp;
+mod layer;
+mod layer_activation;
+mod layer_attention;
+mod layer_conv;
+mod layer_norm;
+mod layer_recurrent;
 mod loss;
 mod metric;
 mod optimizer;
@@ -50,6 +56,7 @@ fn run_case(case: &Case<'_>) -> Outcome {
         "preprocessor" => preprocessor::run(case),
         "dp_accountant" => dp::run(case),
         "permutation_importance" => permutation::run(case),
+        "layer" => layer::run(case),
         other => Outcome::Unsupported(format!("unknown kind {other}")),
     }
 }

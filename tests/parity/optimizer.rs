@@ -2,7 +2,7 @@
 //! (`optimizer_closed_loop`), from torch.optim; optax's cases go to `optimizer_optax`.
 
 use ndarray::{ArrayD, IxDyn};
-use ndtrain::model::{Mode, Model, ParamVisitor};
+use ndtrain::model::{Module, ParamVisitor};
 use ndtrain::optim::{
     Adadelta, Adafactor, Adagrad, Adam, AdamW, Adamax, Asgd, NAdam, Optimizer, ParamGroups, RAdam, RmsProp,
     Rprop, Sgd,
@@ -189,17 +189,7 @@ struct Tensors {
     grads: Vec<ArrayD<f64>>,
 }
 
-impl Model<f64> for Tensors {
-    fn forward(
-        &mut self,
-        _x: ndarray::ArrayViewD<'_, f64>,
-        _mode: Mode,
-    ) -> NdResult<ndarray::ArrayViewD<'_, f64>> {
-        Err(ndtrain::Error::invalid_input("Tensors::forward", "parameters only"))
-    }
-    fn backward(&mut self, _g: ndarray::ArrayViewD<'_, f64>) -> NdResult<()> {
-        Err(ndtrain::Error::invalid_input("Tensors::backward", "parameters only"))
-    }
+impl Module<f64> for Tensors {
     fn visit_params(&mut self, f: &mut ParamVisitor<'_, f64>) -> NdResult<()> {
         for (i, ((n, v), g)) in self.names.iter().zip(&mut self.values).zip(&mut self.grads).enumerate() {
             f(Param::new(i, n), v.view_mut(), g.view_mut())?;

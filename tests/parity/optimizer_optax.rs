@@ -9,7 +9,7 @@
 //! swapping back restores the training point bit for bit.
 
 use ndarray::{ArrayD, Axis, IxDyn};
-use ndtrain::model::{Mode, Model, ParamVisitor};
+use ndtrain::model::{Mode, Module, ParamVisitor};
 use ndtrain::optim::{Lamb, Lars, Lion, Muon, Optimizer, ScheduleFreeAdamW, ScheduleFreeSgd};
 use ndtrain::{Param, Result as NdResult};
 use serde_json::Value;
@@ -179,17 +179,7 @@ struct Tensors {
     grads: Vec<ArrayD<f64>>,
 }
 
-impl Model<f64> for Tensors {
-    fn forward(
-        &mut self,
-        _x: ndarray::ArrayViewD<'_, f64>,
-        _mode: Mode,
-    ) -> NdResult<ndarray::ArrayViewD<'_, f64>> {
-        Err(ndtrain::Error::invalid_input("Tensors::forward", "parameters only"))
-    }
-    fn backward(&mut self, _g: ndarray::ArrayViewD<'_, f64>) -> NdResult<()> {
-        Err(ndtrain::Error::invalid_input("Tensors::backward", "parameters only"))
-    }
+impl Module<f64> for Tensors {
     fn visit_params(&mut self, f: &mut ParamVisitor<'_, f64>) -> NdResult<()> {
         for (i, ((n, v), g)) in self.names.iter().zip(&mut self.values).zip(&mut self.grads).enumerate() {
             f(Param::new(i, n), v.view_mut(), g.view_mut())?;

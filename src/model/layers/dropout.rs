@@ -243,7 +243,12 @@ impl<F: Float> Dropout<F> {
     }
 
     fn forward_impl(&mut self, x: ArrayViewD<'_, F>, mode: Mode) -> Result<ArrayViewD<'_, F>> {
-        if mode == Mode::Train {
+        if mode == Mode::EvalGrad {
+            // Evaluation behaviour (identity), with a mask of ones for backward.
+            self.mask.reshape(x.shape()).fill(F::one());
+            self.mask_freeze = 0;
+            copy_into(&x, &mut self.out);
+        } else if mode.is_training() {
             self.draw_mask(x.shape());
             let out = slice_mut(self.out.reshape(x.shape()));
             let mask = self.mask.view();

@@ -38,7 +38,7 @@ pub(crate) enum Pass {
 impl Pass {
     pub(crate) fn of(mode: Mode) -> Self {
         match mode {
-            Mode::Train => Pass::Train,
+            Mode::Train | Mode::EvalGrad => Pass::Train,
             Mode::Eval => Pass::Eval,
         }
     }
@@ -53,7 +53,7 @@ impl Pass {
             )),
             Pass::Eval => Err(Error::invalid_input(
                 op,
-                "backward needs a preceding forward in Mode::Train (the last forward ran in Mode::Eval)",
+                "backward needs a preceding forward in Mode::Train or Mode::EvalGrad (the last forward ran in Mode::Eval)",
             )),
         }
     }
@@ -115,7 +115,7 @@ impl<F: Float> Elementwise<F> {
             Some(xs) => out.iter_mut().zip(xs).for_each(|(o, &v)| *o = f(v)),
             None => out.iter_mut().zip(x.iter()).for_each(|(o, &v)| *o = f(v)),
         }
-        if save_input && mode == Mode::Train {
+        if save_input && mode.records() {
             copy_into(&x, &mut self.saved_input);
         }
         self.pass = Pass::of(mode);
@@ -160,6 +160,16 @@ impl<F: Float> Elementwise<F> {
 /// `forward_impl` and `backward_input_impl` methods.
 macro_rules! parameter_free_layer {
     ($ty:ident, $backward_op:literal) => {
+        impl<F: $crate::tensor::Float> $crate::model::Module<F> for $ty<F> {
+            /// No parameters: never calls `f`.
+            fn visit_params(
+                &mut self,
+                _f: &mut $crate::model::ParamVisitor<'_, F>,
+            ) -> $crate::error::Result<()> {
+                Ok(())
+            }
+        }
+
         impl<F: $crate::tensor::Float> $crate::model::Model<F> for $ty<F> {
             fn forward(
                 &mut self,
@@ -173,14 +183,6 @@ macro_rules! parameter_free_layer {
             /// output's shape); there are no parameters, so nothing is computed.
             fn backward(&mut self, grad_out: ndarray::ArrayViewD<'_, F>) -> $crate::error::Result<()> {
                 self.check_backward($backward_op, &grad_out)
-            }
-
-            /// No parameters: never calls `f`.
-            fn visit_params(
-                &mut self,
-                _f: &mut $crate::model::ParamVisitor<'_, F>,
-            ) -> $crate::error::Result<()> {
-                Ok(())
             }
         }
 
