@@ -368,6 +368,34 @@ pub trait Layer<F: Float>: Model<F> {
     fn backward_input(&mut self, grad_out: ArrayViewD<'_, F>) -> Result<ArrayViewD<'_, F>>;
 }
 
+/// A module with several float inputs and one float output, such as attention's
+/// query, key and value, that can sit in a [`Graph`](crate::model::Graph) node.
+///
+/// `forward_multi` takes exactly [`num_inputs`](MultiInputLayer::num_inputs) inputs;
+/// `backward_multi` overwrites the parameter gradients and computes `dL/d(input k)`
+/// for every `k` with `needs[k]`, which [`input_grad`](MultiInputLayer::input_grad)
+/// then returns (shape of input `k`).
+pub trait MultiInputLayer<F: Float>: Module<F> {
+    /// Number of inputs.
+    fn num_inputs(&self) -> usize;
+
+    /// Runs the module on one batch of every input.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] for a wrong number of inputs, [`Error::ShapeMismatch`]
+    /// for inputs of the wrong shapes.
+    fn forward_multi(&mut self, inputs: &[ArrayViewD<'_, F>], mode: Mode) -> Result<ArrayViewD<'_, F>>;
+
+    /// Back-propagates `grad_out` of the last recording forward.
+    ///
+    /// # Errors
+    /// As [`Model::backward`].
+    fn backward_multi(&mut self, grad_out: ArrayViewD<'_, F>, needs: &[bool]) -> Result<()>;
+
+    /// `dL/d(input k)` of the last `backward_multi`, if it was computed.
+    fn input_grad(&self, k: usize) -> Option<ArrayViewD<'_, F>>;
+}
+
 impl<F: Float, M: Module<F> + ?Sized> Module<F> for Box<M> {
     fn visit_params(&mut self, f: &mut ParamVisitor<'_, F>) -> Result<()> {
         (**self).visit_params(f)
