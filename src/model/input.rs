@@ -76,6 +76,43 @@ pub trait Input<F: Float>: 'static {
 
     /// A view of an owned copy.
     fn view(x: &Self::Owned) -> Self::View<'_>;
+
+    /// The number of parts (arrays) in a view: 1, or the members of a tuple. Models that
+    /// route each part separately ([`Graph`](super::Graph)) use this and
+    /// [`part`](Input::part); a custom kind that returns 0 is not supported by them.
+    fn num_parts() -> usize {
+        0
+    }
+
+    /// The kind of part `k`.
+    fn part_kind(k: usize) -> Option<PartKind> {
+        let _ = k;
+        None
+    }
+
+    /// Part `k` of a view.
+    fn part<'s>(x: &'s Self::View<'_>, k: usize) -> Option<Part<'s, F>> {
+        let _ = (x, k);
+        None
+    }
+}
+
+/// The kind of one array of an input: floats or integer ids.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PartKind {
+    /// A float array ([`Floats`]).
+    Floats,
+    /// An array of `usize` ids ([`Indices`]).
+    Indices,
+}
+
+/// One array of an input, floats or ids.
+#[derive(Clone, Debug)]
+pub enum Part<'a, F> {
+    /// A float array.
+    Floats(ArrayViewD<'a, F>),
+    /// An array of `usize` ids.
+    Indices(ArrayViewD<'a, usize>),
 }
 
 /// The input kind of a model that takes one float array (the default).
@@ -131,6 +168,15 @@ impl<F: Float> Input<F> for Floats {
     fn view(x: &ArrayD<F>) -> ArrayViewD<'_, F> {
         x.view()
     }
+    fn num_parts() -> usize {
+        1
+    }
+    fn part_kind(k: usize) -> Option<PartKind> {
+        (k == 0).then_some(PartKind::Floats)
+    }
+    fn part<'s>(x: &'s Self::View<'_>, k: usize) -> Option<Part<'s, F>> {
+        (k == 0).then(|| Part::Floats(x.view()))
+    }
 }
 
 impl<F: Float> Input<F> for Indices {
@@ -164,6 +210,15 @@ impl<F: Float> Input<F> for Indices {
     }
     fn view(x: &ArrayD<usize>) -> ArrayViewD<'_, usize> {
         x.view()
+    }
+    fn num_parts() -> usize {
+        1
+    }
+    fn part_kind(k: usize) -> Option<PartKind> {
+        (k == 0).then_some(PartKind::Indices)
+    }
+    fn part<'s>(x: &'s Self::View<'_>, k: usize) -> Option<Part<'s, F>> {
+        (k == 0).then(|| Part::Indices(x.view()))
     }
 }
 
@@ -211,6 +266,30 @@ macro_rules! tuple_input {
             }
             fn view(x: &Self::Owned) -> Self::View<'_> {
                 ($($name::view(&x.$idx),)+)
+            }
+            /// The parts of every member, in order.
+            fn num_parts() -> usize {
+                0 $(+ $name::num_parts())+
+            }
+            fn part_kind(mut k: usize) -> Option<PartKind> {
+                $(
+                    if k < $name::num_parts() {
+                        return $name::part_kind(k);
+                    }
+                    k -= $name::num_parts();
+                )+
+                let _ = k;
+                None
+            }
+            fn part<'s>(x: &'s Self::View<'_>, mut k: usize) -> Option<Part<'s, F>> {
+                $(
+                    if k < $name::num_parts() {
+                        return $name::part(&x.$idx, k);
+                    }
+                    k -= $name::num_parts();
+                )+
+                let _ = k;
+                None
             }
         }
 

@@ -9,14 +9,16 @@
 //! Gradients are *overwritten* by each `backward` (PyTorch accumulates into `.grad`
 //! until `zero_grad`; ndtrain has no `zero_grad` to forget).
 
+pub mod graph;
 pub mod init;
 pub mod input;
 pub mod layers;
 mod linear;
 mod sequential;
 
+pub use graph::{Graph, GraphBuilder, IdsNode, Node};
 pub use init::Init;
-pub use input::{AsInput, Floats, Indices, Input};
+pub use input::{AsInput, Floats, Indices, Input, Part, PartKind};
 pub use layers::{
     Activation, Dropout, DropoutBuilder, Flatten, FrozenRandomness, Gelu, GeluApproximate, LeakyRelu, Relu,
     Sigmoid, Tanh, freeze_randomness, frozen_randomness,
