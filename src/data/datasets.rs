@@ -69,6 +69,29 @@ const BREAST_CANCER_CSV: &str = include_str!("../../data/breast_cancer.csv");
 const DIGITS_CSV: &str = include_str!("../../data/digits.csv");
 const DIABETES_CSV: &str = include_str!("../../data/diabetes.csv");
 const DIABETES_RAW_CSV: &str = include_str!("../../data/diabetes_raw.csv");
+const ALICE_TXT: &str = include_str!("../../data/alice29.txt");
+
+/// The text of Lewis Carroll's *Alice's Adventures in Wonderland* (1865): 152,089 ASCII
+/// characters, 3,599 lines, for sequence models (the character-level language model
+/// example).
+///
+/// Origin: the Project Gutenberg "Millennium Fulcrum Edition 2.9" etext as included in
+/// the Canterbury Corpus (`alice29.txt`, verbatim, without Project Gutenberg's header).
+/// Licence: public domain (published 1865; the author died in 1898). See `data/README.md`.
+///
+/// # Example
+///
+/// ```
+/// use ndtrain::data::text::CharVocab;
+///
+/// let text = ndtrain::datasets::alice();
+/// assert_eq!(text.len(), 152_089);
+/// assert!(text.contains("Down the Rabbit-Hole"));
+/// assert!(CharVocab::from_text(text).len() < 100);
+/// ```
+pub fn alice() -> &'static str {
+    ALICE_TXT
+}
 
 const UCI_LICENSE: &str = "CC BY 4.0 (UCI Machine Learning Repository); cite the dataset and its creators";
 const DIABETES_LICENSE: &str =

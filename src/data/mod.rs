@@ -39,6 +39,7 @@ mod dataset;
 pub mod datasets;
 mod gather;
 mod split;
+pub mod text;
 
 pub use batch::{BatchIndices, batch_indices, permutation, shuffle_indices};
 pub use dataset::{Dataset, Target};
