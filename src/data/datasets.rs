@@ -72,7 +72,7 @@ const DIABETES_RAW_CSV: &str = include_str!("../../data/diabetes_raw.csv");
 const ALICE_TXT: &str = include_str!("../../data/alice29.txt");
 
 /// The text of Lewis Carroll's *Alice's Adventures in Wonderland* (1865): 152,089 ASCII
-/// characters, 3,599 lines, for sequence models (the character-level language model
+/// characters, for sequence models (the character-level language model
 /// example).
 ///
 /// Origin: the Project Gutenberg "Millennium Fulcrum Edition 2.9" etext as included in

@@ -1,13 +1,55 @@
-//! Models: the [`Model`] trait, the composable [`Layer`] trait and the built-in layers.
+//! Models: the [`Module`], [`Model`] and [`Layer`] traits, the built-in layers, and
+//! their composition ([`Sequential`], [`Graph`]).
 //!
 //! A model maps a batch (samples along axis 0) to an output batch, and after a
-//! training-mode forward pass turns `dL/d(output)` into parameter gradients. The
+//! recording forward pass turns `dL/d(output)` into parameter gradients. The
 //! backward passes are written by hand (no autograd tape), and every output and
 //! gradient lives in a buffer the layer owns and reuses, so steady-state training
 //! allocates nothing per batch.
 //!
 //! Gradients are *overwritten* by each `backward` (PyTorch accumulates into `.grad`
 //! until `zero_grad`; ndtrain has no `zero_grad` to forget).
+//!
+//! # Design: models beyond a chain of float layers
+//!
+//! Four traits, each with one job:
+//!
+//! | trait | what it is | who uses it |
+//! |---|---|---|
+//! | [`Module<F>`] | the parameters (with gradients) and buffers, named as PyTorch's `state_dict` | optimizers, gradient clipping, callbacks, model files |
+//! | [`Model<F, I>`] | `forward(x: I::View)` and `backward(dL/dy)`, for inputs of kind `I` | the [`Trainer`](crate::train::Trainer), [`gradcheck`](crate::gradcheck::gradcheck) |
+//! | [`Layer<F>`] | a one-float-input model that also returns `dL/dx` | [`Sequential`], [`Graph`] nodes |
+//! | [`MultiInputLayer<F>`] | several float inputs (attention's query, key, value) | [`Graph`] nodes |
+//!
+//! * **Inputs have a kind.** `I` is a marker type ([`Input`]): [`Floats`] (the
+//!   default), [`Indices`] (`usize` ids: tokens, categories) or a tuple of kinds for
+//!   several inputs. The kind fixes the type `forward` receives and tells the trainer
+//!   how to check, batch and copy the data, so token ids never travel as floats, and a
+//!   mismatch between data and model is a compile error. Parameters do not depend on
+//!   the input kind, which is why they live in [`Module`], the object-safe part that
+//!   optimizers take as `&mut dyn Module<F>`.
+//! * **Composition without hand-written backward passes.** [`Sequential`] chains
+//!   layers; [`Graph`] wires any directed acyclic graph of layers, embeddings,
+//!   multi-input modules and wiring operations (residual `add` with broadcasting,
+//!   `concat`, `positions`), like Keras' functional API, and derives the backward pass
+//!   of the wiring: reverse topological order, each node's gradient accumulated from
+//!   its consumers, gradients computed only where a parameter (or an input, for
+//!   `backward_input`) needs them. Both are themselves layers (a `Graph` with one
+//!   float input), so they nest.
+//! * **The cache belongs to the layer, not to a tape.** Each layer keeps what its
+//!   backward pass needs (its input, its output, its statistics) in buffers it owns,
+//!   so input gradients for attributions and per-sample gradients for DP-SGD can be
+//!   computed from the same caches, and nothing is allocated per step.
+//! * **One parameter walk, PyTorch's names.** Containers prefix the names of their
+//!   children (`"0.weight"`, `"blocks.layers.1.self_attn.in_proj_weight"`), computed
+//!   once when the child is added, and renumber the ids `0..n`; buffers (BatchNorm's
+//!   running statistics, `num_batches_tracked` as an `i64`) are visited apart from the
+//!   parameters by [`Module::visit_buffers`] and saved with them.
+//! * **Modes.** [`Mode::Train`] (training behaviour, caches), [`Mode::Eval`]
+//!   (evaluation behaviour, nothing cached) and [`Mode::EvalGrad`] (evaluation
+//!   behaviour with caches, for gradients of the evaluation-mode function).
+//! * Not yet: sharing one module between two places of a graph (weight tying) needs
+//!   one cache per use; a graph node holds its module alone.
 
 pub mod graph;
 pub mod init;
