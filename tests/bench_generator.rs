@@ -28,3 +28,23 @@ fn w1_check_values() {
     }
     assert_eq!(counts, [5593, 5866, 6185, 6216, 5703, 6084, 5776, 5968, 6516, 6093]);
 }
+
+/// W6 and W7 data as the PyTorch script `benches/peers/torch_layers.py` generates them
+/// (values printed by that script's `w6_data()` / `w7_tokens()`).
+#[test]
+fn w6_w7_match_the_python_generator() {
+    let (x, y) = common::w6_data(10_000);
+    assert_eq!(x.shape(), &[10_000, 1, 28, 28]);
+    assert_eq!(y.sum(), 45745);
+    let mut counts = [0usize; 10];
+    for &c in &y {
+        counts[c] += 1;
+    }
+    assert_eq!(counts, [922, 979, 1049, 1002, 951, 1029, 928, 1001, 1113, 1026]);
+    let t = common::w7_tokens(200_000);
+    assert_eq!(&t[..8], &[7, 44, 39, 4, 13, 40, 8, 56]);
+    assert_eq!(t.iter().sum::<usize>(), 6_296_108);
+    let (xb, yb) = common::w7_batch(&t, 1);
+    assert_eq!(xb[[0, 1]], t[32 * 64 + 1]);
+    assert_eq!(yb[[0, 0]], xb[[0, 1]]);
+}

@@ -84,3 +84,24 @@ pub fn standardize_f32(x: &Array2<f64>) -> Array2<f32> {
     let scale = var.mapv(|v| if v == 0.0 { 1.0 } else { v.sqrt() });
     ((x - &mean) / &scale).mapv(|v| v as f32)
 }
+
+/// W6's data: the first `n` rows of W1 as `[n, 1, 28, 28]` images, and their labels.
+pub fn w6_data(n: usize) -> (ndarray::Array4<f32>, Array1<usize>) {
+    let (x, y) = w1_data(n);
+    (x.into_shape_with_order((n, 1, 28, 28)).expect("784 = 28 x 28"), y)
+}
+
+/// W7's token stream: `t_i = min(floor(u_i · 64), 63)` from the uniform stream of seed 3.
+pub fn w7_tokens(n: usize) -> Vec<usize> {
+    (0..n as u64).map(|i| ((uniform(3, i) * 64.0).floor() as usize).min(63)).collect()
+}
+
+/// W7's batch `k`: sequence `j` starts at `((32 k + j) · 64) mod (NT − 65)`; inputs are
+/// 64 tokens from there, targets the same shifted by one.
+pub fn w7_batch(tokens: &[usize], k: usize) -> (Array2<usize>, Array2<usize>) {
+    let nt = tokens.len();
+    let start = |j: usize| ((32 * k + j) * 64) % (nt - 65);
+    let x = Array2::from_shape_fn((32, 64), |(j, t)| tokens[start(j) + t]);
+    let y = Array2::from_shape_fn((32, 64), |(j, t)| tokens[start(j) + t + 1]);
+    (x, y)
+}
