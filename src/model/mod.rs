@@ -9,19 +9,29 @@
 //! Gradients are *overwritten* by each `backward` (PyTorch accumulates into `.grad`
 //! until `zero_grad`; ndtrain has no `zero_grad` to forget).
 
+mod embedding;
 pub mod init;
 pub mod input;
 pub mod layers;
 mod linear;
+mod norm;
 mod sequential;
 
+pub use embedding::{Embedding, EmbeddingBuilder};
 pub use init::Init;
 pub use input::{AsInput, Floats, Indices, Input};
 pub use layers::{
     Activation, Dropout, DropoutBuilder, Flatten, FrozenRandomness, Gelu, GeluApproximate, LeakyRelu, Relu,
     Sigmoid, Tanh, freeze_randomness, frozen_randomness,
 };
+pub use layers::{
+    Celu, Elu, Hardsigmoid, Hardswish, Hardtanh, LogSigmoid, LogSoftmax, Mish, Relu6, Selu, Silu, Softmax,
+    Softplus, Softsign,
+};
 pub use linear::{Dense, Linear, LinearBuilder};
+pub use norm::{
+    BatchNorm, BatchNorm1d, BatchNorm2d, BatchNorm3d, BatchNormBuilder, GroupNorm, GroupNormBuilder,
+};
 pub use sequential::Sequential;
 
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};

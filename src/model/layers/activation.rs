@@ -2,7 +2,10 @@
 
 use ndarray::ArrayViewD;
 
-use super::{Elementwise, erfc, parameter_free_layer};
+use super::{
+    Celu, Elementwise, Elu, Hardsigmoid, Hardswish, Hardtanh, LogSigmoid, Mish, Relu6, Selu, Silu, Softplus,
+    Softsign, erfc, parameter_free_layer,
+};
 use crate::error::{Error, Result};
 use crate::model::{Layer, Mode};
 use crate::tensor::Float;
@@ -416,13 +419,49 @@ pub enum Activation {
     Gelu,
     /// [`Gelu`] with the tanh approximation.
     GeluTanh,
+    /// [`Elu`] with the given `alpha`.
+    Elu(f64),
+    /// [`Selu`].
+    Selu,
+    /// [`Celu`] with the given `alpha`.
+    Celu(f64),
+    /// [`Silu`] (swish).
+    Silu,
+    /// [`Mish`].
+    Mish,
+    /// [`Softplus`] with the given `beta` and `threshold` (PyTorch's defaults: 1, 20).
+    Softplus {
+        /// `β`.
+        beta: f64,
+        /// Linear where `β·x > threshold`.
+        threshold: f64,
+    },
+    /// [`Hardtanh`] clamping to `[min_val, max_val]` (PyTorch's defaults: −1, 1).
+    Hardtanh {
+        /// Lower bound.
+        min_val: f64,
+        /// Upper bound.
+        max_val: f64,
+    },
+    /// [`Relu6`].
+    Relu6,
+    /// [`Hardsigmoid`].
+    Hardsigmoid,
+    /// [`Hardswish`].
+    Hardswish,
+    /// [`LogSigmoid`].
+    LogSigmoid,
+    /// [`Softsign`].
+    Softsign,
 }
 
 impl Activation {
     /// A new layer of this kind.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for a non-finite `LeakyRelu` slope.
+    /// [`Error::InvalidParameter`] for an invalid hyper-parameter: a non-finite
+    /// `LeakyRelu` slope or `Elu` alpha, a `Celu` alpha of 0, a `Softplus` beta of 0,
+    /// `Hardtanh` bounds with `max_val <= min_val` (see each layer's constructor).
     pub fn layer<F: Float>(self) -> Result<Box<dyn Layer<F> + Send>> {
         Ok(match self {
             Activation::Relu => Box::new(Relu::new()),
@@ -431,6 +470,18 @@ impl Activation {
             Activation::Sigmoid => Box::new(Sigmoid::new()),
             Activation::Gelu => Box::new(Gelu::new(GeluApproximate::None)),
             Activation::GeluTanh => Box::new(Gelu::new(GeluApproximate::Tanh)),
+            Activation::Elu(alpha) => Box::new(Elu::new(alpha)?),
+            Activation::Selu => Box::new(Selu::new()),
+            Activation::Celu(alpha) => Box::new(Celu::new(alpha)?),
+            Activation::Silu => Box::new(Silu::new()),
+            Activation::Mish => Box::new(Mish::new()),
+            Activation::Softplus { beta, threshold } => Box::new(Softplus::new(beta, threshold)?),
+            Activation::Hardtanh { min_val, max_val } => Box::new(Hardtanh::new(min_val, max_val)?),
+            Activation::Relu6 => Box::new(Relu6::new()),
+            Activation::Hardsigmoid => Box::new(Hardsigmoid::new()),
+            Activation::Hardswish => Box::new(Hardswish::new()),
+            Activation::LogSigmoid => Box::new(LogSigmoid::new()),
+            Activation::Softsign => Box::new(Softsign::new()),
         })
     }
 }
