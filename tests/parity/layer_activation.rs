@@ -2,8 +2,8 @@
 //! LogSigmoid, Softsign, Softmax, LogSoftmax and the older ReLU, LeakyReLU, GELU, Tanh, Sigmoid.
 
 use ndtrain::model::{
-    Celu, Elu, Gelu, GeluApproximate, Hardsigmoid, Hardswish, Hardtanh, LeakyRelu, LogSigmoid, LogSoftmax, Mish,
-    Relu, Relu6, Selu, Sigmoid, Silu, Softmax, Softplus, Softsign, Tanh,
+    Celu, Elu, Gelu, GeluApproximate, Hardsigmoid, Hardswish, Hardtanh, LeakyRelu, LogSigmoid, LogSoftmax,
+    Mish, Relu, Relu6, Selu, Sigmoid, Silu, Softmax, Softplus, Softsign, Tanh,
 };
 use serde_json::Value;
 
@@ -13,13 +13,19 @@ fn boxed<L: ndtrain::model::Layer<f64> + Send + 'static>(l: L) -> Result<BoxedLa
     Ok(Box::new(l))
 }
 
-fn built<L: ndtrain::model::Layer<f64> + Send + 'static>(r: ndtrain::Result<L>) -> Result<BoxedLayer, String> {
+fn built<L: ndtrain::model::Layer<f64> + Send + 'static>(
+    r: ndtrain::Result<L>,
+) -> Result<BoxedLayer, String> {
     r.map(|l| Box::new(l) as BoxedLayer).map_err(|e| format!("build: {e}"))
 }
 
 /// `dim` of Softmax/LogSoftmax: required (torch's implicit-dim legacy is not supported).
 fn dim(config: &Value) -> Result<isize, String> {
-    config.get("dim").and_then(Value::as_i64).map(|d| d as isize).ok_or_else(|| "dim=None (implicit dim)".into())
+    config
+        .get("dim")
+        .and_then(Value::as_i64)
+        .map(|d| d as isize)
+        .ok_or_else(|| "dim=None (implicit dim)".into())
 }
 
 /// The layer for module `name`, or `None` when this family does not know it.
@@ -32,7 +38,9 @@ pub fn build(name: &str, config: &Value) -> Built {
     };
     Some(match name {
         "ReLU" => known(&[]).and_then(|_| boxed(Relu::<f64>::new())),
-        "LeakyReLU" => known(&["negative_slope"]).and_then(|_| built(LeakyRelu::new(f(config, "negative_slope", 0.01)))),
+        "LeakyReLU" => {
+            known(&["negative_slope"]).and_then(|_| built(LeakyRelu::new(f(config, "negative_slope", 0.01))))
+        }
         "ELU" => known(&["alpha"]).and_then(|_| built(Elu::new(f(config, "alpha", 1.0)))),
         "SELU" => known(&[]).and_then(|_| boxed(Selu::<f64>::new())),
         "CELU" => known(&["alpha"]).and_then(|_| built(Celu::new(f(config, "alpha", 1.0)))),

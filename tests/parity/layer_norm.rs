@@ -6,7 +6,9 @@ use serde_json::Value;
 use crate::common::{Case, Outcome, arr_f64, arr_usize};
 use crate::layer::{BoxedLayer, Built, b, compare_state, f, grad_mode, load_state, only, state, u};
 
-fn built<L: ndtrain::model::Layer<f64> + Send + 'static>(r: ndtrain::Result<L>) -> Result<BoxedLayer, String> {
+fn built<L: ndtrain::model::Layer<f64> + Send + 'static>(
+    r: ndtrain::Result<L>,
+) -> Result<BoxedLayer, String> {
     r.map(|l| Box::new(l) as BoxedLayer).map_err(|e| format!("build: {e}"))
 }
 
@@ -63,8 +65,9 @@ pub fn run(case: &Case<'_>) -> Option<Outcome> {
     let res = (|| -> Result<(), String> {
         let config = case.config;
         only(config, &["num_embeddings", "embedding_dim", "padding_idx", "scale_grad_by_freq"])?;
-        let mut builder = Embedding::<f64>::builder(u(config, "num_embeddings", 0), u(config, "embedding_dim", 0))
-            .scale_grad_by_freq(b(config, "scale_grad_by_freq", false));
+        let mut builder =
+            Embedding::<f64>::builder(u(config, "num_embeddings", 0), u(config, "embedding_dim", 0))
+                .scale_grad_by_freq(b(config, "scale_grad_by_freq", false));
         if let Some(p) = config.get("padding_idx").and_then(Value::as_i64) {
             builder = builder.padding_idx(p);
         }

@@ -599,6 +599,20 @@ mod tests {
             Activation::Sigmoid,
             Activation::Gelu,
             Activation::GeluTanh,
+            Activation::Elu(1.0),
+            Activation::Elu(0.5),
+            Activation::Selu,
+            Activation::Celu(1.5),
+            Activation::Silu,
+            Activation::Mish,
+            Activation::Softplus { beta: 1.0, threshold: 20.0 },
+            Activation::Softplus { beta: 2.0, threshold: 1.0 },
+            Activation::Hardtanh { min_val: -1.0, max_val: 1.0 },
+            Activation::Relu6,
+            Activation::Hardsigmoid,
+            Activation::Hardswish,
+            Activation::LogSigmoid,
+            Activation::Softsign,
         ]
         .into_iter()
         .map(|a| a.layer::<F>().unwrap())
@@ -661,6 +675,14 @@ mod tests {
                 other => panic!("{other:?}"),
             }
             assert!(Activation::LeakyRelu(bad).layer::<f32>().is_err());
+            assert!(Activation::Elu(bad).layer::<f32>().is_err());
+        }
+        for bad in [
+            Activation::Celu(0.0),
+            Activation::Softplus { beta: 0.0, threshold: 20.0 },
+            Activation::Hardtanh { min_val: 1.0, max_val: 1.0 },
+        ] {
+            assert!(matches!(bad.layer::<f64>(), Err(Error::InvalidParameter { .. })), "{bad:?}");
         }
     }
 

@@ -313,3 +313,77 @@ impl<F: Float> Hardswish<F> {
     }
 }
 parameter_free_layer!(Hardswish, "Hardswish::backward");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Layer;
+    use ndarray::{ArrayD, IxDyn};
+
+    fn eval<L: Layer<f64>>(layer: &mut L, xs: &[f64]) -> (Vec<f64>, Vec<f64>) {
+        let x = ArrayD::from_shape_vec(IxDyn(&[xs.len()]), xs.to_vec()).unwrap();
+        let y = layer.forward(x.view(), Mode::Train).unwrap().iter().copied().collect();
+        let g = ArrayD::from_elem(IxDyn(&[xs.len()]), 1.0);
+        let d = layer.backward_input(g.view()).unwrap().iter().copied().collect();
+        (y, d)
+    }
+
+    /// Values and PyTorch's derivatives at and around every kink (aten's
+    /// `hardtanh_backward`, `hardsigmoid_backward`, vectorised `hardswish_backward`).
+    #[test]
+    fn kinks_follow_aten() {
+        let xs = [-3.5, -3.0, -1.0, 0.0, 1.0, 3.0, 6.0, 7.0];
+        let (y, d) = eval(&mut Hardtanh::default(), &xs);
+        assert_eq!(y, [-1.0, -1.0, -1.0, 0.0, 1.0, 1.0, 1.0, 1.0]);
+        assert_eq!(d, [0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0]);
+        let (y, d) = eval(&mut Hardtanh::new(-3.0, 6.0).unwrap(), &xs);
+        assert_eq!(y, [-3.0, -3.0, -1.0, 0.0, 1.0, 3.0, 6.0, 6.0]);
+        assert_eq!(d, [0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0]);
+        let (y, d) = eval(&mut Relu6::new(), &xs);
+        assert_eq!(y, [0.0, 0.0, 0.0, 0.0, 1.0, 3.0, 6.0, 6.0]);
+        assert_eq!(d, [0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0]);
+        // Hardsigmoid: (x + 3)/6 inside; gradient 1/6 (f32-rounded, as aten) strictly inside.
+        let sixth = f64::from(1.0f32 / 6.0);
+        let (y, d) = eval(&mut Hardsigmoid::new(), &xs);
+        assert_eq!(y, [0.0, 0.0, 2.0 / 6.0, 0.5, 4.0 / 6.0, 1.0, 1.0, 1.0]);
+        assert_eq!(d, [0.0, 0.0, sixth, sixth, sixth, 0.0, 0.0, 0.0]);
+        // Hardswish: x(x + 3)/6 inside; gradient x/3 + 1/2 on [-3, 3), 1 from 3 on.
+        let (y, d) = eval(&mut Hardswish::new(), &xs);
+        assert_eq!(y, [0.0, 0.0, -1.0 / 3.0, 0.0, 4.0 / 6.0, 3.0, 6.0, 7.0]);
+        assert_eq!(d, [0.0, -0.5, -1.0 / 3.0 + 0.5, 0.5, 1.0 / 3.0 + 0.5, 1.0, 1.0, 1.0]);
+    }
+
+    #[test]
+    fn nan_propagates_as_in_torch() {
+        for mut layer in [
+            Box::new(Hardtanh::<f64>::default()) as Box<dyn Layer<f64>>,
+            Box::new(Relu6::new()),
+            Box::new(Hardsigmoid::new()),
+            Box::new(Hardswish::new()),
+        ] {
+            let (y, _) = eval(&mut layer, &[f64::NAN]);
+            assert!(y[0].is_nan());
+        }
+        // hardtanh_backward passes the gradient through for NaN (neither bound test holds).
+        let (_, d) = eval(&mut Hardtanh::default(), &[f64::NAN]);
+        assert_eq!(d, [1.0]);
+    }
+
+    #[test]
+    fn invalid_bounds() {
+        for (lo, hi, name) in [
+            (1.0, 1.0, "max_val"),
+            (2.0, 1.0, "max_val"),
+            (f64::NAN, 1.0, "min_val"),
+            (0.0, f64::NAN, "max_val"),
+        ] {
+            match Hardtanh::<f64>::new(lo, hi) {
+                Err(Error::InvalidParameter { name: n, .. }) => assert_eq!(n, name),
+                other => panic!("{lo} {hi}: {other:?}"),
+            }
+        }
+        let ht = Hardtanh::<f32>::new(f64::NEG_INFINITY, 0.0).unwrap();
+        assert_eq!((ht.min_val(), ht.max_val()), (f32::NEG_INFINITY, 0.0));
+        assert_eq!(Hardtanh::<f32>::default().min_val(), -1.0);
+    }
+}

@@ -599,3 +599,308 @@ impl<F: Float> Softsign<F> {
     }
 }
 parameter_free_layer!(Softsign, "Softsign::backward");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Layer, Model};
+    use ndarray::{ArrayD, IxDyn};
+
+    /// Forward values and input gradients (for `dL/dy = 1`) of `layer` at `xs`.
+    fn eval<L: Layer<f64>>(layer: &mut L, xs: &[f64]) -> (Vec<f64>, Vec<f64>) {
+        let x = ArrayD::from_shape_vec(IxDyn(&[1, xs.len()]), xs.to_vec()).unwrap();
+        let y = layer.forward(x.view(), Mode::Train).unwrap().iter().copied().collect();
+        let g = ArrayD::from_elem(IxDyn(&[1, xs.len()]), 1.0);
+        let d = layer.backward_input(g.view()).unwrap().iter().copied().collect();
+        (y, d)
+    }
+
+    const XS: [f64; 9] = [-30.0, -2.5, -0.5, 0.0, 0.3, 0.7, 3.0, 20.0, 25.0];
+
+    type Table = [[f64; 9]; 2];
+
+    /// (y, dy/dx) at `XS`, from mpmath with 40 digits, e.g. for SELU:
+    ///
+    /// ```python
+    /// A, L = mpf('1.6732632423543772848170429916717'), mpf('1.0507009873554804934193349852946')
+    /// y = L*x if x > 0 else L*A*expm1(x);  dy = L if x > 0 else L*A*exp(x)
+    /// ```
+    /// and likewise `x·σ(x)` (SiLU), `x·tanh(log1p(eˣ))` (Mish), `log1p(e^(βx))/β`
+    /// (Softplus, `x` where `βx > threshold`), `−log1p(e^(−x))` (LogSigmoid),
+    /// `x/(1+|x|)` (Softsign), with their exact derivatives. At 0 the derivatives are
+    /// PyTorch's left ones (ELU: α).
+    const ELU1: Table = [
+        [-0.9999999999999064, -0.9179150013761012, -0.3934693402873666, 0.0, 0.3, 0.7, 3.0, 20.0, 25.0],
+        [9.357622968840175e-14, 0.0820849986238988, 0.6065306597126334, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
+    ];
+    const ELU05: Table = [
+        [-0.4999999999999532, -0.4589575006880506, -0.1967346701436833, 0.0, 0.3, 0.7, 3.0, 20.0, 25.0],
+        [4.6788114844200874e-14, 0.0410424993119494, 0.3032653298563167, 0.5, 1.0, 1.0, 1.0, 1.0, 1.0],
+    ];
+    const SELU: Table = [
+        [
+            -1.7580993408472123,
+            -1.6137857588732425,
+            -0.6917581878028713,
+            0.0,
+            0.31521029620664415,
+            0.7354906911488364,
+            3.1521029620664414,
+            21.01401974710961,
+            26.26752468388701,
+        ],
+        [
+            1.6451630773416185e-13,
+            0.1443135819741343,
+            1.0663411530445055,
+            1.7580993408473768,
+            1.0507009873554805,
+            1.0507009873554805,
+            1.0507009873554805,
+            1.0507009873554805,
+            1.0507009873554805,
+        ],
+    ];
+    const CELU15: Table = [
+        [-1.4999999969082696, -1.2166865957436572, -0.42520303413931615, 0.0, 0.3, 0.7, 3.0, 20.0, 25.0],
+        [2.061153622438558e-09, 0.18887560283756183, 0.7165313105737893, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
+    ];
+    const SILU: Table = [
+        [
+            -2.8072868906517896e-12,
+            -0.18964545005310887,
+            -0.18877033439907273,
+            0.0,
+            0.1723327550434977,
+            0.46773144051771626,
+            2.8577223804672998,
+            19.99999995877693,
+            24.9999999996528,
+        ],
+        [
+            -2.713710660963134e-12,
+            -0.09940111134152683,
+            0.2600388126973482,
+            0.5,
+            0.6477800103188828,
+            0.8233867834733425,
+            1.0881041060151697,
+            1.0000000391619186,
+            1.0000000003333107,
+        ],
+    ];
+    const MISH: Table = [
+        [
+            -2.807286890651921e-12,
+            -0.19681620390653334,
+            -0.22074377465173,
+            0.0,
+            0.20800137234811503,
+            0.561148377643852,
+            2.9865350049679575,
+            20.0,
+            25.0,
+        ],
+        [
+            -2.713710660963392e-12,
+            -0.10974357275018569,
+            0.2895106779135122,
+            0.6,
+            0.7828272995511304,
+            0.9687948682001859,
+            1.0211069109294437,
+            1.0000000000000002,
+            1.0,
+        ],
+    ];
+    const SOFTPLUS: Table = [
+        [
+            9.357622968839737e-14,
+            0.07888973429254963,
+            0.4740769841801067,
+            0.6931471805599453,
+            0.8543552444685271,
+            1.103186048885458,
+            3.048587351573742,
+            20.000000002061153, // β·x = threshold: not yet linear (strict >)
+            25.0,
+        ],
+        [
+            9.357622968839299e-14,
+            0.07585818002124355,
+            0.37754066879814546,
+            0.5,
+            0.574442516811659,
+            0.6681877721681662,
+            0.9525741268224333,
+            0.9999999979388464,
+            1.0,
+        ],
+    ];
+    /// beta 2, threshold 1: linear from x = 0.5 on.
+    const SOFTPLUS_B2_T1: Table = [
+        [
+            4.37825538134826e-27,
+            0.003357674244559034,
+            0.1566308437591114,
+            0.34657359027997264,
+            0.5187439752429428,
+            0.7,
+            3.0,
+            20.0,
+            25.0,
+        ],
+        [
+            8.75651076269652e-27,
+            0.0066928509242848554,
+            0.2689414213699951,
+            0.5,
+            0.6456563062257955,
+            1.0,
+            1.0,
+            1.0,
+            1.0,
+        ],
+    ];
+    const LOGSIGMOID: Table = [
+        [
+            -30.000000000000092,
+            -2.5788897342925496,
+            -0.9740769841801067,
+            -0.6931471805599453,
+            -0.5543552444685271,
+            -0.4031860488854579,
+            -0.04858735157374206,
+            -2.061153620314381e-09,
+            -1.3887943864867583e-11,
+        ],
+        [
+            0.9999999999999064,
+            0.9241418199787564,
+            0.6224593312018546,
+            0.5,
+            0.425557483188341,
+            0.3318122278318339,
+            0.04742587317756678,
+            2.0611536181902037e-09,
+            1.3887943864771146e-11,
+        ],
+    ];
+    const SOFTSIGN: Table = [
+        [
+            -0.967741935483871,
+            -0.7142857142857143,
+            -0.3333333333333333,
+            0.0,
+            0.23076923076923078,
+            0.4117647058823529,
+            0.75,
+            0.9523809523809523,
+            0.9615384615384616,
+        ],
+        [
+            0.001040582726326743,
+            0.08163265306122448,
+            0.4444444444444444,
+            1.0,
+            0.591715976331361,
+            0.3460207612456747,
+            0.0625,
+            0.0022675736961451248,
+            0.0014792899408284023,
+        ],
+    ];
+
+    fn check<L: Layer<f64>>(what: &str, mut layer: L, table: &Table) {
+        let (y, d) = eval(&mut layer, &XS);
+        for k in 0..XS.len() {
+            for (got, want, which) in [(y[k], table[0][k], "y"), (d[k], table[1][k], "dy/dx")] {
+                // Relative accuracy everywhere, including the far tails.
+                assert!(
+                    (got - want).abs() <= 1e-14 * want.abs(),
+                    "{what} {which} at x = {}: {got} vs {want}",
+                    XS[k]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn values_and_derivatives_match_high_precision() {
+        check("Elu(1)", Elu::default(), &ELU1);
+        check("Elu(0.5)", Elu::new(0.5).unwrap(), &ELU05);
+        check("Selu", Selu::new(), &SELU);
+        check("Celu(1.5)", Celu::new(1.5).unwrap(), &CELU15);
+        check("Silu", Silu::new(), &SILU);
+        check("Mish", Mish::new(), &MISH);
+        check("Softplus", Softplus::default(), &SOFTPLUS);
+        check("Softplus(2, 1)", Softplus::new(2.0, 1.0).unwrap(), &SOFTPLUS_B2_T1);
+        check("LogSigmoid", LogSigmoid::new(), &LOGSIGMOID);
+        check("Softsign", Softsign::new(), &SOFTSIGN);
+    }
+
+    #[test]
+    fn extreme_inputs_stay_finite() {
+        let xs = [-1000.0, 1000.0, f64::MAX, -f64::MAX];
+        let (y, d) = eval(&mut Silu::new(), &xs);
+        assert_eq!((y[0], y[1], d[0], d[1]), (-0.0, 1000.0, -0.0, 1.0));
+        let (y, d) = eval(&mut Mish::new(), &xs);
+        assert_eq!((y[1], d[1]), (1000.0, 1.0));
+        assert!(y[0].abs() < 1e-300 && d[0].abs() < 1e-300);
+        let (y, d) = eval(&mut LogSigmoid::new(), &xs);
+        assert_eq!((y[0], y[1], d[0], d[1]), (-1000.0, 0.0, 1.0, 0.0));
+        // Softplus with no linear region: still no overflow.
+        let (y, d) = eval(&mut Softplus::new(1.0, f64::INFINITY).unwrap(), &xs);
+        assert_eq!((y[0], y[1], d[0], d[1]), (0.0, 1000.0, 0.0, 1.0));
+        let (y, d) = eval(&mut Softsign::new(), &xs);
+        assert_eq!((y[2], y[3]), (1.0, -1.0));
+        assert_eq!(d[2], 0.0);
+        for mut layer in [
+            Box::new(Elu::<f64>::default()) as Box<dyn Layer<f64>>,
+            Box::new(Selu::new()),
+            Box::new(Celu::new(0.5).unwrap()),
+        ] {
+            let (y, d) = eval(&mut layer, &[-1000.0]);
+            assert!(y[0].is_finite() && d[0] == 0.0, "{y:?} {d:?}");
+        }
+        let nan = eval(&mut Mish::new(), &[f64::NAN]);
+        assert!(nan.0[0].is_nan() && nan.1[0].is_nan());
+    }
+
+    #[test]
+    fn invalid_hyper_parameters() {
+        for (r, name) in [
+            (Elu::<f64>::new(f64::NAN).map(|_| ()), "alpha"),
+            (Elu::<f64>::new(f64::INFINITY).map(|_| ()), "alpha"),
+            (Celu::<f64>::new(0.0).map(|_| ()), "alpha"),
+            (Celu::<f64>::new(f64::NEG_INFINITY).map(|_| ()), "alpha"),
+            (Softplus::<f64>::new(0.0, 20.0).map(|_| ()), "beta"),
+            (Softplus::<f64>::new(f64::NAN, 20.0).map(|_| ()), "beta"),
+            (Softplus::<f64>::new(1.0, f64::NAN).map(|_| ()), "threshold"),
+        ] {
+            match r {
+                Err(Error::InvalidParameter { name: n, .. }) => assert_eq!(n, name),
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+        // Negative alphas and betas are allowed, as in PyTorch.
+        assert_eq!(Elu::<f32>::new(-0.5).unwrap().alpha(), -0.5);
+        assert_eq!(Celu::<f32>::new(-2.0).unwrap().alpha(), -2.0);
+        let sp = Softplus::<f32>::new(-1.0, 20.0).unwrap();
+        assert_eq!((sp.beta(), sp.threshold()), (-1.0, 20.0));
+        assert_eq!(Softplus::<f64>::default().threshold(), 20.0);
+    }
+
+    #[test]
+    fn eval_grad_records_and_eval_does_not() {
+        let x = ArrayD::from_shape_vec(IxDyn(&[2, 2]), vec![-1.0, 0.5, 2.0, -3.0]).unwrap();
+        let g = ArrayD::from_elem(IxDyn(&[2, 2]), 1.0);
+        let mut a = Mish::<f64>::new();
+        a.forward(x.view(), Mode::EvalGrad).unwrap();
+        let d1 = a.backward_input(g.view()).unwrap().to_owned();
+        a.forward(x.view(), Mode::Train).unwrap();
+        assert_eq!(a.backward_input(g.view()).unwrap(), d1);
+        a.forward(x.view(), Mode::Eval).unwrap();
+        assert!(matches!(a.backward(g.view()), Err(Error::InvalidInput { op: "Mish::backward", .. })));
+    }
+}

@@ -341,3 +341,181 @@ impl<F: Float> LogSoftmax<F> {
     }
 }
 parameter_free_layer!(LogSoftmax, "LogSoftmax::backward");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Layer, Model};
+    use approx::assert_abs_diff_eq;
+    use ndarray::{Array, ArrayD, IxDyn, array};
+
+    /// ```python
+    /// x = np.array([1., 2., 3.]); e = np.exp(x - 3); y = e / e.sum()   # softmax
+    /// x - 3 - np.log(e.sum())                                          # log-softmax
+    /// g = np.array([1., -2., .5]); y * (g - (g * y).sum()); g - y * g.sum()
+    /// ```
+    #[test]
+    fn hand_checked_values() {
+        let x = array![[1.0, 2.0, 3.0]].into_dyn();
+        let g = array![[1.0, -2.0, 0.5]].into_dyn();
+        let mut sm = Softmax::<f64>::new(-1);
+        let y = sm.forward(x.view(), Mode::Train).unwrap().to_owned();
+        let want = array![[0.09003057317038046, 0.24472847105479764, 0.6652409557748218]].into_dyn();
+        assert_abs_diff_eq!(y, want, epsilon = 1e-16);
+        let dx = sm.backward_input(g.view()).unwrap().to_owned();
+        let want = array![[0.09604514583293236, -0.4731076385350339, 0.3770624927021015]].into_dyn();
+        assert_abs_diff_eq!(dx, want, epsilon = 1e-15);
+
+        let mut lsm = LogSoftmax::<f64>::new(1);
+        let y = lsm.forward(x.view(), Mode::Train).unwrap().to_owned();
+        let want = array![[-2.4076059644443806, -1.4076059644443804, -0.4076059644443804]].into_dyn();
+        assert_abs_diff_eq!(y, want, epsilon = 1e-15);
+        let dx = lsm.backward_input(g.view()).unwrap().to_owned();
+        let want = array![[1.0450152865851903, -1.8776357644726012, 0.8326204778874109]].into_dyn();
+        assert_abs_diff_eq!(dx, want, epsilon = 1e-15);
+        assert_eq!((sm.dim(), lsm.dim()), (-1, 1));
+    }
+
+    /// Along an inner axis (the strided path) equals along the last axis of the
+    /// permuted input (the row path), forward and backward, for every axis of a 4-D input.
+    #[test]
+    fn every_axis_matches_the_row_path() {
+        let shape = [2, 3, 4, 5];
+        let x = Array::from_shape_fn(IxDyn(&shape), |i| {
+            ((i[0] * 60 + i[1] * 20 + i[2] * 5 + i[3]) as f64 * 0.37).sin() * 3.0
+        });
+        let g =
+            Array::from_shape_fn(IxDyn(&shape), |i| ((i[0] + 2 * i[1] + 3 * i[2] + 5 * i[3]) as f64).cos());
+        for axis in 0..4 {
+            // Move `axis` last.
+            let mut perm: Vec<usize> = (0..4).filter(|&a| a != axis).collect();
+            perm.push(axis);
+            let xp = x.view().permuted_axes(perm.clone()).as_standard_layout().into_owned();
+            let gp = g.view().permuted_axes(perm.clone()).as_standard_layout().into_owned();
+            let mut inverse = vec![0; 4];
+            perm.iter().enumerate().for_each(|(k, &p)| inverse[p] = k);
+            for log in [false, true] {
+                let (mut a, mut b): (Box<dyn Layer<f64>>, Box<dyn Layer<f64>>) = if log {
+                    (Box::new(LogSoftmax::new(axis as isize)), Box::new(LogSoftmax::new(-1)))
+                } else {
+                    (Box::new(Softmax::new(axis as isize - 4)), Box::new(Softmax::new(3)))
+                };
+                let ya = a.forward(x.view(), Mode::Train).unwrap().to_owned();
+                let yb = b.forward(xp.view(), Mode::Train).unwrap().to_owned();
+                let yb = yb.view().permuted_axes(inverse.clone()).to_owned();
+                assert_abs_diff_eq!(ya, yb, epsilon = 1e-15);
+                let da = a.backward_input(g.view()).unwrap().to_owned();
+                let db = b.backward_input(gp.view()).unwrap().to_owned();
+                let db = db.view().permuted_axes(inverse.clone()).to_owned();
+                assert_abs_diff_eq!(da, db, epsilon = 1e-14);
+                if !log {
+                    // Every slice along the axis sums to 1.
+                    let sums = ya.sum_axis(ndarray::Axis(axis));
+                    assert!(sums.iter().all(|s| (s - 1.0).abs() < 1e-15), "axis {axis}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn extreme_values() {
+        let x = array![[1000.0, 0.0], [f64::NEG_INFINITY, 0.0], [-1000.0, -1000.0]].into_dyn();
+        let mut sm = Softmax::<f64>::new(-1);
+        let y = sm.forward(x.view(), Mode::Train).unwrap().to_owned();
+        assert_eq!(y, array![[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]].into_dyn());
+        let dx = sm.backward_input(array![[1.0, 2.0], [3.0, 4.0], [1.0, 0.0]].into_dyn().view()).unwrap();
+        assert_eq!(dx, array![[0.0, 0.0], [0.0, 0.0], [0.25, -0.25]].into_dyn());
+        let mut lsm = LogSoftmax::<f64>::new(-1);
+        let y = lsm.forward(x.view(), Mode::Train).unwrap().to_owned();
+        assert_eq!(y.slice(ndarray::s![..2, ..]), array![[0.0, -1000.0], [f64::NEG_INFINITY, 0.0]]);
+        // −1000 − (−1000 + ln 2): exact up to the rounding of the shift (ulp(1000)).
+        assert_abs_diff_eq!(y[[2, 0]], -(2f64.ln()), epsilon = 2e-13);
+        let dx = lsm.backward_input(array![[1.0, 2.0], [3.0, 4.0], [1.0, 0.0]].into_dyn().view()).unwrap();
+        assert_eq!(dx.slice(ndarray::s![..2, ..]), array![[-2.0, 2.0], [3.0, -3.0]]);
+        assert_abs_diff_eq!(dx[[2, 0]], 0.5, epsilon = 2e-13);
+        // A NaN spoils its own slice only.
+        let x = array![[f64::NAN, 0.0], [1.0, 1.0]].into_dyn();
+        let y = sm.forward(x.view(), Mode::Eval).unwrap();
+        assert!(y[[0, 0]].is_nan() && y[[0, 1]].is_nan());
+        assert_eq!((y[[1, 0]], y[[1, 1]]), (0.5, 0.5));
+    }
+
+    #[test]
+    fn shapes_layouts_and_errors() {
+        // 0-d and 1-d inputs, as in PyTorch; empty inputs.
+        let mut sm = Softmax::<f64>::new(0);
+        assert_eq!(sm.forward(ndarray::arr0(5.0).into_dyn().view(), Mode::Train).unwrap()[[]], 1.0);
+        assert_eq!(sm.backward_input(ndarray::arr0(3.0).into_dyn().view()).unwrap()[[]], 0.0);
+        let mut lsm = LogSoftmax::<f64>::new(-1);
+        assert_eq!(lsm.forward(ndarray::arr0(5.0).into_dyn().view(), Mode::Eval).unwrap()[[]], 0.0);
+        for shape in [&[0, 3][..], &[3, 0], &[2, 0, 4]] {
+            let x = ArrayD::<f64>::zeros(IxDyn(shape));
+            let mut sm = Softmax::<f64>::new(1);
+            assert_eq!(sm.forward(x.view(), Mode::Train).unwrap().shape(), shape);
+            assert_eq!(sm.backward_input(x.view()).unwrap().shape(), shape);
+        }
+        // dim out of range.
+        for dim in [2, -3] {
+            let err = Softmax::<f64>::new(dim)
+                .forward(ArrayD::zeros(IxDyn(&[2, 3])).view(), Mode::Eval)
+                .unwrap_err();
+            assert!(matches!(err, Error::InvalidInput { op: "Softmax::forward", .. }), "{err}");
+            assert!(err.to_string().contains(&format!("dim {dim} out of range for a 2-D input")), "{err}");
+        }
+        assert!(LogSoftmax::<f64>::new(1).forward(ndarray::arr0(1.0).into_dyn().view(), Mode::Eval).is_err());
+        // Non-contiguous input and gradient give the same numbers as contiguous ones.
+        let x = Array::from_shape_fn((4, 3), |(i, j)| i as f64 - 1.3 * j as f64);
+        let g = Array::from_shape_fn((3, 4), |(i, j)| (i * 4 + j) as f64 * 0.1);
+        for dim in [0, 1] {
+            let mut a = LogSoftmax::<f64>::new(dim);
+            let mut b = LogSoftmax::<f64>::new(dim);
+            let ya = a.forward(x.t().into_dyn(), Mode::Train).unwrap().to_owned();
+            let yb = b.forward(x.t().as_standard_layout().into_dyn().view(), Mode::Train).unwrap().to_owned();
+            assert_eq!(ya, yb);
+            let gt = g.t().as_standard_layout().t().to_owned();
+            let da = a.backward_input(gt.view().into_dyn()).unwrap().to_owned();
+            let db = b.backward_input(g.view().into_dyn()).unwrap().to_owned();
+            assert_eq!(da, db);
+        }
+        // Backward errors.
+        let mut sm = Softmax::<f64>::new(-1);
+        let g = ArrayD::<f64>::zeros(IxDyn(&[2, 3]));
+        assert!(matches!(sm.backward(g.view()), Err(Error::InvalidInput { op: "Softmax::backward", .. })));
+        sm.forward(g.view(), Mode::Train).unwrap();
+        let err = sm.backward_input(ArrayD::<f64>::zeros(IxDyn(&[3, 2])).view()).unwrap_err();
+        assert_eq!(
+            err,
+            Error::ShapeMismatch { op: "Softmax::backward_input", expected: vec![2, 3], got: vec![3, 2] }
+        );
+        sm.forward(g.view(), Mode::Eval).unwrap();
+        assert!(matches!(sm.backward_input(g.view()), Err(Error::InvalidInput { .. })));
+    }
+
+    #[test]
+    fn f32_agrees_with_f64_and_buffers_are_reused() {
+        let x =
+            Array::from_shape_fn((5, 4, 3), |(i, j, k)| (i as f64 - 2.0) * 1.7 + j as f64 * 0.3 - k as f64);
+        let g = x.mapv(|v| (v * 0.9).cos());
+        for dim in [-1, 1] {
+            let mut a = Softmax::<f64>::new(dim);
+            let mut b = Softmax::<f32>::new(dim);
+            let ya = a.forward(x.view().into_dyn(), Mode::Train).unwrap().to_owned();
+            let yb = b.forward(x.mapv(|v| v as f32).view().into_dyn(), Mode::Train).unwrap().mapv(f64::from);
+            assert_abs_diff_eq!(ya, yb, epsilon = 1e-6);
+            let da = a.backward_input(g.view().into_dyn()).unwrap().to_owned();
+            let db = b.backward_input(g.mapv(|v| v as f32).view().into_dyn()).unwrap().mapv(f64::from);
+            assert_abs_diff_eq!(da, db, epsilon = 1e-6);
+        }
+        let mut sm = LogSoftmax::<f32>::new(1);
+        let run = |l: &mut LogSoftmax<f32>, n: usize| {
+            let x = ndarray::Array3::<f32>::ones((n, 8, 4)).into_dyn();
+            let p = l.forward(x.view(), Mode::Train).unwrap().as_ptr();
+            let q = l.backward_input(x.view()).unwrap().as_ptr();
+            (p, q)
+        };
+        let first = run(&mut sm, 16);
+        assert_eq!(run(&mut sm, 3), first);
+        assert_eq!(run(&mut sm, 16), first);
+        assert_eq!(sm.core.out.capacity(), 16 * 32);
+    }
+}
