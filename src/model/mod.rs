@@ -52,20 +52,30 @@
 //!   one cache per use; a graph node holds its module alone.
 
 pub mod graph;
+mod embedding;
 pub mod init;
 pub mod input;
 pub mod layers;
 mod linear;
+mod norm;
 mod sequential;
 
 pub use graph::{Graph, GraphBuilder, IdsNode, Node};
+pub use embedding::{Embedding, EmbeddingBuilder};
 pub use init::Init;
 pub use input::{AsInput, Floats, Indices, Input, Part, PartKind};
 pub use layers::{
     Activation, Dropout, DropoutBuilder, Flatten, FrozenRandomness, Gelu, GeluApproximate, LeakyRelu, Relu,
     Sigmoid, Tanh, freeze_randomness, frozen_randomness,
 };
+pub use layers::{
+    Celu, Elu, Hardsigmoid, Hardswish, Hardtanh, LogSigmoid, LogSoftmax, Mish, Relu6, Selu, Silu, Softmax,
+    Softplus, Softsign,
+};
 pub use linear::{Dense, Linear, LinearBuilder};
+pub use norm::{
+    BatchNorm, BatchNorm1d, BatchNorm2d, BatchNorm3d, BatchNormBuilder, GroupNorm, GroupNormBuilder,
+};
 pub use sequential::Sequential;
 
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};

@@ -2,7 +2,10 @@
 
 use ndarray::ArrayViewD;
 
-use super::{Elementwise, erfc, parameter_free_layer};
+use super::{
+    Celu, Elementwise, Elu, Hardsigmoid, Hardswish, Hardtanh, LogSigmoid, Mish, Relu6, Selu, Silu, Softplus,
+    Softsign, erfc, parameter_free_layer,
+};
 use crate::error::{Error, Result};
 use crate::model::{Layer, Mode};
 use crate::tensor::Float;
@@ -416,13 +419,49 @@ pub enum Activation {
     Gelu,
     /// [`Gelu`] with the tanh approximation.
     GeluTanh,
+    /// [`Elu`] with the given `alpha`.
+    Elu(f64),
+    /// [`Selu`].
+    Selu,
+    /// [`Celu`] with the given `alpha`.
+    Celu(f64),
+    /// [`Silu`] (swish).
+    Silu,
+    /// [`Mish`].
+    Mish,
+    /// [`Softplus`] with the given `beta` and `threshold` (PyTorch's defaults: 1, 20).
+    Softplus {
+        /// `β`.
+        beta: f64,
+        /// Linear where `β·x > threshold`.
+        threshold: f64,
+    },
+    /// [`Hardtanh`] clamping to `[min_val, max_val]` (PyTorch's defaults: −1, 1).
+    Hardtanh {
+        /// Lower bound.
+        min_val: f64,
+        /// Upper bound.
+        max_val: f64,
+    },
+    /// [`Relu6`].
+    Relu6,
+    /// [`Hardsigmoid`].
+    Hardsigmoid,
+    /// [`Hardswish`].
+    Hardswish,
+    /// [`LogSigmoid`].
+    LogSigmoid,
+    /// [`Softsign`].
+    Softsign,
 }
 
 impl Activation {
     /// A new layer of this kind.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for a non-finite `LeakyRelu` slope.
+    /// [`Error::InvalidParameter`] for an invalid hyper-parameter: a non-finite
+    /// `LeakyRelu` slope or `Elu` alpha, a `Celu` alpha of 0, a `Softplus` beta of 0,
+    /// `Hardtanh` bounds with `max_val <= min_val` (see each layer's constructor).
     pub fn layer<F: Float>(self) -> Result<Box<dyn Layer<F> + Send>> {
         Ok(match self {
             Activation::Relu => Box::new(Relu::new()),
@@ -431,6 +470,18 @@ impl Activation {
             Activation::Sigmoid => Box::new(Sigmoid::new()),
             Activation::Gelu => Box::new(Gelu::new(GeluApproximate::None)),
             Activation::GeluTanh => Box::new(Gelu::new(GeluApproximate::Tanh)),
+            Activation::Elu(alpha) => Box::new(Elu::new(alpha)?),
+            Activation::Selu => Box::new(Selu::new()),
+            Activation::Celu(alpha) => Box::new(Celu::new(alpha)?),
+            Activation::Silu => Box::new(Silu::new()),
+            Activation::Mish => Box::new(Mish::new()),
+            Activation::Softplus { beta, threshold } => Box::new(Softplus::new(beta, threshold)?),
+            Activation::Hardtanh { min_val, max_val } => Box::new(Hardtanh::new(min_val, max_val)?),
+            Activation::Relu6 => Box::new(Relu6::new()),
+            Activation::Hardsigmoid => Box::new(Hardsigmoid::new()),
+            Activation::Hardswish => Box::new(Hardswish::new()),
+            Activation::LogSigmoid => Box::new(LogSigmoid::new()),
+            Activation::Softsign => Box::new(Softsign::new()),
         })
     }
 }
@@ -548,6 +599,20 @@ mod tests {
             Activation::Sigmoid,
             Activation::Gelu,
             Activation::GeluTanh,
+            Activation::Elu(1.0),
+            Activation::Elu(0.5),
+            Activation::Selu,
+            Activation::Celu(1.5),
+            Activation::Silu,
+            Activation::Mish,
+            Activation::Softplus { beta: 1.0, threshold: 20.0 },
+            Activation::Softplus { beta: 2.0, threshold: 1.0 },
+            Activation::Hardtanh { min_val: -1.0, max_val: 1.0 },
+            Activation::Relu6,
+            Activation::Hardsigmoid,
+            Activation::Hardswish,
+            Activation::LogSigmoid,
+            Activation::Softsign,
         ]
         .into_iter()
         .map(|a| a.layer::<F>().unwrap())
@@ -610,6 +675,14 @@ mod tests {
                 other => panic!("{other:?}"),
             }
             assert!(Activation::LeakyRelu(bad).layer::<f32>().is_err());
+            assert!(Activation::Elu(bad).layer::<f32>().is_err());
+        }
+        for bad in [
+            Activation::Celu(0.0),
+            Activation::Softplus { beta: 0.0, threshold: 20.0 },
+            Activation::Hardtanh { min_val: 1.0, max_val: 1.0 },
+        ] {
+            assert!(matches!(bad.layer::<f64>(), Err(Error::InvalidParameter { .. })), "{bad:?}");
         }
     }
 

@@ -1,5 +1,8 @@
 //! Built-in parameter-free layers: activations ([`Relu`], [`LeakyRelu`], [`Tanh`],
-//! [`Sigmoid`], [`Gelu`]), [`Dropout`] and [`Flatten`].
+//! [`Sigmoid`], [`Gelu`]; the smooth [`Elu`], [`Selu`], [`Celu`], [`Silu`], [`Mish`],
+//! [`Softplus`], [`LogSigmoid`], [`Softsign`]; the piecewise-linear [`Hardtanh`],
+//! [`Relu6`], [`Hardsigmoid`], [`Hardswish`]; [`Softmax`] and [`LogSoftmax`] along an
+//! axis), [`Dropout`] and [`Flatten`].
 //!
 //! Each one writes its output into a buffer it owns and keeps what its backward pass
 //! needs (its output, or a copy of its input), so a forward/backward pair allocates
@@ -10,10 +13,16 @@ mod activation;
 mod dropout;
 mod erf;
 mod flatten;
+mod hard;
+mod smooth;
+mod softmax;
 
 pub use activation::{Activation, Gelu, GeluApproximate, LeakyRelu, Relu, Sigmoid, Tanh};
 pub use dropout::{Dropout, DropoutBuilder, FrozenRandomness, freeze_randomness, frozen_randomness};
 pub use flatten::Flatten;
+pub use hard::{Hardsigmoid, Hardswish, Hardtanh, Relu6};
+pub use smooth::{Celu, Elu, LogSigmoid, Mish, Selu, Silu, Softplus, Softsign};
+pub use softmax::{LogSoftmax, Softmax};
 
 pub(crate) use erf::erfc;
 

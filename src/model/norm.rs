@@ -1,0 +1,1031 @@
+//! Normalization layers: [`BatchNorm1d`], [`BatchNorm2d`], [`BatchNorm3d`] (one generic
+//! [`BatchNorm`]) and [`GroupNorm`].
+//!
+//! Inputs are `[N, C, *]`, contiguous in memory as `[N, C, S]` with `S` the product of
+//! the spatial sizes (1 for a `[N, C]` batch). Statistics are accumulated in `f64`
+//! (two passes: mean, then the sum of squared deviations), so `f32` layers keep
+//! `f64`-quality means and variances on large batches. The normalised input `x̂` is
+//! kept for the backward pass, which then needs neither the input nor the mean.
+
+use std::marker::PhantomData;
+
+use ndarray::{Array0, Array1, ArrayView1, ArrayViewD, ArrayViewMut1};
+
+use crate::error::{Error, Result};
+use crate::model::layers::{Pass, copy_into, slice_mut};
+use crate::model::{BufferMut, BufferVisitor, Layer, Mode, Model, Module, ParamVisitor};
+use crate::tensor::{Buffer, Float, Param};
+
+/// `Σ f(a[i], b[i])` in `f64`, with four independent partial sums (vectorisable,
+/// and more accurate than one running sum).
+#[inline]
+fn sum_map<F: Float>(a: &[F], b: &[F], f: impl Fn(F, F) -> f64) -> f64 {
+    let mut acc = [0.0f64; 4];
+    let (mut ia, mut ib) = (a.chunks_exact(4), b.chunks_exact(4));
+    for (x, y) in (&mut ia).zip(&mut ib) {
+        for k in 0..4 {
+            acc[k] += f(x[k], y[k]);
+        }
+    }
+    let mut total = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for (&x, &y) in ia.remainder().iter().zip(ib.remainder()) {
+        total += f(x, y);
+    }
+    total
+}
+
+/// Per channel `ch`, `acc[ch] = Σ f(ch, a, b)` over the `N·S` elements of that channel
+/// in an `[N, C, S]` layout.
+fn channel_reduce<F: Float>(
+    (c, s): (usize, usize),
+    a: &[F],
+    b: &[F],
+    acc: &mut [f64],
+    f: impl Fn(usize, F, F) -> f64,
+) {
+    acc.fill(0.0);
+    if a.is_empty() {
+        return;
+    }
+    if s == 1 {
+        // [N, C]: each row touches every channel once; vectorises across channels.
+        for (ra, rb) in a.chunks_exact(c).zip(b.chunks_exact(c)) {
+            for (ch, ((acc, &x), &y)) in acc.iter_mut().zip(ra).zip(rb).enumerate() {
+                *acc += f(ch, x, y);
+            }
+        }
+    } else {
+        for (k, (ba, bb)) in a.chunks_exact(s).zip(b.chunks_exact(s)).enumerate() {
+            let ch = k % c;
+            acc[ch] += sum_map(ba, bb, |x, y| f(ch, x, y));
+        }
+    }
+}
+
+/// `out = f(ch, a, b)` element-wise over an `[N, C, S]` layout.
+fn channel_map<F: Float>(
+    (c, s): (usize, usize),
+    a: &[F],
+    b: &[F],
+    out: &mut [F],
+    f: impl Fn(usize, F, F) -> F,
+) {
+    if a.is_empty() {
+        return;
+    }
+    if s == 1 {
+        for ((ro, ra), rb) in out.chunks_exact_mut(c).zip(a.chunks_exact(c)).zip(b.chunks_exact(c)) {
+            for (ch, ((o, &x), &y)) in ro.iter_mut().zip(ra).zip(rb).enumerate() {
+                *o = f(ch, x, y);
+            }
+        }
+    } else {
+        let blocks = out.chunks_exact_mut(s).zip(a.chunks_exact(s)).zip(b.chunks_exact(s));
+        for (k, ((bo, ba), bb)) in blocks.enumerate() {
+            let ch = k % c;
+            bo.iter_mut().zip(ba).zip(bb).for_each(|((o, &x), &y)| *o = f(ch, x, y));
+        }
+    }
+}
+
+/// A contiguous slice of `x`, copied into `staging` when `x` is not in standard layout.
+fn contiguous<'a, F: Float>(x: &'a ArrayViewD<'_, F>, staging: &'a mut Buffer<F>) -> &'a [F] {
+    match x.as_slice() {
+        Some(s) => s,
+        None => {
+            copy_into(x, staging);
+            slice_mut(staging.view_mut())
+        }
+    }
+}
+
+fn check_size(name: &'static str, n: usize) -> Result<()> {
+    if n == 0 { Err(Error::InvalidParameter { name, value: 0.0, expected: ">= 1" }) } else { Ok(()) }
+}
+
+fn check_eps(eps: f64) -> Result<()> {
+    if eps.is_finite() && eps >= 0.0 {
+        Ok(())
+    } else {
+        Err(Error::InvalidParameter { name: "eps", value: eps, expected: "finite and >= 0" })
+    }
+}
+
+/// Learnable per-channel scale and shift (`affine=True`), with their gradients.
+#[derive(Clone, Debug)]
+struct Affine<F> {
+    weight: Array1<F>,
+    bias: Array1<F>,
+    weight_grad: Array1<F>,
+    bias_grad: Array1<F>,
+}
+
+impl<F: Float> Affine<F> {
+    /// PyTorch's initialisation: weight ones, bias zeros.
+    fn new(c: usize) -> Self {
+        Affine {
+            weight: Array1::ones(c),
+            bias: Array1::zeros(c),
+            weight_grad: Array1::zeros(c),
+            bias_grad: Array1::zeros(c),
+        }
+    }
+
+    fn visit(&mut self, f: &mut ParamVisitor<'_, F>) -> Result<()> {
+        f(
+            Param::new(0, "weight"),
+            self.weight.view_mut().into_dyn(),
+            self.weight_grad.view_mut().into_dyn(),
+        )?;
+        f(Param::new(1, "bias"), self.bias.view_mut().into_dyn(), self.bias_grad.view_mut().into_dyn())
+    }
+
+    fn set(&mut self, op: &'static str, weight: Array1<F>, bias: Array1<F>) -> Result<()> {
+        let c = self.weight.len();
+        for v in [&weight, &bias] {
+            if v.len() != c {
+                return Err(Error::ShapeMismatch { op, expected: vec![c], got: v.shape().to_vec() });
+            }
+        }
+        self.weight = weight;
+        self.bias = bias;
+        Ok(())
+    }
+}
+
+/// Running statistics (`track_running_stats=True`).
+#[derive(Clone, Debug)]
+struct Running<F> {
+    mean: Array1<F>,
+    var: Array1<F>,
+    num_batches_tracked: Array0<i64>,
+}
+
+/// Batch normalization over the channel axis 1 of `[N, C, *]` (PyTorch `nn.BatchNorm1d`,
+/// `nn.BatchNorm2d`, `nn.BatchNorm3d`; Ioffe & Szegedy, "Batch Normalization:
+/// Accelerating Deep Network Training by Reducing Internal Covariate Shift", 2015).
+///
+/// Use it through its aliases: [`BatchNorm1d`] (`D = 1`, input `[N, C]` or `[N, C, L]`),
+/// [`BatchNorm2d`] (`[N, C, H, W]`) and [`BatchNorm3d`] (`[N, C, D, H, W]`).
+///
+/// Per channel `c`, over the `m = N·S` values of the batch (all samples and positions):
+///
+/// ```text
+/// y = (x − μ) / √(σ² + eps) · γ + β          (γ = weight, β = bias when affine)
+/// ```
+///
+/// * [`Mode::Train`] (or always, with `track_running_stats = false`): `μ`, `σ²` are the
+///   batch mean and *biased* variance. The running statistics are then updated with
+///   the *unbiased* variance, `running = (1 − f)·running + f·batch` with
+///   `σ²_unbiased = σ²·m/(m − 1)`, `f = momentum` (or `1/num_batches_tracked` when
+///   `momentum` is `None`: a cumulative average), and `num_batches_tracked += 1`.
+/// * [`Mode::Eval`] / [`Mode::EvalGrad`]: `μ`, `σ²` are `running_mean`, `running_var`
+///   (an affine map per channel).
+///
+/// Backward, with `g = dL/dy`, `x̂ = (x − μ)/√(σ² + eps)`, sums over the channel's `m`
+/// values: `dL/dγ = Σ g·x̂`, `dL/dβ = Σ g`, and
+/// `dL/dx = γ/√(σ² + eps) · (g − Σg/m − x̂·Σ(g·x̂)/m)` for batch statistics (they
+/// depend on `x`), `dL/dx = γ/√(σ² + eps) · g` for running statistics.
+///
+/// Parameters `"weight"` (id 0, ones) and `"bias"` (id 1, zeros), `[C]`, when affine;
+/// buffers `"running_mean"` (zeros), `"running_var"` (ones), `[C]`, and
+/// `"num_batches_tracked"` (0-d `i64`, [`BufferMut::Int`]) when tracking, as PyTorch
+/// names them.
+///
+/// | hyper-parameter | default | range |
+/// |---|---|---|
+/// | `num_features` (`C`) | required | `>= 1` |
+/// | `eps` | 1e-5 | finite, `>= 0` |
+/// | `momentum` | `Some(0.1)` | `None` (cumulative average) or `[0, 1]` |
+/// | `affine` | `true` | |
+/// | `track_running_stats` | `true` | |
+///
+/// # Errors
+/// * construction: [`Error::InvalidParameter`] for `num_features` 0, an `eps` or
+///   `momentum` out of range;
+/// * `forward`: [`Error::ShapeMismatch`] (expected e.g. `[0, C]`, `0` = any size) for
+///   the wrong number of dimensions or channels; with batch statistics,
+///   [`Error::InvalidInput`] when a channel has one value (`N·S = 1`: PyTorch's
+///   "Expected more than 1 value per channel when training") and
+///   [`Error::EmptyInput`] when it has none;
+/// * `backward`: [`Error::InvalidInput`] without a preceding recording forward
+///   ([`Mode::Train`] or [`Mode::EvalGrad`]), [`Error::ShapeMismatch`] when `grad_out`
+///   does not have the output's shape.
+///
+/// # Example
+///
+/// ```
+/// use ndarray::array;
+/// use ndtrain::model::{BatchNorm1d, BatchNorm2d};
+/// use ndtrain::prelude::*;
+///
+/// let mut bn = BatchNorm1d::<f64>::new(2)?;
+/// let x = array![[1.0, 10.0], [3.0, 10.0]].into_dyn();
+/// let y = bn.forward(x.view(), Mode::Train)?;
+/// // Channel 0: mean 2, biased variance 1; channel 1 is constant.
+/// assert!((y[[0, 0]] + 1.0 / (1.0f64 + 1e-5).sqrt()).abs() < 1e-15);
+/// assert_eq!(y[[0, 1]], 0.0);
+/// // running_mean = 0.9·0 + 0.1·mean, running_var = 0.9·1 + 0.1·(unbiased variance 2)
+/// assert_eq!(bn.running_mean().unwrap().to_vec(), vec![0.2, 1.0]);
+/// assert!((bn.running_var().unwrap()[0] - 1.1).abs() < 1e-15);
+/// assert_eq!(bn.num_batches_tracked(), Some(1));
+///
+/// // BatchNorm2d with a cumulative average and no affine parameters.
+/// let mut bn2 = BatchNorm2d::<f32>::builder(3).momentum(None).affine(false).build()?;
+/// let y = bn2.forward(ndarray::Array4::<f32>::ones((2, 3, 4, 4)).into_dyn().view(), Mode::Eval)?;
+/// assert_eq!(y.shape(), &[2, 3, 4, 4]);
+/// assert_eq!(bn2.num_parameters(), 0);
+/// # Ok::<(), ndtrain::Error>(())
+/// ```
+#[doc(alias = "nn.BatchNorm1d")]
+#[doc(alias = "nn.BatchNorm2d")]
+#[doc(alias = "nn.BatchNorm3d")]
+#[derive(Clone, Debug)]
+pub struct BatchNorm<F, const D: usize> {
+    num_features: usize,
+    eps: f64,
+    momentum: Option<f64>,
+    affine: Option<Affine<F>>,
+    running: Option<Running<F>>,
+    /// `x̂` of the last recording forward.
+    xhat: Buffer<F>,
+    /// Contiguous copy of an input or `grad_out` in another layout.
+    staging: Buffer<F>,
+    out: Buffer<F>,
+    grad_in: Buffer<F>,
+    /// Per channel: the mean and `1/√(σ² + eps)` of the last forward.
+    mean: Vec<F>,
+    invstd: Vec<F>,
+    /// Per-channel scratch (sums in f64, backward coefficients).
+    acc: Vec<f64>,
+    acc2: Vec<f64>,
+    coef: [Vec<F>; 3],
+    /// `(N, C, S)` of the last forward.
+    geometry: (usize, usize, usize),
+    /// Whether the last forward normalised with batch statistics.
+    batch_stats: bool,
+    pass: Pass,
+}
+
+/// [`BatchNorm`] over `[N, C]` or `[N, C, L]` (PyTorch `nn.BatchNorm1d`).
+#[doc(alias = "nn.BatchNorm1d")]
+pub type BatchNorm1d<F> = BatchNorm<F, 1>;
+/// [`BatchNorm`] over `[N, C, H, W]` (PyTorch `nn.BatchNorm2d`).
+#[doc(alias = "nn.BatchNorm2d")]
+pub type BatchNorm2d<F> = BatchNorm<F, 2>;
+/// [`BatchNorm`] over `[N, C, D, H, W]` (PyTorch `nn.BatchNorm3d`).
+#[doc(alias = "nn.BatchNorm3d")]
+pub type BatchNorm3d<F> = BatchNorm<F, 3>;
+
+/// Builder of [`BatchNorm`]:
+/// `BatchNorm2d::<f32>::builder(16).eps(1e-3).momentum(0.01).build()?`.
+#[derive(Clone, Copy, Debug)]
+pub struct BatchNormBuilder<F, const D: usize> {
+    _float: PhantomData<fn() -> F>,
+    num_features: usize,
+    eps: f64,
+    momentum: Option<f64>,
+    affine: bool,
+    track_running_stats: bool,
+}
+
+impl<F: Float, const D: usize> BatchNormBuilder<F, D> {
+    /// Added to the variance for stability (default 1e-5).
+    pub fn eps(mut self, eps: f64) -> Self {
+        self.eps = eps;
+        self
+    }
+
+    /// Weight of the current batch in the running statistics (default `Some(0.1)`);
+    /// `None` for a cumulative moving average. Takes `0.1` or `None`.
+    pub fn momentum(mut self, momentum: impl Into<Option<f64>>) -> Self {
+        self.momentum = momentum.into();
+        self
+    }
+
+    /// Whether the layer has a learnable weight and bias (default `true`).
+    pub fn affine(mut self, affine: bool) -> Self {
+        self.affine = affine;
+        self
+    }
+
+    /// Whether the layer keeps running statistics for evaluation (default `true`);
+    /// without them it normalises with batch statistics in every mode.
+    pub fn track_running_stats(mut self, track: bool) -> Self {
+        self.track_running_stats = track;
+        self
+    }
+
+    /// Validates and builds (weight ones, bias zeros, running mean 0, variance 1).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for `num_features` 0, `eps` negative or not finite,
+    /// `momentum` outside `[0, 1]`.
+    pub fn build(self) -> Result<BatchNorm<F, D>> {
+        if !(1..=3).contains(&D) {
+            return Err(Error::InvalidParameter {
+                name: "D",
+                value: D as f64,
+                expected: "1, 2 or 3 (BatchNorm1d, BatchNorm2d, BatchNorm3d)",
+            });
+        }
+        let c = self.num_features;
+        check_size("num_features", c)?;
+        check_eps(self.eps)?;
+        if let Some(m) = self.momentum {
+            if !(0.0..=1.0).contains(&m) {
+                return Err(Error::InvalidParameter {
+                    name: "momentum",
+                    value: m,
+                    expected: "None or in [0, 1]",
+                });
+            }
+        }
+        Ok(BatchNorm {
+            num_features: c,
+            eps: self.eps,
+            momentum: self.momentum,
+            affine: self.affine.then(|| Affine::new(c)),
+            running: self.track_running_stats.then(|| Running {
+                mean: Array1::zeros(c),
+                var: Array1::ones(c),
+                num_batches_tracked: Array0::zeros(()),
+            }),
+            xhat: Buffer::new(),
+            staging: Buffer::new(),
+            out: Buffer::new(),
+            grad_in: Buffer::new(),
+            mean: vec![F::zero(); c],
+            invstd: vec![F::zero(); c],
+            acc: vec![0.0; c],
+            acc2: vec![0.0; c],
+            coef: [vec![F::zero(); c], vec![F::zero(); c], vec![F::zero(); c]],
+            geometry: (0, c, 1),
+            batch_stats: false,
+            pass: Pass::None,
+        })
+    }
+}
+
+/// Operation names per `D` (the type's PyTorch name).
+const OPS: [[&str; 3]; 3] = [
+    ["BatchNorm1d::forward", "BatchNorm1d::backward", "BatchNorm1d::backward_input"],
+    ["BatchNorm2d::forward", "BatchNorm2d::backward", "BatchNorm2d::backward_input"],
+    ["BatchNorm3d::forward", "BatchNorm3d::backward", "BatchNorm3d::backward_input"],
+];
+
+impl<F: Float, const D: usize> BatchNorm<F, D> {
+    /// A layer with PyTorch's defaults (`eps` 1e-5, `momentum` 0.1, affine, tracking
+    /// running statistics).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] when `num_features` is 0.
+    pub fn new(num_features: usize) -> Result<Self> {
+        Self::builder(num_features).build()
+    }
+
+    /// A builder with PyTorch's defaults.
+    pub fn builder(num_features: usize) -> BatchNormBuilder<F, D> {
+        BatchNormBuilder {
+            _float: PhantomData,
+            num_features,
+            eps: 1e-5,
+            momentum: Some(0.1),
+            affine: true,
+            track_running_stats: true,
+        }
+    }
+
+    /// An affine layer with the given weight and bias `[C]` (e.g. from a PyTorch
+    /// `state_dict`) and the other defaults; set the running statistics with
+    /// [`running_mean_mut`](Self::running_mean_mut) / [`running_var_mut`](Self::running_var_mut)
+    /// or [`Module::set_buffers`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for an empty weight, [`Error::ShapeMismatch`] for a
+    /// bias of another length.
+    pub fn from_weights(weight: Array1<F>, bias: Array1<F>) -> Result<Self> {
+        let mut bn = Self::new(weight.len())?;
+        if let Some(a) = &mut bn.affine {
+            a.set("BatchNorm::from_weights", weight, bias)?;
+        }
+        Ok(bn)
+    }
+
+    /// Number of channels `C`.
+    pub fn num_features(&self) -> usize {
+        self.num_features
+    }
+
+    /// `eps`.
+    pub fn eps(&self) -> f64 {
+        self.eps
+    }
+
+    /// `momentum` (`None`: cumulative average).
+    pub fn momentum(&self) -> Option<f64> {
+        self.momentum
+    }
+
+    /// Whether the layer has a weight and bias.
+    pub fn affine(&self) -> bool {
+        self.affine.is_some()
+    }
+
+    /// Whether the layer keeps running statistics.
+    pub fn track_running_stats(&self) -> bool {
+        self.running.is_some()
+    }
+
+    /// The weight `γ`, if affine.
+    pub fn weight(&self) -> Option<ArrayView1<'_, F>> {
+        self.affine.as_ref().map(|a| a.weight.view())
+    }
+
+    /// The bias `β`, if affine.
+    pub fn bias(&self) -> Option<ArrayView1<'_, F>> {
+        self.affine.as_ref().map(|a| a.bias.view())
+    }
+
+    /// The weight, mutable.
+    pub fn weight_mut(&mut self) -> Option<ArrayViewMut1<'_, F>> {
+        self.affine.as_mut().map(|a| a.weight.view_mut())
+    }
+
+    /// The bias, mutable.
+    pub fn bias_mut(&mut self) -> Option<ArrayViewMut1<'_, F>> {
+        self.affine.as_mut().map(|a| a.bias.view_mut())
+    }
+
+    /// `dL/dγ` of the last backward.
+    pub fn weight_grad(&self) -> Option<ArrayView1<'_, F>> {
+        self.affine.as_ref().map(|a| a.weight_grad.view())
+    }
+
+    /// `dL/dβ` of the last backward.
+    pub fn bias_grad(&self) -> Option<ArrayView1<'_, F>> {
+        self.affine.as_ref().map(|a| a.bias_grad.view())
+    }
+
+    /// The running mean, if tracked.
+    pub fn running_mean(&self) -> Option<ArrayView1<'_, F>> {
+        self.running.as_ref().map(|r| r.mean.view())
+    }
+
+    /// The running (unbiased) variance, if tracked.
+    pub fn running_var(&self) -> Option<ArrayView1<'_, F>> {
+        self.running.as_ref().map(|r| r.var.view())
+    }
+
+    /// The running mean, mutable.
+    pub fn running_mean_mut(&mut self) -> Option<ArrayViewMut1<'_, F>> {
+        self.running.as_mut().map(|r| r.mean.view_mut())
+    }
+
+    /// The running variance, mutable.
+    pub fn running_var_mut(&mut self) -> Option<ArrayViewMut1<'_, F>> {
+        self.running.as_mut().map(|r| r.var.view_mut())
+    }
+
+    /// Number of training batches seen, if tracked.
+    pub fn num_batches_tracked(&self) -> Option<i64> {
+        self.running.as_ref().map(|r| r.num_batches_tracked[()])
+    }
+
+    /// `(N, C, S)` of `x`, or the error naming the expected shape.
+    fn check_input(&self, x: &ArrayViewD<'_, F>) -> Result<(usize, usize, usize)> {
+        let c = self.num_features;
+        let nd = x.ndim();
+        let ok_ndim = if D == 1 { nd == 2 || nd == 3 } else { nd == D + 2 };
+        if !ok_ndim || x.shape()[1] != c {
+            let dims = if ok_ndim {
+                nd
+            } else if D == 1 {
+                2
+            } else {
+                D + 2
+            };
+            let mut expected = vec![0; dims];
+            expected[1] = c;
+            return Err(Error::ShapeMismatch { op: OPS[D - 1][0], expected, got: x.shape().to_vec() });
+        }
+        Ok((x.shape()[0], c, x.shape()[2..].iter().product()))
+    }
+
+    fn check_grad(&self, op: &'static str, g: &ArrayViewD<'_, F>) -> Result<()> {
+        self.pass.require_train(op)?;
+        if g.shape() != self.out.shape() {
+            return Err(Error::ShapeMismatch {
+                op,
+                expected: self.out.shape().to_vec(),
+                got: g.shape().to_vec(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Parameter gradients, and `dL/dx` into `grad_in` when `input_grad`.
+    fn backward_impl(&mut self, op: &'static str, g: ArrayViewD<'_, F>, input_grad: bool) -> Result<()> {
+        self.check_grad(op, &g)?;
+        if self.affine.is_none() && !input_grad {
+            return Ok(());
+        }
+        let (n, c, s) = self.geometry;
+        let gs = contiguous(&g, &mut self.staging);
+        let xhat = self.xhat.view().to_slice().expect("buffer views are contiguous");
+        channel_reduce((c, s), gs, gs, &mut self.acc, |_, g, _| g.as_f64());
+        channel_reduce((c, s), gs, xhat, &mut self.acc2, |_, g, xh| g.as_f64() * xh.as_f64());
+        if let Some(a) = &mut self.affine {
+            a.bias_grad.iter_mut().zip(&self.acc).for_each(|(d, &v)| *d = F::lit(v));
+            a.weight_grad.iter_mut().zip(&self.acc2).for_each(|(d, &v)| *d = F::lit(v));
+        }
+        if input_grad {
+            let m = (n * s) as f64;
+            let [scale, mg, mgx] = &mut self.coef;
+            for ch in 0..c {
+                let w = self.affine.as_ref().map_or(F::one(), |a| a.weight[ch]);
+                scale[ch] = w * self.invstd[ch];
+                // Batch statistics depend on x: subtract the mean gradient and its
+                // projection on x̂.
+                let (a, b) =
+                    if self.batch_stats { (self.acc[ch] / m, self.acc2[ch] / m) } else { (0.0, 0.0) };
+                mg[ch] = F::lit(a);
+                mgx[ch] = F::lit(b);
+            }
+            let dx = slice_mut(self.grad_in.reshape(g.shape()));
+            channel_map((c, s), gs, xhat, dx, |ch, g, xh| scale[ch] * (g - mg[ch] - xh * mgx[ch]));
+        }
+        Ok(())
+    }
+}
+
+impl<F: Float, const D: usize> Module<F> for BatchNorm<F, D> {
+    /// `"weight"` (id 0) and `"bias"` (id 1) when affine; nothing otherwise.
+    fn visit_params(&mut self, f: &mut ParamVisitor<'_, F>) -> Result<()> {
+        match &mut self.affine {
+            Some(a) => a.visit(f),
+            None => Ok(()),
+        }
+    }
+
+    /// `"running_mean"`, `"running_var"` and `"num_batches_tracked"` when tracking.
+    fn visit_buffers(&mut self, f: &mut BufferVisitor<'_, F>) -> Result<()> {
+        if let Some(r) = &mut self.running {
+            f("running_mean", BufferMut::Float(r.mean.view_mut().into_dyn()))?;
+            f("running_var", BufferMut::Float(r.var.view_mut().into_dyn()))?;
+            f("num_batches_tracked", BufferMut::Int(r.num_batches_tracked.view_mut().into_dyn()))?;
+        }
+        Ok(())
+    }
+}
+
+impl<F: Float, const D: usize> Model<F> for BatchNorm<F, D> {
+    fn forward(&mut self, x: ArrayViewD<'_, F>, mode: Mode) -> Result<ArrayViewD<'_, F>> {
+        let op = OPS[D - 1][0];
+        let (n, c, s) = self.check_input(&x)?;
+        let batch_stats = self.running.is_none() || mode.is_training();
+        let m = n * s;
+        if batch_stats && m == 0 {
+            return Err(Error::EmptyInput { op, what: "no values per channel to compute batch statistics" });
+        }
+        if batch_stats && m == 1 {
+            return Err(Error::invalid_input(
+                op,
+                format!(
+                    "expected more than 1 value per channel when training, got input shape {:?}",
+                    x.shape()
+                ),
+            ));
+        }
+        let xs = contiguous(&x, &mut self.staging);
+        let eps = self.eps;
+        if batch_stats {
+            channel_reduce((c, s), xs, xs, &mut self.acc, |_, v, _| v.as_f64());
+            self.acc.iter_mut().for_each(|v| *v /= m as f64);
+            let mean = &self.acc;
+            channel_reduce((c, s), xs, xs, &mut self.acc2, |ch, v, _| {
+                let d = v.as_f64() - mean[ch];
+                d * d
+            });
+            for ch in 0..c {
+                let var = self.acc2[ch] / m as f64;
+                self.mean[ch] = F::lit(self.acc[ch]);
+                self.invstd[ch] = F::lit(1.0 / (var + eps).sqrt());
+            }
+            if let (Some(r), true) = (&mut self.running, mode.is_training()) {
+                let nbt = &mut r.num_batches_tracked[()];
+                *nbt = nbt.saturating_add(1);
+                let f = self.momentum.unwrap_or(1.0 / *nbt as f64);
+                for ch in 0..c {
+                    let unbiased = self.acc2[ch] / (m - 1) as f64;
+                    r.mean[ch] = F::lit(f * self.acc[ch] + (1.0 - f) * r.mean[ch].as_f64());
+                    r.var[ch] = F::lit(f * unbiased + (1.0 - f) * r.var[ch].as_f64());
+                }
+            }
+        } else if let Some(r) = &self.running {
+            for ch in 0..c {
+                self.mean[ch] = r.mean[ch];
+                self.invstd[ch] = F::lit(1.0 / (r.var[ch].as_f64() + eps).sqrt());
+            }
+        }
+        let (mean, invstd) = (&self.mean, &self.invstd);
+        let out = slice_mut(self.out.reshape(x.shape()));
+        let affine = self.affine.as_ref();
+        let (w, b) = match affine {
+            Some(a) => (a.weight.as_slice().expect("owned 1-D"), a.bias.as_slice().expect("owned 1-D")),
+            None => (&[][..], &[][..]),
+        };
+        if mode.records() {
+            let xhat = slice_mut(self.xhat.reshape(x.shape()));
+            channel_map((c, s), xs, xs, xhat, |ch, v, _| (v - mean[ch]) * invstd[ch]);
+            match affine {
+                Some(_) => channel_map((c, s), xhat, xhat, out, |ch, xh, _| xh * w[ch] + b[ch]),
+                None => out.copy_from_slice(xhat),
+            }
+        } else {
+            match affine {
+                Some(_) => {
+                    channel_map((c, s), xs, xs, out, |ch, v, _| (v - mean[ch]) * invstd[ch] * w[ch] + b[ch])
+                }
+                None => channel_map((c, s), xs, xs, out, |ch, v, _| (v - mean[ch]) * invstd[ch]),
+            }
+        }
+        self.geometry = (n, c, s);
+        self.batch_stats = batch_stats;
+        self.pass = Pass::of(mode);
+        Ok(self.out.view())
+    }
+
+    /// Stores `dL/dγ` and `dL/dβ` (nothing to do without affine parameters); skips
+    /// `dL/dx` (use [`Layer::backward_input`]).
+    fn backward(&mut self, grad_out: ArrayViewD<'_, F>) -> Result<()> {
+        self.backward_impl(OPS[D - 1][1], grad_out, false)
+    }
+}
+
+impl<F: Float, const D: usize> Layer<F> for BatchNorm<F, D> {
+    fn backward_input(&mut self, grad_out: ArrayViewD<'_, F>) -> Result<ArrayViewD<'_, F>> {
+        self.backward_impl(OPS[D - 1][2], grad_out, true)?;
+        Ok(self.grad_in.view())
+    }
+}
+
+/// Group normalization (PyTorch `nn.GroupNorm`; Wu & He, "Group Normalization", 2018):
+/// the `C` channels of `[N, C, *]` are split into `num_groups` groups of `C/G`
+/// consecutive channels, and every sample's group is normalised with its own mean and
+/// biased variance over its `m = (C/G)·S` values, then scaled per channel:
+///
+/// ```text
+/// y = (x − μ_ng) / √(σ²_ng + eps) · γ_c + β_c
+/// ```
+///
+/// No batch statistics and no running statistics: training and evaluation compute the
+/// same function (the mode only decides whether the backward pass is prepared).
+///
+/// Backward, with `g = dL/dy`, `x̂ = (x − μ)/√(σ² + eps)`, `ĝ = g·γ_c` and sums over the
+/// group's `m` values: `dL/dx = (ĝ − Σĝ/m − x̂·Σ(ĝ·x̂)/m) / √(σ² + eps)`;
+/// `dL/dγ_c = Σ_{n,s} g·x̂`, `dL/dβ_c = Σ_{n,s} g`.
+///
+/// Parameters `"weight"` (id 0, ones) and `"bias"` (id 1, zeros), `[C]`, when affine.
+///
+/// | hyper-parameter | default | range |
+/// |---|---|---|
+/// | `num_groups` (`G`) | required | `>= 1`, divides `num_channels` |
+/// | `num_channels` (`C`) | required | `>= 1` |
+/// | `eps` | 1e-5 | finite, `>= 0` |
+/// | `affine` | `true` | |
+///
+/// With `G = 1` it is layer normalization over `[C, *]` with per-channel affine
+/// parameters; with `G = C`, instance normalization.
+///
+/// # Errors
+/// * construction: [`Error::InvalidParameter`] for a size of 0, `num_channels` not
+///   divisible by `num_groups` (`"num_channels"`), an invalid `eps`;
+/// * `forward`: [`Error::ShapeMismatch`] (expected `[0, C]`) for fewer than 2
+///   dimensions or the wrong channel count; [`Error::InvalidInput`] when the input
+///   holds a single value per group over the batch (`N·(C/G)·S = 1`, PyTorch's
+///   "Expected more than 1 value per channel when training");
+/// * `backward`: as [`BatchNorm`].
+///
+/// # Example
+///
+/// ```
+/// use ndarray::array;
+/// use ndtrain::model::GroupNorm;
+/// use ndtrain::prelude::*;
+///
+/// let mut gn = GroupNorm::<f64>::new(2, 4)?;
+/// // Sample 0: group 0 = channels 0, 1 = [1, 3]; group 1 = [5, 5] (constant).
+/// let x = array![[1.0, 3.0, 5.0, 5.0], [0.0, 2.0, 4.0, 8.0]].into_dyn();
+/// let y = gn.forward(x.view(), Mode::Train)?;
+/// assert!((y[[0, 0]] + 1.0 / (1.0f64 + 1e-5).sqrt()).abs() < 1e-15);
+/// assert_eq!(y[[0, 2]], 0.0);
+/// assert_eq!(gn.weight().unwrap().to_vec(), vec![1.0; 4]);
+/// # Ok::<(), ndtrain::Error>(())
+/// ```
+#[doc(alias = "nn.GroupNorm")]
+#[derive(Clone, Debug)]
+pub struct GroupNorm<F> {
+    num_groups: usize,
+    num_channels: usize,
+    eps: f64,
+    affine: Option<Affine<F>>,
+    xhat: Buffer<F>,
+    staging: Buffer<F>,
+    out: Buffer<F>,
+    grad_in: Buffer<F>,
+    /// `1/√(σ² + eps)` per (sample, group) of the last forward, `[N·G]`.
+    invstd: Buffer<F>,
+    /// Per-(sample, channel) partial sums of `g` and `g·x̂` for one group.
+    acc: Vec<f64>,
+    acc2: Vec<f64>,
+    /// `(N, C, S)` of the last forward.
+    geometry: (usize, usize, usize),
+    pass: Pass,
+}
+
+/// Builder of [`GroupNorm`]: `GroupNorm::<f32>::builder(4, 32).eps(1e-6).affine(false).build()?`.
+#[derive(Clone, Copy, Debug)]
+pub struct GroupNormBuilder<F> {
+    _float: PhantomData<fn() -> F>,
+    num_groups: usize,
+    num_channels: usize,
+    eps: f64,
+    affine: bool,
+}
+
+impl<F: Float> GroupNormBuilder<F> {
+    /// Added to the variance for stability (default 1e-5).
+    pub fn eps(mut self, eps: f64) -> Self {
+        self.eps = eps;
+        self
+    }
+
+    /// Whether the layer has a per-channel weight and bias (default `true`).
+    pub fn affine(mut self, affine: bool) -> Self {
+        self.affine = affine;
+        self
+    }
+
+    /// Validates and builds (weight ones, bias zeros).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a size of 0, `num_channels` not divisible by
+    /// `num_groups`, `eps` negative or not finite.
+    pub fn build(self) -> Result<GroupNorm<F>> {
+        check_size("num_groups", self.num_groups)?;
+        check_size("num_channels", self.num_channels)?;
+        if self.num_channels % self.num_groups != 0 {
+            return Err(Error::InvalidParameter {
+                name: "num_channels",
+                value: self.num_channels as f64,
+                expected: "divisible by num_groups",
+            });
+        }
+        check_eps(self.eps)?;
+        let c = self.num_channels;
+        Ok(GroupNorm {
+            num_groups: self.num_groups,
+            num_channels: c,
+            eps: self.eps,
+            affine: self.affine.then(|| Affine::new(c)),
+            xhat: Buffer::new(),
+            staging: Buffer::new(),
+            out: Buffer::new(),
+            grad_in: Buffer::new(),
+            invstd: Buffer::new(),
+            acc: vec![0.0; c],
+            acc2: vec![0.0; c],
+            geometry: (0, c, 1),
+            pass: Pass::None,
+        })
+    }
+}
+
+impl<F: Float> GroupNorm<F> {
+    /// A layer with PyTorch's defaults (`eps` 1e-5, affine).
+    ///
+    /// # Errors
+    /// As [`GroupNormBuilder::build`].
+    pub fn new(num_groups: usize, num_channels: usize) -> Result<Self> {
+        Self::builder(num_groups, num_channels).build()
+    }
+
+    /// A builder with PyTorch's defaults.
+    pub fn builder(num_groups: usize, num_channels: usize) -> GroupNormBuilder<F> {
+        GroupNormBuilder { _float: PhantomData, num_groups, num_channels, eps: 1e-5, affine: true }
+    }
+
+    /// An affine layer with `num_groups` groups and the given weight and bias `[C]`.
+    ///
+    /// # Errors
+    /// As [`GroupNormBuilder::build`], and [`Error::ShapeMismatch`] for a bias of
+    /// another length.
+    pub fn from_weights(num_groups: usize, weight: Array1<F>, bias: Array1<F>) -> Result<Self> {
+        let mut gn = Self::new(num_groups, weight.len())?;
+        if let Some(a) = &mut gn.affine {
+            a.set("GroupNorm::from_weights", weight, bias)?;
+        }
+        Ok(gn)
+    }
+
+    /// Number of groups `G`.
+    pub fn num_groups(&self) -> usize {
+        self.num_groups
+    }
+
+    /// Number of channels `C`.
+    pub fn num_channels(&self) -> usize {
+        self.num_channels
+    }
+
+    /// `eps`.
+    pub fn eps(&self) -> f64 {
+        self.eps
+    }
+
+    /// Whether the layer has a weight and bias.
+    pub fn affine(&self) -> bool {
+        self.affine.is_some()
+    }
+
+    /// The weight `γ`, if affine.
+    pub fn weight(&self) -> Option<ArrayView1<'_, F>> {
+        self.affine.as_ref().map(|a| a.weight.view())
+    }
+
+    /// The bias `β`, if affine.
+    pub fn bias(&self) -> Option<ArrayView1<'_, F>> {
+        self.affine.as_ref().map(|a| a.bias.view())
+    }
+
+    /// The weight, mutable.
+    pub fn weight_mut(&mut self) -> Option<ArrayViewMut1<'_, F>> {
+        self.affine.as_mut().map(|a| a.weight.view_mut())
+    }
+
+    /// The bias, mutable.
+    pub fn bias_mut(&mut self) -> Option<ArrayViewMut1<'_, F>> {
+        self.affine.as_mut().map(|a| a.bias.view_mut())
+    }
+
+    /// `dL/dγ` of the last backward.
+    pub fn weight_grad(&self) -> Option<ArrayView1<'_, F>> {
+        self.affine.as_ref().map(|a| a.weight_grad.view())
+    }
+
+    /// `dL/dβ` of the last backward.
+    pub fn bias_grad(&self) -> Option<ArrayView1<'_, F>> {
+        self.affine.as_ref().map(|a| a.bias_grad.view())
+    }
+
+    fn check_grad(&self, op: &'static str, g: &ArrayViewD<'_, F>) -> Result<()> {
+        self.pass.require_train(op)?;
+        if g.shape() != self.out.shape() {
+            return Err(Error::ShapeMismatch {
+                op,
+                expected: self.out.shape().to_vec(),
+                got: g.shape().to_vec(),
+            });
+        }
+        Ok(())
+    }
+
+    fn backward_impl(&mut self, op: &'static str, g: ArrayViewD<'_, F>, input_grad: bool) -> Result<()> {
+        self.check_grad(op, &g)?;
+        if self.affine.is_none() && !input_grad {
+            return Ok(());
+        }
+        let (_, c, s) = self.geometry;
+        let cg = c / self.num_groups;
+        let m = (cg * s) as f64;
+        let gs = contiguous(&g, &mut self.staging);
+        let xhat = self.xhat.view().to_slice().expect("buffer views are contiguous");
+        let invstd = self.invstd.view().to_slice().expect("buffer views are contiguous");
+        let (dw, db) = (&mut self.acc2, &mut self.acc);
+        dw.fill(0.0);
+        db.fill(0.0);
+        let dx = slice_mut(self.grad_in.reshape(g.shape()));
+        let group = cg * s;
+        if group > 0 {
+            let blocks = gs.chunks_exact(group).zip(xhat.chunks_exact(group)).zip(dx.chunks_exact_mut(group));
+            for (k, ((gb, xb), db_x)) in blocks.enumerate() {
+                let g0 = (k % self.num_groups) * cg;
+                // Σ ĝ and Σ ĝ·x̂ over the group, from per-channel sums of g and g·x̂.
+                let (mut sum_gh, mut sum_ghx) = (0.0, 0.0);
+                for j in 0..cg {
+                    let ch = g0 + j;
+                    let (gc, xc) = (&gb[j * s..(j + 1) * s], &xb[j * s..(j + 1) * s]);
+                    let sg = sum_map(gc, gc, |g, _| g.as_f64());
+                    let sgx = sum_map(gc, xc, |g, x| g.as_f64() * x.as_f64());
+                    db[ch] += sg;
+                    dw[ch] += sgx;
+                    let w = self.affine.as_ref().map_or(1.0, |a| a.weight[ch].as_f64());
+                    sum_gh += w * sg;
+                    sum_ghx += w * sgx;
+                }
+                if input_grad {
+                    let istd = invstd[k];
+                    let (a, b) = (F::lit(sum_gh / m), F::lit(sum_ghx / m));
+                    for j in 0..cg {
+                        let ch = g0 + j;
+                        let w = self.affine.as_ref().map_or(F::one(), |a| a.weight[ch]);
+                        let range = j * s..(j + 1) * s;
+                        db_x[range.clone()]
+                            .iter_mut()
+                            .zip(&gb[range.clone()])
+                            .zip(&xb[range])
+                            .for_each(|((d, &g), &xh)| *d = istd * (g * w - a - xh * b));
+                    }
+                }
+            }
+        }
+        if let Some(a) = &mut self.affine {
+            a.bias_grad.iter_mut().zip(db.iter()).for_each(|(d, &v)| *d = F::lit(v));
+            a.weight_grad.iter_mut().zip(dw.iter()).for_each(|(d, &v)| *d = F::lit(v));
+        }
+        Ok(())
+    }
+}
+
+impl<F: Float> Module<F> for GroupNorm<F> {
+    /// `"weight"` (id 0) and `"bias"` (id 1) when affine; nothing otherwise.
+    fn visit_params(&mut self, f: &mut ParamVisitor<'_, F>) -> Result<()> {
+        match &mut self.affine {
+            Some(a) => a.visit(f),
+            None => Ok(()),
+        }
+    }
+}
+
+impl<F: Float> Model<F> for GroupNorm<F> {
+    fn forward(&mut self, x: ArrayViewD<'_, F>, mode: Mode) -> Result<ArrayViewD<'_, F>> {
+        let op = "GroupNorm::forward";
+        let c = self.num_channels;
+        if x.ndim() < 2 || x.shape()[1] != c {
+            return Err(Error::ShapeMismatch { op, expected: vec![0, c], got: x.shape().to_vec() });
+        }
+        let n = x.shape()[0];
+        let s: usize = x.shape()[2..].iter().product();
+        let cg = c / self.num_groups;
+        if n * cg * s == 1 {
+            return Err(Error::invalid_input(
+                op,
+                format!(
+                    "expected more than 1 value per channel when training, got input shape {:?}",
+                    x.shape()
+                ),
+            ));
+        }
+        let xs = contiguous(&x, &mut self.staging);
+        let group = cg * s;
+        let eps = self.eps;
+        let invstd = slice_mut(self.invstd.reshape(&[n * self.num_groups]));
+        let xhat = slice_mut(self.xhat.reshape(x.shape()));
+        let out = slice_mut(self.out.reshape(x.shape()));
+        if group > 0 {
+            let blocks =
+                xs.chunks_exact(group).zip(xhat.chunks_exact_mut(group)).zip(out.chunks_exact_mut(group));
+            for (k, ((xb, hb), ob)) in blocks.enumerate() {
+                let mean = sum_map(xb, xb, |v, _| v.as_f64()) / group as f64;
+                let var = sum_map(xb, xb, |v, _| {
+                    let d = v.as_f64() - mean;
+                    d * d
+                }) / group as f64;
+                let istd = 1.0 / (var + eps).sqrt();
+                invstd[k] = F::lit(istd);
+                let (mean, istd) = (F::lit(mean), F::lit(istd));
+                let g0 = (k % self.num_groups) * cg;
+                for j in 0..cg {
+                    let (w, b) = match &self.affine {
+                        Some(a) => (a.weight[g0 + j], a.bias[g0 + j]),
+                        None => (F::one(), F::zero()),
+                    };
+                    let range = j * s..(j + 1) * s;
+                    for ((o, h), &v) in
+                        ob[range.clone()].iter_mut().zip(&mut hb[range.clone()]).zip(&xb[range])
+                    {
+                        *h = (v - mean) * istd;
+                        *o = *h * w + b;
+                    }
+                }
+            }
+        }
+        self.geometry = (n, c, s);
+        self.pass = Pass::of(mode);
+        Ok(self.out.view())
+    }
+
+    /// Stores `dL/dγ` and `dL/dβ` (nothing to do without affine parameters); skips
+    /// `dL/dx` (use [`Layer::backward_input`]).
+    fn backward(&mut self, grad_out: ArrayViewD<'_, F>) -> Result<()> {
+        self.backward_impl("GroupNorm::backward", grad_out, false)
+    }
+}
+
+impl<F: Float> Layer<F> for GroupNorm<F> {
+    fn backward_input(&mut self, grad_out: ArrayViewD<'_, F>) -> Result<ArrayViewD<'_, F>> {
+        self.backward_impl("GroupNorm::backward_input", grad_out, true)?;
+        Ok(self.grad_in.view())
+    }
+}
