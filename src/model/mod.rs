@@ -9,12 +9,15 @@
 //! Gradients are *overwritten* by each `backward` (PyTorch accumulates into `.grad`
 //! until `zero_grad`; ndtrain has no `zero_grad` to forget).
 
+mod conv;
 pub mod init;
 pub mod input;
 pub mod layers;
 mod linear;
+mod pool;
 mod sequential;
 
+pub use conv::{Conv1d, Conv1dBuilder, Conv2d, Conv2dBuilder, ConvBuilder, IntoSizes, Padding, PaddingMode};
 pub use init::Init;
 pub use input::{AsInput, Floats, Indices, Input};
 pub use layers::{
@@ -22,6 +25,10 @@ pub use layers::{
     Sigmoid, Tanh, freeze_randomness, frozen_randomness,
 };
 pub use linear::{Dense, Linear, LinearBuilder};
+pub use pool::{
+    AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, AvgPoolBuilder, MaxPool1d, MaxPool2d,
+    MaxPoolBuilder,
+};
 pub use sequential::Sequential;
 
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
