@@ -53,6 +53,7 @@
 
 pub mod graph;
 mod embedding;
+mod conv;
 pub mod init;
 pub mod input;
 pub mod layers;
@@ -62,6 +63,10 @@ mod sequential;
 
 pub use graph::{Graph, GraphBuilder, IdsNode, Node};
 pub use embedding::{Embedding, EmbeddingBuilder};
+mod pool;
+mod sequential;
+
+pub use conv::{Conv1d, Conv1dBuilder, Conv2d, Conv2dBuilder, ConvBuilder, IntoSizes, Padding, PaddingMode};
 pub use init::Init;
 pub use input::{AsInput, Floats, Indices, Input, Part, PartKind};
 pub use layers::{
@@ -75,6 +80,9 @@ pub use layers::{
 pub use linear::{Dense, Linear, LinearBuilder};
 pub use norm::{
     BatchNorm, BatchNorm1d, BatchNorm2d, BatchNorm3d, BatchNormBuilder, GroupNorm, GroupNormBuilder,
+pub use pool::{
+    AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, AvgPoolBuilder, MaxPool1d, MaxPool2d,
+    MaxPoolBuilder,
 };
 pub use sequential::Sequential;
 
