@@ -12,8 +12,11 @@
 pub mod init;
 pub mod input;
 pub mod layers;
+mod attention;
+mod layer_norm;
 mod linear;
 mod sequential;
+mod transformer;
 
 pub use init::Init;
 pub use input::{AsInput, Floats, Indices, Input};
@@ -23,6 +26,9 @@ pub use layers::{
 };
 pub use linear::{Dense, Linear, LinearBuilder};
 pub use sequential::Sequential;
+pub use attention::{AttnGrads, AttnMask, AttnMasks, MultiheadAttention, MultiheadAttentionBuilder};
+pub use layer_norm::{LayerNorm, LayerNormBuilder, RmsNorm, RmsNormBuilder};
+pub use transformer::{TransformerEncoder, TransformerEncoderLayer, TransformerEncoderLayerBuilder};
 
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
