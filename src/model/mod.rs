@@ -57,9 +57,12 @@ mod conv;
 pub mod init;
 pub mod input;
 pub mod layers;
+mod attention;
+mod layer_norm;
 mod linear;
 mod norm;
 mod sequential;
+mod transformer;
 
 pub use graph::{Graph, GraphBuilder, IdsNode, Node};
 pub use embedding::{Embedding, EmbeddingBuilder};
@@ -85,6 +88,9 @@ pub use pool::{
     MaxPoolBuilder,
 };
 pub use sequential::Sequential;
+pub use attention::{AttnGrads, AttnMask, AttnMasks, MultiheadAttention, MultiheadAttentionBuilder};
+pub use layer_norm::{LayerNorm, LayerNormBuilder, RmsNorm, RmsNormBuilder};
+pub use transformer::{TransformerEncoder, TransformerEncoderLayer, TransformerEncoderLayerBuilder};
 
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
