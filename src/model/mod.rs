@@ -13,6 +13,7 @@ pub mod init;
 pub mod input;
 pub mod layers;
 mod linear;
+mod recurrent;
 mod sequential;
 
 pub use init::Init;
@@ -22,6 +23,10 @@ pub use layers::{
     Sigmoid, Tanh, freeze_randomness, frozen_randomness,
 };
 pub use linear::{Dense, Linear, LinearBuilder};
+pub use recurrent::{
+    Gru, GruBuilder, GruKind, LastStep, Lstm, LstmBuilder, LstmKind, Recurrent, RecurrentBuilder, RecurrentKind, Rnn,
+    RnnBuilder, RnnKind, RnnNonlinearity,
+};
 pub use sequential::Sequential;
 
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
