@@ -67,6 +67,7 @@ mod transformer;
 pub use graph::{Graph, GraphBuilder, IdsNode, Node};
 pub use embedding::{Embedding, EmbeddingBuilder};
 mod pool;
+mod recurrent;
 mod sequential;
 
 pub use conv::{Conv1d, Conv1dBuilder, Conv2d, Conv2dBuilder, ConvBuilder, IntoSizes, Padding, PaddingMode};
@@ -86,6 +87,9 @@ pub use norm::{
 pub use pool::{
     AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, AvgPoolBuilder, MaxPool1d, MaxPool2d,
     MaxPoolBuilder,
+pub use recurrent::{
+    Gru, GruBuilder, GruKind, LastStep, Lstm, LstmBuilder, LstmKind, Recurrent, RecurrentBuilder, RecurrentKind, Rnn,
+    RnnBuilder, RnnKind, RnnNonlinearity,
 };
 pub use sequential::Sequential;
 pub use attention::{AttnGrads, AttnMask, AttnMasks, MultiheadAttention, MultiheadAttentionBuilder};
