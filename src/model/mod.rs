@@ -51,28 +51,28 @@
 //! * Not yet: sharing one module between two places of a graph (weight tying) needs
 //!   one cache per use; a graph node holds its module alone.
 
-pub mod graph;
-mod embedding;
+mod attention;
 mod conv;
+mod embedding;
+pub mod graph;
 pub mod init;
 pub mod input;
-pub mod layers;
-mod attention;
 mod layer_norm;
+pub mod layers;
 mod linear;
 mod norm;
-mod sequential;
-mod transformer;
-
-pub use graph::{Graph, GraphBuilder, IdsNode, Node};
-pub use embedding::{Embedding, EmbeddingBuilder};
 mod pool;
 mod recurrent;
 mod sequential;
+mod transformer;
 
+pub use attention::{AttnGrads, AttnMask, AttnMasks, MultiheadAttention, MultiheadAttentionBuilder};
 pub use conv::{Conv1d, Conv1dBuilder, Conv2d, Conv2dBuilder, ConvBuilder, IntoSizes, Padding, PaddingMode};
+pub use embedding::{Embedding, EmbeddingBuilder};
+pub use graph::{Graph, GraphBuilder, IdsNode, Node};
 pub use init::Init;
 pub use input::{AsInput, Floats, Indices, Input, Part, PartKind};
+pub use layer_norm::{LayerNorm, LayerNormBuilder, RmsNorm, RmsNormBuilder};
 pub use layers::{
     Activation, Dropout, DropoutBuilder, Flatten, FrozenRandomness, Gelu, GeluApproximate, LeakyRelu, Relu,
     Sigmoid, Tanh, freeze_randomness, frozen_randomness,
@@ -82,18 +82,16 @@ pub use layers::{
     Softplus, Softsign,
 };
 pub use linear::{Dense, Linear, LinearBuilder};
-pub use norm::{
-    BatchNorm, BatchNorm1d, BatchNorm2d, BatchNorm3d, BatchNormBuilder, GroupNorm, GroupNormBuilder,
+pub use norm::{BatchNorm, BatchNorm1d, BatchNorm2d, BatchNorm3d, BatchNormBuilder, GroupNorm, GroupNormBuilder};
 pub use pool::{
     AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, AvgPoolBuilder, MaxPool1d, MaxPool2d,
     MaxPoolBuilder,
+};
 pub use recurrent::{
     Gru, GruBuilder, GruKind, LastStep, Lstm, LstmBuilder, LstmKind, Recurrent, RecurrentBuilder, RecurrentKind, Rnn,
     RnnBuilder, RnnKind, RnnNonlinearity,
 };
 pub use sequential::Sequential;
-pub use attention::{AttnGrads, AttnMask, AttnMasks, MultiheadAttention, MultiheadAttentionBuilder};
-pub use layer_norm::{LayerNorm, LayerNormBuilder, RmsNorm, RmsNormBuilder};
 pub use transformer::{TransformerEncoder, TransformerEncoderLayer, TransformerEncoderLayerBuilder};
 
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};

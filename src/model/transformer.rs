@@ -9,42 +9,40 @@ use ndarray::{ArrayView2, ArrayViewD, Zip};
 use rand::Rng;
 
 use crate::error::{Error, Result};
-use crate::model::layers::{Dropout, Gelu, GeluApproximate, LeakyRelu, Pass, Relu, Sigmoid, Tanh, slice_mut};
+use crate::model::layers::{Dropout, Pass, slice_mut};
 use crate::model::{
     Activation, AttnMask, LayerNorm, Layer, Linear, Mode, Model, Module, MultiheadAttention, ParamVisitor,
 };
 use crate::tensor::{Buffer, Float, Param};
 
-/// The feed-forward activation, as a concrete (cloneable) layer.
-#[derive(Clone, Debug)]
-enum Act<F> {
-    Relu(Relu<F>),
-    LeakyRelu(LeakyRelu<F>),
-    Tanh(Tanh<F>),
-    Sigmoid(Sigmoid<F>),
-    Gelu(Gelu<F>),
+/// The feed-forward activation: its spec (to clone it) and the layer.
+struct Act<F> {
+    spec: Activation,
+    make: fn(Activation) -> Result<Box<dyn Layer<F> + Send + Sync>>,
+    layer: Box<dyn Layer<F> + Send + Sync>,
 }
 
 impl<F: Float> Act<F> {
-    fn new(a: Activation) -> Result<Self> {
-        Ok(match a {
-            Activation::Relu => Act::Relu(Relu::new()),
-            Activation::LeakyRelu(s) => Act::LeakyRelu(LeakyRelu::new(s)?),
-            Activation::Tanh => Act::Tanh(Tanh::new()),
-            Activation::Sigmoid => Act::Sigmoid(Sigmoid::new()),
-            Activation::Gelu => Act::Gelu(Gelu::new(GeluApproximate::None)),
-            Activation::GeluTanh => Act::Gelu(Gelu::new(GeluApproximate::Tanh)),
-        })
+    fn new(spec: Activation) -> Result<Self> {
+        Ok(Act { spec, make: Activation::layer::<F>, layer: spec.layer()? })
     }
 
     fn layer(&mut self) -> &mut dyn Layer<F> {
-        match self {
-            Act::Relu(l) => l,
-            Act::LeakyRelu(l) => l,
-            Act::Tanh(l) => l,
-            Act::Sigmoid(l) => l,
-            Act::Gelu(l) => l,
-        }
+        &mut *self.layer
+    }
+}
+
+impl<F> Clone for Act<F> {
+    /// A fresh layer of the same kind (the spec was validated when first built).
+    fn clone(&self) -> Self {
+        let layer = (self.make)(self.spec).unwrap_or_else(|e| unreachable!("activation validated when built: {e}"));
+        Act { spec: self.spec, make: self.make, layer }
+    }
+}
+
+impl<F> std::fmt::Debug for Act<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.spec)
     }
 }
 

@@ -462,7 +462,7 @@ impl Activation {
     /// [`Error::InvalidParameter`] for an invalid hyper-parameter: a non-finite
     /// `LeakyRelu` slope or `Elu` alpha, a `Celu` alpha of 0, a `Softplus` beta of 0,
     /// `Hardtanh` bounds with `max_val <= min_val` (see each layer's constructor).
-    pub fn layer<F: Float>(self) -> Result<Box<dyn Layer<F> + Send>> {
+    pub fn layer<F: Float>(self) -> Result<Box<dyn Layer<F> + Send + Sync>> {
         Ok(match self {
             Activation::Relu => Box::new(Relu::new()),
             Activation::LeakyRelu(s) => Box::new(LeakyRelu::new(s)?),
