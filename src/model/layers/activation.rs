@@ -615,7 +615,7 @@ mod tests {
             Activation::Softsign,
         ]
         .into_iter()
-        .map(|a| a.layer::<F>().unwrap())
+        .map(|a| a.layer::<F>().unwrap() as Box<dyn Layer<F> + Send>)
         .collect()
     }
 
