@@ -1029,3 +1029,429 @@ impl<F: Float> Layer<F> for GroupNorm<F> {
         Ok(self.grad_in.view())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::BufferValue;
+    use approx::assert_abs_diff_eq;
+    use ndarray::{Array, Array2, ArrayD, Dimension, IxDyn, array};
+
+    fn bn1() -> BatchNorm1d<f64> {
+        let mut bn = BatchNorm1d::from_weights(array![2.0, -1.0], array![0.5, 0.0]).unwrap();
+        bn.running_mean_mut().unwrap().assign(&array![0.1, -0.2]);
+        bn.running_var_mut().unwrap().assign(&array![2.0, 0.5]);
+        bn
+    }
+
+    fn x1() -> ArrayD<f64> {
+        array![[1.0, 2.0], [3.0, -1.0], [-2.0, 0.5]].into_dyn()
+    }
+
+    fn g1() -> ArrayD<f64> {
+        array![[1.0, 0.5], [-1.0, 2.0], [0.5, -0.5]].into_dyn()
+    }
+
+    /// numpy, PyTorch's formulas (train: batch statistics, biased variance for the
+    /// output, unbiased for running_var; eval: running statistics):
+    ///
+    /// ```python
+    /// x = np.array([[1., 2.], [3., -1.], [-2., .5]]); w = np.array([2., -1.]); b = np.array([.5, 0.])
+    /// rm = np.array([.1, -.2]); rv = np.array([2., .5]); eps = 1e-5
+    /// g = np.array([[1., .5], [-1., 2.], [.5, -.5]])
+    /// istd = 1/np.sqrt(x.var(0) + eps); xh = (x - x.mean(0))*istd; y = xh*w + b
+    /// .9*rm + .1*x.mean(0); .9*rv + .1*x.var(0, ddof=1)
+    /// (g*xh).sum(0); g.sum(0); w*istd*(g - g.mean(0) - xh*(g*xh).mean(0))
+    /// istd_r = 1/np.sqrt(rv + eps); xr = (x - rm)*istd_r
+    /// xr*w + b; g*w*istd_r; (g*xr).sum(0)
+    /// ```
+    #[test]
+    fn batch_norm_train_hand_checked() {
+        let mut bn = bn1();
+        let y = bn.forward(x1().view(), Mode::Train).unwrap().to_owned();
+        let want = array![
+            [0.8244424580535786, -1.2247407889290967],
+            [2.77109720637505, 1.2247407889290967],
+            [-2.0955396644286286, 0.0]
+        ];
+        assert_abs_diff_eq!(y, want.into_dyn(), epsilon = 1e-15);
+        assert_abs_diff_eq!(bn.running_mean().unwrap(), array![0.15666666666666668, -0.13], epsilon = 1e-16);
+        assert_abs_diff_eq!(bn.running_var().unwrap(), array![2.4333333333333336, 0.675], epsilon = 1e-15);
+        assert_eq!(bn.num_batches_tracked(), Some(1));
+        let dx = bn.backward_input(g1().view()).unwrap().to_owned();
+        let want = array![
+            [0.8964855371442231, -0.47628400214145744],
+            [-0.5378928591155899, -0.4762921670256179],
+            [-0.3585926780286331, 0.9525761691670751]
+        ];
+        assert_abs_diff_eq!(dx, want.into_dyn(), epsilon = 1e-15);
+        assert_abs_diff_eq!(
+            bn.weight_grad().unwrap(),
+            array![-1.622212290267893, -1.8371111833936449],
+            epsilon = 1e-15
+        );
+        assert_eq!(bn.bias_grad().unwrap(), array![0.5, 2.0]);
+        // Model::backward gives the same parameter gradients (overwritten, not added).
+        bn.backward(g1().view()).unwrap();
+        assert_eq!(bn.bias_grad().unwrap(), array![0.5, 2.0]);
+        let names: Vec<String> = bn.parameters().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["weight", "bias"]);
+        let bufs: Vec<String> = bn.buffers().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(bufs, ["running_mean", "running_var", "num_batches_tracked"]);
+        assert!(matches!(&bn.buffers()[2].1, BufferValue::Int(v) if v.shape().is_empty() && v[[]] == 1));
+    }
+
+    #[test]
+    fn batch_norm_eval_and_eval_grad_use_running_statistics() {
+        let want_y = array![
+            [1.7727890241672026, -3.1112387249891205],
+            [4.601209077872097, 1.13135953635968],
+            [-2.4698410563901394, -0.9899395943147199]
+        ]
+        .into_dyn();
+        let mut bn = bn1();
+        let y = bn.forward(x1().view(), Mode::Eval).unwrap().to_owned();
+        assert_abs_diff_eq!(y, want_y, epsilon = 1e-15);
+        assert!(matches!(
+            bn.backward(g1().view()),
+            Err(Error::InvalidInput { op: "BatchNorm1d::backward", .. })
+        ));
+        let y = bn.forward(x1().view(), Mode::EvalGrad).unwrap().to_owned();
+        assert_abs_diff_eq!(y, want_y, epsilon = 1e-15);
+        let dx = bn.backward_input(g1().view()).unwrap().to_owned();
+        let want = array![
+            [1.4142100268524473, -0.7070997102248],
+            [-1.4142100268524473, -2.8283988408992],
+            [0.7071050134262237, 0.7070997102248]
+        ];
+        assert_abs_diff_eq!(dx, want.into_dyn(), epsilon = 1e-15);
+        assert_abs_diff_eq!(
+            bn.weight_grad().unwrap(),
+            array![-2.156670290949982, -1.2020695073821597],
+            epsilon = 1e-15
+        );
+        // Evaluation never touches the running statistics.
+        assert_eq!(bn.running_mean().unwrap(), array![0.1, -0.2]);
+        assert_eq!(bn.running_var().unwrap(), array![2.0, 0.5]);
+        assert_eq!(bn.num_batches_tracked(), Some(0));
+        // One sample is fine with running statistics.
+        let one = array![[1.0, 2.0]].into_dyn();
+        let y1 = bn.forward(one.view(), Mode::Eval).unwrap().to_owned();
+        assert_eq!(y1.index_axis(ndarray::Axis(0), 0), y.index_axis(ndarray::Axis(0), 0));
+    }
+
+    #[test]
+    fn momentum_none_is_a_cumulative_average() {
+        let mut bn = BatchNorm1d::<f64>::builder(1).momentum(None).build().unwrap();
+        assert_eq!(bn.momentum(), None);
+        for (k, batch) in [[1.0, 3.0], [10.0, 20.0], [-4.0, -8.0]].iter().enumerate() {
+            bn.forward(
+                Array2::from_shape_vec((2, 1), batch.to_vec()).unwrap().into_dyn().view(),
+                Mode::Train,
+            )
+            .unwrap();
+            assert_eq!(bn.num_batches_tracked(), Some(k as i64 + 1));
+        }
+        // Means 2, 15, −6 → 11/3; unbiased variances 2, 50, 8 → 20.
+        assert_abs_diff_eq!(bn.running_mean().unwrap()[0], 11.0 / 3.0, epsilon = 1e-14);
+        assert_abs_diff_eq!(bn.running_var().unwrap()[0], 20.0, epsilon = 1e-13);
+        // momentum 0 freezes the statistics, momentum 1 keeps only the last batch.
+        let mut frozen = BatchNorm1d::<f64>::builder(1).momentum(0.0).build().unwrap();
+        let mut last = BatchNorm1d::<f64>::builder(1).momentum(1.0).build().unwrap();
+        let x = array![[1.0], [3.0]].into_dyn();
+        frozen.forward(x.view(), Mode::Train).unwrap();
+        last.forward(x.view(), Mode::Train).unwrap();
+        assert_eq!((frozen.running_mean().unwrap()[0], frozen.running_var().unwrap()[0]), (0.0, 1.0));
+        assert_eq!((last.running_mean().unwrap()[0], last.running_var().unwrap()[0]), (2.0, 2.0));
+    }
+
+    #[test]
+    fn without_running_statistics_batch_statistics_always() {
+        let mut a = BatchNorm1d::<f64>::builder(2).track_running_stats(false).build().unwrap();
+        let mut b = BatchNorm1d::<f64>::new(2).unwrap();
+        let ya = a.forward(x1().view(), Mode::Eval).unwrap().to_owned();
+        let yb = b.forward(x1().view(), Mode::Train).unwrap().to_owned();
+        assert_eq!(ya, yb);
+        assert!(a.buffers().is_empty() && a.running_mean().is_none() && a.num_batches_tracked().is_none());
+        assert!(!a.track_running_stats() && a.affine());
+        // EvalGrad gradients are the batch-statistics ones.
+        a.forward(x1().view(), Mode::EvalGrad).unwrap();
+        let da = a.backward_input(g1().view()).unwrap().to_owned();
+        let db = b.backward_input(g1().view()).unwrap().to_owned();
+        assert_eq!(da, db);
+        // ... and one value per channel is refused in every mode.
+        let err = a.forward(array![[1.0, 2.0]].into_dyn().view(), Mode::Eval).unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { .. }), "{err}");
+    }
+
+    #[test]
+    fn batch_norm_1d_on_sequences_equals_2d() {
+        let x = Array::from_shape_fn((3, 2, 5), |(n, c, l)| ((n * 10 + c * 5 + l) as f64 * 0.7).sin());
+        let g = x.mapv(|v| (3.0 * v).cos());
+        let mut one = BatchNorm1d::<f64>::from_weights(array![1.5, -0.5], array![0.2, 0.3]).unwrap();
+        let mut two = BatchNorm2d::<f64>::from_weights(array![1.5, -0.5], array![0.2, 0.3]).unwrap();
+        let x4 = x.clone().into_shape_with_order((3, 2, 5, 1)).unwrap();
+        let g4 = g.clone().into_shape_with_order((3, 2, 5, 1)).unwrap();
+        let y1 = one.forward(x.view().into_dyn(), Mode::Train).unwrap().to_owned();
+        let y2 = two.forward(x4.view().into_dyn(), Mode::Train).unwrap().to_owned();
+        assert_eq!(y1.as_slice(), y2.as_slice());
+        let d1 = one.backward_input(g.view().into_dyn()).unwrap().to_owned();
+        let d2 = two.backward_input(g4.view().into_dyn()).unwrap().to_owned();
+        assert_eq!(d1.as_slice(), d2.as_slice());
+        assert_eq!(one.weight_grad(), two.weight_grad());
+        assert_eq!(one.running_var(), two.running_var());
+        // The normalised output has mean β and variance γ²·σ²/(σ² + eps) per channel.
+        let c0 = y1.index_axis(ndarray::Axis(1), 0);
+        assert_abs_diff_eq!(c0.mean().unwrap(), 0.2, epsilon = 1e-15);
+    }
+
+    #[test]
+    fn batch_norm_errors_leave_the_layer_unchanged() {
+        let mut bn = bn1();
+        bn.forward(x1().view(), Mode::Train).unwrap();
+        let state = (bn.buffers(), bn.parameters());
+        let cases: [(ArrayD<f64>, &str); 5] = [
+            (ArrayD::zeros(IxDyn(&[3, 3])), "shape"),
+            (ArrayD::zeros(IxDyn(&[3])), "shape"),
+            (ArrayD::zeros(IxDyn(&[3, 2, 2, 2])), "shape"),
+            (ArrayD::zeros(IxDyn(&[1, 2])), "one value"),
+            (ArrayD::zeros(IxDyn(&[0, 2])), "empty"),
+        ];
+        for (x, what) in cases {
+            let err = bn.forward(x.view(), Mode::Train).unwrap_err();
+            match (what, &err) {
+                ("shape", Error::ShapeMismatch { op: "BatchNorm1d::forward", expected, .. }) => {
+                    assert_eq!(expected, &[0, 2], "{err}")
+                }
+                ("one value", Error::InvalidInput { .. }) => {
+                    assert!(err.to_string().contains("more than 1 value per channel"), "{err}")
+                }
+                ("empty", Error::EmptyInput { .. }) => {}
+                _ => panic!("{what}: {err}"),
+            }
+        }
+        assert_eq!((bn.buffers(), bn.parameters()), state);
+        // The last good forward can still be back-propagated.
+        bn.backward(g1().view()).unwrap();
+        assert_eq!(bn.bias_grad().unwrap(), array![0.5, 2.0]);
+        let err = bn.backward(ArrayD::zeros(IxDyn(&[2, 2])).view()).unwrap_err();
+        assert_eq!(
+            err,
+            Error::ShapeMismatch { op: "BatchNorm1d::backward", expected: vec![3, 2], got: vec![2, 2] }
+        );
+        // [1, C, L] with L > 1 has enough values per channel; 2-D expects 4 dimensions.
+        bn.forward(ArrayD::zeros(IxDyn(&[1, 2, 3])).view(), Mode::Train).unwrap();
+        let mut bn2 = BatchNorm2d::<f32>::new(3).unwrap();
+        let err = bn2.forward(ArrayD::zeros(IxDyn(&[2, 3, 4])).view(), Mode::Eval).unwrap_err();
+        assert_eq!(
+            err,
+            Error::ShapeMismatch {
+                op: "BatchNorm2d::forward",
+                expected: vec![0, 3, 0, 0],
+                got: vec![2, 3, 4]
+            }
+        );
+        let err = bn2.forward(ArrayD::zeros(IxDyn(&[2, 4, 4, 4])).view(), Mode::Eval).unwrap_err();
+        assert!(matches!(err, Error::ShapeMismatch { expected, .. } if expected == [0, 3, 0, 0]));
+        let mut bn3 = BatchNorm3d::<f32>::new(1).unwrap();
+        assert_eq!(
+            bn3.forward(ArrayD::zeros(IxDyn(&[2, 1, 2, 2, 2])).view(), Mode::Train).unwrap().len(),
+            16
+        );
+    }
+
+    #[test]
+    fn invalid_hyper_parameters() {
+        let cases: [(Result<()>, &str); 9] = [
+            (BatchNorm1d::<f64>::new(0).map(|_| ()), "num_features"),
+            (BatchNorm2d::<f64>::builder(2).eps(-1.0).build().map(|_| ()), "eps"),
+            (BatchNorm2d::<f64>::builder(2).eps(f64::NAN).build().map(|_| ()), "eps"),
+            (BatchNorm1d::<f64>::builder(2).momentum(1.5).build().map(|_| ()), "momentum"),
+            (BatchNorm1d::<f64>::builder(2).momentum(f64::NAN).build().map(|_| ()), "momentum"),
+            (BatchNorm::<f64, 4>::new(2).map(|_| ()), "D"),
+            (GroupNorm::<f64>::new(0, 4).map(|_| ()), "num_groups"),
+            (GroupNorm::<f64>::new(4, 6).map(|_| ()), "num_channels"),
+            (GroupNorm::<f64>::builder(2, 4).eps(f64::INFINITY).build().map(|_| ()), "eps"),
+        ];
+        for (r, name) in cases {
+            match r {
+                Err(Error::InvalidParameter { name: n, .. }) => assert_eq!(n, name),
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+        let err = BatchNorm1d::<f64>::from_weights(array![1.0, 2.0], array![0.0]).unwrap_err();
+        assert!(matches!(err, Error::ShapeMismatch { expected, got, .. } if expected == [2] && got == [1]));
+        assert!(GroupNorm::<f64>::from_weights(2, array![1.0, 2.0], array![0.0, 1.0, 2.0]).is_err());
+        let bn = BatchNorm2d::<f32>::builder(3).eps(1e-3).momentum(0.01).affine(false).build().unwrap();
+        assert_eq!((bn.num_features(), bn.eps(), bn.momentum(), bn.affine()), (3, 1e-3, Some(0.01), false));
+        assert!(bn.weight().is_none());
+    }
+
+    /// numpy: `x [2, 4, 2]`, two groups of two channels, per-channel affine.
+    ///
+    /// ```python
+    /// xg = np.arange(16.).reshape(2, 4, 2)**1.5 * np.array([1, -1]*8).reshape(2, 4, 2)
+    /// wg = np.array([1., 2., -.5, .25]); bg = np.array([0., .1, .2, .3]); eps = 1e-5
+    /// gg = np.cos(np.arange(16.)).reshape(2, 4, 2)
+    /// xr = xg.reshape(2, 2, 4); s = 1/np.sqrt(xr.var(-1, keepdims=True) + eps)
+    /// xh = ((xr - xr.mean(-1, keepdims=True))*s).reshape(2, 4, 2); y = xh*wg[:, None] + bg[:, None]
+    /// (gg*xh).sum((0, 2)); gg.sum((0, 2))
+    /// gh = (gg*wg[:, None]).reshape(2, 2, 4); xhr = xh.reshape(2, 2, 4)
+    /// s*(gh - gh.mean(-1, keepdims=True) - xhr*(gh*xhr).mean(-1, keepdims=True))
+    /// ```
+    #[test]
+    fn group_norm_hand_checked() {
+        let x = Array::from_shape_fn((2, 4, 2), |(n, c, s)| {
+            let i = (n * 8 + c * 2 + s) as f64;
+            i.powf(1.5) * if s == 0 { 1.0 } else { -1.0 }
+        });
+        let g = Array::from_shape_fn((2, 4, 2), |(n, c, s)| ((n * 8 + c * 2 + s) as f64).cos());
+        let mut gn =
+            GroupNorm::<f64>::from_weights(2, array![1.0, 2.0, -0.5, 0.25], array![0.0, 0.1, 0.2, 0.3])
+                .unwrap();
+        let y = gn.forward(x.view().into_dyn(), Mode::Train).unwrap().to_owned();
+        let want = [
+            0.29239435029989747,
+            -0.05489567418871154,
+            2.649357751434496,
+            -2.924355103656868,
+            -0.1594876810942631,
+            0.5476352710829999,
+            0.6031920932847422,
+            -0.00911829829037386,
+            0.8369379157292184,
+            -0.8287564722096215,
+            2.377716245317238,
+            -2.194079132356432,
+            -0.2429257863875508,
+            0.6408841834796921,
+            0.5754958936860112,
+            0.02348330486005934,
+        ];
+        for (a, b) in y.iter().zip(want) {
+            assert_abs_diff_eq!(*a, b, epsilon = 1e-14);
+        }
+        let dx = gn.backward_input(g.view().into_dyn()).unwrap().to_owned();
+        let want = [
+            0.4019797807404491,
+            0.3085439063012613,
+            -0.4216349034863751,
+            -0.2888887835553352,
+            0.007598032591499494,
+            -0.016747315866249595,
+            -0.002365576601485264,
+            0.01151485987623537,
+            0.027034864880543484,
+            -0.01666476220919417,
+            -0.021143751006989966,
+            0.010773648335640653,
+            -0.004492373199610233,
+            -0.002707429319957197,
+            0.004327669759279233,
+            0.0028721327602881947,
+        ];
+        for (a, b) in dx.iter().zip(want) {
+            assert_abs_diff_eq!(*a, b, epsilon = 1e-15);
+        }
+        let dw = array![0.8960646974822121, 0.005930971014024844, -0.7198041305778596, 1.223231961244973];
+        assert_abs_diff_eq!(gn.weight_grad().unwrap(), dw, epsilon = 1e-14);
+        let db = array![0.4836720101748493, -2.2407851642359895, 1.3813193047823027, 1.0911218463426828];
+        assert_abs_diff_eq!(gn.bias_grad().unwrap(), db, epsilon = 1e-15);
+        // Eval computes the same function; only the backward is refused.
+        let y2 = gn.forward(x.view().into_dyn(), Mode::Eval).unwrap().to_owned();
+        assert_eq!(y, y2);
+        assert!(gn.backward(g.view().into_dyn()).is_err());
+        assert_eq!((gn.num_groups(), gn.num_channels(), gn.eps()), (2, 4, 1e-5));
+    }
+
+    #[test]
+    fn group_norm_shapes_and_errors() {
+        let mut gn = GroupNorm::<f64>::builder(3, 6).affine(false).build().unwrap();
+        assert_eq!(gn.num_parameters(), 0);
+        for shape in [&[2, 6][..], &[1, 6, 5], &[3, 6, 2, 3]] {
+            let x =
+                Array::from_shape_fn(IxDyn(shape), |i| (i.slice().iter().sum::<usize>() as f64 * 1.3).sin());
+            let y = gn.forward(x.view(), Mode::Train).unwrap().to_owned();
+            // Every (sample, group) has mean 0.
+            let n = shape[0];
+            let y3 = y.into_shape_with_order((n, 3, x.len() / n / 3)).unwrap();
+            assert!(y3.mean_axis(ndarray::Axis(2)).unwrap().iter().all(|m| m.abs() < 1e-14));
+            gn.backward_input(x.view()).unwrap();
+        }
+        for (shape, expected) in [(&[2, 4][..], vec![0, 6]), (&[6][..], vec![0, 6])] {
+            let err = gn.forward(ArrayD::zeros(IxDyn(shape)).view(), Mode::Eval).unwrap_err();
+            assert_eq!(err, Error::ShapeMismatch { op: "GroupNorm::forward", expected, got: shape.to_vec() });
+        }
+        // One value per group over the whole input: refused, as in PyTorch.
+        let mut inst = GroupNorm::<f64>::new(2, 2).unwrap();
+        assert!(matches!(
+            inst.forward(ArrayD::zeros(IxDyn(&[1, 2])).view(), Mode::Train),
+            Err(Error::InvalidInput { .. })
+        ));
+        inst.forward(ArrayD::zeros(IxDyn(&[2, 2])).view(), Mode::Train).unwrap();
+        // Empty batch: empty output.
+        assert_eq!(
+            gn.forward(ArrayD::zeros(IxDyn(&[0, 6, 2])).view(), Mode::Train).unwrap().shape(),
+            &[0, 6, 2]
+        );
+    }
+
+    #[test]
+    fn f32_and_f64_agree_non_contiguous_inputs_and_buffer_reuse() {
+        let x = Array::from_shape_fn((4, 3, 5), |(n, c, l)| {
+            ((n * 15 + c * 5 + l) as f64 * 0.61).sin() * 4.0 + c as f64
+        });
+        let g = x.mapv(|v| (v * 1.7).cos());
+        let mut a = BatchNorm1d::<f64>::new(3).unwrap();
+        let mut b = BatchNorm1d::<f32>::new(3).unwrap();
+        let mut ga = GroupNorm::<f64>::new(3, 3).unwrap();
+        let mut gb = GroupNorm::<f32>::new(3, 3).unwrap();
+        let layers: [(&mut dyn Layer<f64>, &mut dyn Layer<f32>); 2] = [(&mut a, &mut b), (&mut ga, &mut gb)];
+        for (a, b) in layers {
+            let ya = a.forward(x.view().into_dyn(), Mode::Train).unwrap().to_owned();
+            let yb = b.forward(x.mapv(|v| v as f32).view().into_dyn(), Mode::Train).unwrap().mapv(f64::from);
+            assert_abs_diff_eq!(ya, yb, epsilon = 1e-5);
+            let da = a.backward_input(g.view().into_dyn()).unwrap().to_owned();
+            let db = b.backward_input(g.mapv(|v| v as f32).view().into_dyn()).unwrap().mapv(f64::from);
+            assert_abs_diff_eq!(da, db, epsilon = 1e-5);
+            // A permuted (non-contiguous) view of the same values gives the same result.
+            let xp = x.view().permuted_axes([2, 1, 0]).as_standard_layout().into_owned();
+            let y2 =
+                a.forward(xp.view().permuted_axes([2, 1, 0]).into_dyn(), Mode::Train).unwrap().to_owned();
+            assert_eq!(ya, y2);
+            let gp = g.view().permuted_axes([2, 1, 0]).as_standard_layout().into_owned();
+            let d2 = a.backward_input(gp.view().permuted_axes([2, 1, 0]).into_dyn()).unwrap().to_owned();
+            assert_eq!(da, d2);
+        }
+        // `a` saw the batch twice (standard and permuted layout).
+        b.forward(x.mapv(|v| v as f32).view().into_dyn(), Mode::Train).unwrap();
+        assert_eq!((a.num_batches_tracked(), b.num_batches_tracked()), (Some(2), Some(2)));
+        assert_abs_diff_eq!(
+            a.running_var().unwrap(),
+            b.running_var().unwrap().mapv(f64::from),
+            epsilon = 1e-5
+        );
+
+        let mut bn = BatchNorm2d::<f32>::new(4).unwrap();
+        let step = |bn: &mut BatchNorm2d<f32>, n: usize| {
+            let x = Array::from_shape_fn((n, 4, 3, 3), |(a, b, c, d)| (a + b * c + d) as f32).into_dyn();
+            let p = bn.forward(x.view(), Mode::Train).unwrap().as_ptr();
+            let q = bn.backward_input(x.view()).unwrap().as_ptr();
+            (p, q)
+        };
+        let first = step(&mut bn, 8);
+        assert_eq!(step(&mut bn, 3), first);
+        assert_eq!(step(&mut bn, 8), first);
+        assert_eq!((bn.out.capacity(), bn.xhat.capacity(), bn.grad_in.capacity()), (288, 288, 288));
+    }
+
+    #[test]
+    fn layers_are_send_and_sync() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<BatchNorm1d<f32>>();
+        send_sync::<BatchNorm2d<f64>>();
+        send_sync::<BatchNormBuilder<f64, 2>>();
+        send_sync::<GroupNorm<f32>>();
+        send_sync::<GroupNormBuilder<f32>>();
+    }
+}
