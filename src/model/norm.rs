@@ -34,56 +34,66 @@ fn sum_map<F: Float>(a: &[F], b: &[F], f: impl Fn(F, F) -> f64) -> f64 {
     total
 }
 
-/// Per channel `ch`, `acc[ch] = Σ f(ch, a, b)` over the `N·S` elements of that channel
-/// in an `[N, C, S]` layout.
-fn channel_reduce<F: Float>(
-    (c, s): (usize, usize),
+/// Per channel `ch`, `acc[ch] = Σ f(&params[ch], a, b)` over the `N·S` elements of that
+/// channel in an `[N, C, S]` layout. Per-channel values come in as a slice zipped with
+/// the data (no indexing in the inner loops, so `[N, C]` rows vectorise across channels).
+fn channel_reduce<F: Float, P>(
+    s: usize,
     a: &[F],
     b: &[F],
+    params: &[P],
     acc: &mut [f64],
-    f: impl Fn(usize, F, F) -> f64,
+    f: impl Fn(&P, F, F) -> f64,
 ) {
     acc.fill(0.0);
+    let c = acc.len();
     if a.is_empty() {
         return;
     }
     if s == 1 {
-        // [N, C]: each row touches every channel once; vectorises across channels.
         for (ra, rb) in a.chunks_exact(c).zip(b.chunks_exact(c)) {
-            for (ch, ((acc, &x), &y)) in acc.iter_mut().zip(ra).zip(rb).enumerate() {
-                *acc += f(ch, x, y);
+            for ((acc, p), (&x, &y)) in acc.iter_mut().zip(params).zip(ra.iter().zip(rb)) {
+                *acc += f(p, x, y);
             }
         }
     } else {
-        for (k, (ba, bb)) in a.chunks_exact(s).zip(b.chunks_exact(s)).enumerate() {
-            let ch = k % c;
-            acc[ch] += sum_map(ba, bb, |x, y| f(ch, x, y));
+        let blocks = a.chunks_exact(s * c).zip(b.chunks_exact(s * c));
+        for (sa, sb) in blocks {
+            for (((acc, p), ba), bb) in
+                acc.iter_mut().zip(params).zip(sa.chunks_exact(s)).zip(sb.chunks_exact(s))
+            {
+                *acc += sum_map(ba, bb, |x, y| f(p, x, y));
+            }
         }
     }
 }
 
-/// `out = f(ch, a, b)` element-wise over an `[N, C, S]` layout.
-fn channel_map<F: Float>(
-    (c, s): (usize, usize),
+/// `out = f(&params[ch], a, b)` element-wise over an `[N, C, S]` layout.
+fn channel_map<F: Float, P>(
+    s: usize,
     a: &[F],
     b: &[F],
+    params: &[P],
     out: &mut [F],
-    f: impl Fn(usize, F, F) -> F,
+    f: impl Fn(&P, F, F) -> F,
 ) {
+    let c = params.len();
     if a.is_empty() {
         return;
     }
     if s == 1 {
         for ((ro, ra), rb) in out.chunks_exact_mut(c).zip(a.chunks_exact(c)).zip(b.chunks_exact(c)) {
-            for (ch, ((o, &x), &y)) in ro.iter_mut().zip(ra).zip(rb).enumerate() {
-                *o = f(ch, x, y);
+            for ((o, p), (&x, &y)) in ro.iter_mut().zip(params).zip(ra.iter().zip(rb)) {
+                *o = f(p, x, y);
             }
         }
     } else {
-        let blocks = out.chunks_exact_mut(s).zip(a.chunks_exact(s)).zip(b.chunks_exact(s));
-        for (k, ((bo, ba), bb)) in blocks.enumerate() {
-            let ch = k % c;
-            bo.iter_mut().zip(ba).zip(bb).for_each(|((o, &x), &y)| *o = f(ch, x, y));
+        let samples = out.chunks_exact_mut(s * c).zip(a.chunks_exact(s * c)).zip(b.chunks_exact(s * c));
+        for ((so, sa), sb) in samples {
+            let blocks = so.chunks_exact_mut(s).zip(sa.chunks_exact(s)).zip(sb.chunks_exact(s));
+            for (((bo, ba), bb), p) in blocks.zip(params) {
+                bo.iter_mut().zip(ba).zip(bb).for_each(|((o, &x), &y)| *o = f(p, x, y));
+            }
         }
     }
 }
@@ -253,13 +263,17 @@ pub struct BatchNorm<F, const D: usize> {
     staging: Buffer<F>,
     out: Buffer<F>,
     grad_in: Buffer<F>,
-    /// Per channel: the mean and `1/√(σ² + eps)` of the last forward.
-    mean: Vec<F>,
-    invstd: Vec<F>,
-    /// Per-channel scratch (sums in f64, backward coefficients).
+    /// Per channel `[μ, 1/√(σ² + eps), γ, β]` of the last forward (γ = 1, β = 0 without
+    /// affine parameters).
+    stats: Vec<[F; 4]>,
+    /// Per-channel backward coefficients `[γ/√(σ² + eps), Σg/m, Σg·x̂/m]`.
+    coef: Vec<[F; 3]>,
+    /// Per-channel sums in f64.
     acc: Vec<f64>,
     acc2: Vec<f64>,
-    coef: [Vec<F>; 3],
+    /// `units[ch] = ()`: the parameters of a reduction that needs none (a `Vec` of a
+    /// zero-sized type never allocates).
+    units: Vec<()>,
     /// `(N, C, S)` of the last forward.
     geometry: (usize, usize, usize),
     /// Whether the last forward normalised with batch statistics.
@@ -355,11 +369,11 @@ impl<F: Float, const D: usize> BatchNormBuilder<F, D> {
             staging: Buffer::new(),
             out: Buffer::new(),
             grad_in: Buffer::new(),
-            mean: vec![F::zero(); c],
-            invstd: vec![F::zero(); c],
+            stats: vec![[F::zero(), F::one(), F::one(), F::zero()]; c],
+            coef: vec![[F::zero(); 3]; c],
             acc: vec![0.0; c],
             acc2: vec![0.0; c],
-            coef: [vec![F::zero(); c], vec![F::zero(); c], vec![F::zero(); c]],
+            units: vec![(); c],
             geometry: (0, c, 1),
             batch_stats: false,
             pass: Pass::None,
@@ -530,30 +544,27 @@ impl<F: Float, const D: usize> BatchNorm<F, D> {
         if self.affine.is_none() && !input_grad {
             return Ok(());
         }
-        let (n, c, s) = self.geometry;
+        let (n, _, s) = self.geometry;
         let gs = contiguous(&g, &mut self.staging);
         let xhat = self.xhat.view().to_slice().expect("buffer views are contiguous");
-        channel_reduce((c, s), gs, gs, &mut self.acc, |_, g, _| g.as_f64());
-        channel_reduce((c, s), gs, xhat, &mut self.acc2, |_, g, xh| g.as_f64() * xh.as_f64());
+        channel_reduce(s, gs, gs, &self.units, &mut self.acc, |_, g, _| g.as_f64());
+        channel_reduce(s, gs, xhat, &self.units, &mut self.acc2, |_, g, xh| g.as_f64() * xh.as_f64());
         if let Some(a) = &mut self.affine {
             a.bias_grad.iter_mut().zip(&self.acc).for_each(|(d, &v)| *d = F::lit(v));
             a.weight_grad.iter_mut().zip(&self.acc2).for_each(|(d, &v)| *d = F::lit(v));
         }
         if input_grad {
             let m = (n * s) as f64;
-            let [scale, mg, mgx] = &mut self.coef;
-            for ch in 0..c {
+            for (ch, k) in self.coef.iter_mut().enumerate() {
                 let w = self.affine.as_ref().map_or(F::one(), |a| a.weight[ch]);
-                scale[ch] = w * self.invstd[ch];
                 // Batch statistics depend on x: subtract the mean gradient and its
                 // projection on x̂.
-                let (a, b) =
+                let (mg, mgx) =
                     if self.batch_stats { (self.acc[ch] / m, self.acc2[ch] / m) } else { (0.0, 0.0) };
-                mg[ch] = F::lit(a);
-                mgx[ch] = F::lit(b);
+                *k = [w * self.stats[ch][1], F::lit(mg), F::lit(mgx)];
             }
             let dx = slice_mut(self.grad_in.reshape(g.shape()));
-            channel_map((c, s), gs, xhat, dx, |ch, g, xh| scale[ch] * (g - mg[ch] - xh * mgx[ch]));
+            channel_map(s, gs, xhat, &self.coef, dx, |k, g, xh| k[0] * (g - k[1] - xh * k[2]));
         }
         Ok(())
     }
@@ -600,17 +611,15 @@ impl<F: Float, const D: usize> Model<F> for BatchNorm<F, D> {
         let xs = contiguous(&x, &mut self.staging);
         let eps = self.eps;
         if batch_stats {
-            channel_reduce((c, s), xs, xs, &mut self.acc, |_, v, _| v.as_f64());
+            channel_reduce(s, xs, xs, &self.units, &mut self.acc, |_, v, _| v.as_f64());
             self.acc.iter_mut().for_each(|v| *v /= m as f64);
-            let mean = &self.acc;
-            channel_reduce((c, s), xs, xs, &mut self.acc2, |ch, v, _| {
-                let d = v.as_f64() - mean[ch];
+            channel_reduce(s, xs, xs, &self.acc, &mut self.acc2, |&mean, v, _| {
+                let d = v.as_f64() - mean;
                 d * d
             });
-            for ch in 0..c {
-                let var = self.acc2[ch] / m as f64;
-                self.mean[ch] = F::lit(self.acc[ch]);
-                self.invstd[ch] = F::lit(1.0 / (var + eps).sqrt());
+            for ((st, &mean), &ss) in self.stats.iter_mut().zip(&self.acc).zip(&self.acc2) {
+                st[0] = F::lit(mean);
+                st[1] = F::lit(1.0 / (ss / m as f64 + eps).sqrt());
             }
             if let (Some(r), true) = (&mut self.running, mode.is_training()) {
                 let nbt = &mut r.num_batches_tracked[()];
@@ -623,32 +632,24 @@ impl<F: Float, const D: usize> Model<F> for BatchNorm<F, D> {
                 }
             }
         } else if let Some(r) = &self.running {
-            for ch in 0..c {
-                self.mean[ch] = r.mean[ch];
-                self.invstd[ch] = F::lit(1.0 / (r.var[ch].as_f64() + eps).sqrt());
+            for ((st, &mean), &var) in self.stats.iter_mut().zip(&r.mean).zip(&r.var) {
+                st[0] = mean;
+                st[1] = F::lit(1.0 / (var.as_f64() + eps).sqrt());
             }
         }
-        let (mean, invstd) = (&self.mean, &self.invstd);
+        if let Some(a) = &self.affine {
+            for ((st, &w), &b) in self.stats.iter_mut().zip(&a.weight).zip(&a.bias) {
+                st[2] = w;
+                st[3] = b;
+            }
+        }
         let out = slice_mut(self.out.reshape(x.shape()));
-        let affine = self.affine.as_ref();
-        let (w, b) = match affine {
-            Some(a) => (a.weight.as_slice().expect("owned 1-D"), a.bias.as_slice().expect("owned 1-D")),
-            None => (&[][..], &[][..]),
-        };
         if mode.records() {
             let xhat = slice_mut(self.xhat.reshape(x.shape()));
-            channel_map((c, s), xs, xs, xhat, |ch, v, _| (v - mean[ch]) * invstd[ch]);
-            match affine {
-                Some(_) => channel_map((c, s), xhat, xhat, out, |ch, xh, _| xh * w[ch] + b[ch]),
-                None => out.copy_from_slice(xhat),
-            }
+            channel_map(s, xs, xs, &self.stats, xhat, |st, v, _| (v - st[0]) * st[1]);
+            channel_map(s, xhat, xhat, &self.stats, out, |st, xh, _| xh * st[2] + st[3]);
         } else {
-            match affine {
-                Some(_) => {
-                    channel_map((c, s), xs, xs, out, |ch, v, _| (v - mean[ch]) * invstd[ch] * w[ch] + b[ch])
-                }
-                None => channel_map((c, s), xs, xs, out, |ch, v, _| (v - mean[ch]) * invstd[ch]),
-            }
+            channel_map(s, xs, xs, &self.stats, out, |st, v, _| (v - st[0]) * st[1] * st[2] + st[3]);
         }
         self.geometry = (n, c, s);
         self.batch_stats = batch_stats;
@@ -736,9 +737,11 @@ pub struct GroupNorm<F> {
     grad_in: Buffer<F>,
     /// `1/√(σ² + eps)` per (sample, group) of the last forward, `[N·G]`.
     invstd: Buffer<F>,
-    /// Per-(sample, channel) partial sums of `g` and `g·x̂` for one group.
+    /// Per channel: `dL/dβ` and `dL/dγ` sums in f64.
     acc: Vec<f64>,
     acc2: Vec<f64>,
+    /// Per channel `[γ, β]` (`[1, 0]` without affine parameters).
+    wb: Vec<[F; 2]>,
     /// `(N, C, S)` of the last forward.
     geometry: (usize, usize, usize),
     pass: Pass,
@@ -796,6 +799,7 @@ impl<F: Float> GroupNormBuilder<F> {
             invstd: Buffer::new(),
             acc: vec![0.0; c],
             acc2: vec![0.0; c],
+            wb: vec![[F::one(), F::zero()]; c],
             geometry: (0, c, 1),
             pass: Pass::None,
         })
@@ -891,14 +895,24 @@ impl<F: Float> GroupNorm<F> {
         Ok(())
     }
 
+    /// `[γ, β]` per channel from the current parameters.
+    fn load_wb(&mut self) {
+        if let Some(a) = &self.affine {
+            for ((p, &w), &b) in self.wb.iter_mut().zip(&a.weight).zip(&a.bias) {
+                *p = [w, b];
+            }
+        }
+    }
+
     fn backward_impl(&mut self, op: &'static str, g: ArrayViewD<'_, F>, input_grad: bool) -> Result<()> {
         self.check_grad(op, &g)?;
         if self.affine.is_none() && !input_grad {
             return Ok(());
         }
+        self.load_wb();
         let (_, c, s) = self.geometry;
         let cg = c / self.num_groups;
-        let m = (cg * s) as f64;
+        let group = cg * s;
         let gs = contiguous(&g, &mut self.staging);
         let xhat = self.xhat.view().to_slice().expect("buffer views are contiguous");
         let invstd = self.invstd.view().to_slice().expect("buffer views are contiguous");
@@ -906,35 +920,36 @@ impl<F: Float> GroupNorm<F> {
         dw.fill(0.0);
         db.fill(0.0);
         let dx = slice_mut(self.grad_in.reshape(g.shape()));
-        let group = cg * s;
         if group > 0 {
             let blocks = gs.chunks_exact(group).zip(xhat.chunks_exact(group)).zip(dx.chunks_exact_mut(group));
-            for (k, ((gb, xb), db_x)) in blocks.enumerate() {
+            for (k, ((gb, xb), dxb)) in blocks.enumerate() {
                 let g0 = (k % self.num_groups) * cg;
-                // Σ ĝ and Σ ĝ·x̂ over the group, from per-channel sums of g and g·x̂.
+                let wb = &self.wb[g0..g0 + cg];
+                // Σ ĝ and Σ ĝ·x̂ over the group (ĝ = g·γ), from per-channel sums of g and
+                // g·x̂, which are also the channel's contributions to dβ and dγ.
                 let (mut sum_gh, mut sum_ghx) = (0.0, 0.0);
-                for j in 0..cg {
-                    let ch = g0 + j;
-                    let (gc, xc) = (&gb[j * s..(j + 1) * s], &xb[j * s..(j + 1) * s]);
+                let chans = gb.chunks_exact(s).zip(xb.chunks_exact(s)).zip(wb);
+                for (((gc, xc), p), (db, dw)) in
+                    chans.zip(db[g0..g0 + cg].iter_mut().zip(&mut dw[g0..g0 + cg]))
+                {
                     let sg = sum_map(gc, gc, |g, _| g.as_f64());
                     let sgx = sum_map(gc, xc, |g, x| g.as_f64() * x.as_f64());
-                    db[ch] += sg;
-                    dw[ch] += sgx;
-                    let w = self.affine.as_ref().map_or(1.0, |a| a.weight[ch].as_f64());
-                    sum_gh += w * sg;
-                    sum_ghx += w * sgx;
+                    *db += sg;
+                    *dw += sgx;
+                    sum_gh += p[0].as_f64() * sg;
+                    sum_ghx += p[0].as_f64() * sgx;
                 }
                 if input_grad {
                     let istd = invstd[k];
+                    let m = group as f64;
                     let (a, b) = (F::lit(sum_gh / m), F::lit(sum_ghx / m));
-                    for j in 0..cg {
-                        let ch = g0 + j;
-                        let w = self.affine.as_ref().map_or(F::one(), |a| a.weight[ch]);
-                        let range = j * s..(j + 1) * s;
-                        db_x[range.clone()]
-                            .iter_mut()
-                            .zip(&gb[range.clone()])
-                            .zip(&xb[range])
+                    let chans =
+                        dxb.chunks_exact_mut(s).zip(gb.chunks_exact(s)).zip(xb.chunks_exact(s)).zip(wb);
+                    for (((dc, gc), xc), p) in chans {
+                        let w = p[0];
+                        dc.iter_mut()
+                            .zip(gc)
+                            .zip(xc)
                             .for_each(|((d, &g), &xh)| *d = istd * (g * w - a - xh * b));
                     }
                 }
@@ -977,6 +992,7 @@ impl<F: Float> Model<F> for GroupNorm<F> {
                 ),
             ));
         }
+        self.load_wb();
         let xs = contiguous(&x, &mut self.staging);
         let group = cg * s;
         let eps = self.eps;
@@ -996,17 +1012,11 @@ impl<F: Float> Model<F> for GroupNorm<F> {
                 invstd[k] = F::lit(istd);
                 let (mean, istd) = (F::lit(mean), F::lit(istd));
                 let g0 = (k % self.num_groups) * cg;
-                for j in 0..cg {
-                    let (w, b) = match &self.affine {
-                        Some(a) => (a.weight[g0 + j], a.bias[g0 + j]),
-                        None => (F::one(), F::zero()),
-                    };
-                    let range = j * s..(j + 1) * s;
-                    for ((o, h), &v) in
-                        ob[range.clone()].iter_mut().zip(&mut hb[range.clone()]).zip(&xb[range])
-                    {
+                let chans = ob.chunks_exact_mut(s).zip(hb.chunks_exact_mut(s)).zip(xb.chunks_exact(s));
+                for (((oc, hc), xc), p) in chans.zip(&self.wb[g0..g0 + cg]) {
+                    for ((o, h), &v) in oc.iter_mut().zip(hc.iter_mut()).zip(xc) {
                         *h = (v - mean) * istd;
-                        *o = *h * w + b;
+                        *o = *h * p[0] + p[1];
                     }
                 }
             }

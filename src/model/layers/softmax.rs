@@ -156,7 +156,7 @@ fn row_forward<F: Float>(x: &[F], out: &mut [F], log: bool) {
             *o = (v - m).exp();
             sum += *o;
         });
-        out.iter_mut().for_each(|o| *o = *o / sum);
+        out.iter_mut().for_each(|o| *o /= sum);
     }
 }
 
@@ -191,7 +191,7 @@ fn strided_forward<F: Float>(x: &[F], out: &mut [F], m: &mut [F], s: &mut [F], i
         }
     } else {
         for or in out.chunks_exact_mut(inner) {
-            or.iter_mut().zip(s.iter()).for_each(|(o, &s)| *o = *o / s);
+            or.iter_mut().zip(s.iter()).for_each(|(o, &s)| *o /= s);
         }
     }
 }
