@@ -342,3 +342,176 @@ impl<F: Float> Model<F, Indices> for Embedding<F> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tensor::seeded_rng;
+    use ndarray::{Array, ArrayD, IxDyn, array};
+
+    fn table() -> Array2<f64> {
+        array![[0.0, 0.0], [1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]
+    }
+
+    #[test]
+    fn lookup_and_scatter_add() {
+        let mut emb = Embedding::from_pretrained(table(), None).unwrap();
+        let ids = array![[2usize, 1, 2], [3, 2, 0]];
+        let y = emb.forward(ids.view().into_dyn(), Mode::Train).unwrap().to_owned();
+        assert_eq!(y.shape(), &[2, 3, 2]);
+        assert_eq!(y.index_axis(ndarray::Axis(0), 0), array![[3.0, 4.0], [1.0, 2.0], [3.0, 4.0]].into_dyn());
+        // dL/dW[i] = Σ over the positions holding i.
+        let g = Array::from_shape_fn((2, 3, 2), |(a, b, c)| (a * 6 + b * 2 + c) as f64).into_dyn();
+        emb.backward(g.view()).unwrap();
+        // id 2 at (0,0), (0,2), (1,1): rows [0,1] + [4,5] + [8,9]; id 1 at (0,1); id 3 at (1,0); id 0 at (1,2).
+        assert_eq!(emb.weight_grad(), array![[10.0, 11.0], [2.0, 3.0], [12.0, 15.0], [6.0, 7.0]]);
+        // Overwritten, not accumulated.
+        emb.backward(g.view()).unwrap();
+        assert_eq!(emb.weight_grad()[[2, 0]], 12.0);
+        let names: Vec<String> = emb.parameters().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["weight"]);
+    }
+
+    #[test]
+    fn padding_row_and_frequency_scaling() {
+        // padding_idx -1 is the last row (3); its gradient is 0, even when it occurs.
+        let mut emb = Embedding::from_pretrained(table(), Some(-1)).unwrap();
+        assert_eq!(emb.padding_idx(), Some(3));
+        let ids = array![3usize, 1, 3, 1, 1];
+        emb.forward(ids.view().into_dyn(), Mode::Train).unwrap();
+        emb.backward(Array::ones((5, 2)).into_dyn().view()).unwrap();
+        assert_eq!(emb.weight_grad(), array![[0.0, 0.0], [3.0, 3.0], [0.0, 0.0], [0.0, 0.0]]);
+        // scale_grad_by_freq: each row's sum divided by its id's count in the batch.
+        let mut emb =
+            Embedding::<f64>::builder(4, 2).scale_grad_by_freq(true).build(&mut seeded_rng(0)).unwrap();
+        assert!(emb.scale_grad_by_freq());
+        emb.forward(ids.view().into_dyn(), Mode::Train).unwrap();
+        let g = array![[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0], [9.0, 10.0]].into_dyn();
+        emb.backward(g.view()).unwrap();
+        // id 1: (3 + 7 + 9)/3, (4 + 8 + 10)/3; id 3: (1 + 5)/2, (2 + 6)/2.
+        assert_eq!(emb.weight_grad().row(1).to_vec(), vec![19.0 / 3.0, 22.0 / 3.0]);
+        assert_eq!(emb.weight_grad().row(3).to_vec(), vec![3.0, 4.0]);
+        assert_eq!(emb.weight_grad().row(0).to_vec(), vec![0.0, 0.0]);
+    }
+
+    #[test]
+    fn init_is_standard_normal_with_a_zero_padding_row() {
+        let emb = Embedding::<f64>::builder(500, 40).padding_idx(7).build(&mut seeded_rng(3)).unwrap();
+        assert!(emb.weight().row(7).iter().all(|&v| v == 0.0));
+        let w = emb.weight();
+        let n = (w.len() - 40) as f64;
+        let mean = w.sum() / n;
+        let var = w.iter().map(|v| v * v).sum::<f64>() / n - mean * mean;
+        // 19960 draws: standard errors 0.007 (mean) and 0.01 (variance).
+        assert!(mean.abs() < 0.04 && (var - 1.0).abs() < 0.05, "{mean} {var}");
+        let again = Embedding::<f64>::builder(500, 40).padding_idx(7).build(&mut seeded_rng(3)).unwrap();
+        assert_eq!(emb.weight(), again.weight());
+        let zeros = Embedding::<f32>::builder(3, 2).init(Init::Zeros).build(&mut seeded_rng(0)).unwrap();
+        assert!(zeros.weight().iter().all(|&v| v == 0.0));
+        assert_eq!((zeros.num_embeddings(), zeros.embedding_dim()), (3, 2));
+    }
+
+    #[test]
+    fn errors_name_the_bad_id_and_leave_the_layer_unchanged() {
+        let mut emb = Embedding::from_pretrained(table(), None).unwrap();
+        let good = array![[1usize, 2], [3, 0]];
+        let y_good = emb.forward(good.view().into_dyn(), Mode::Train).unwrap().to_owned();
+        let bad = array![[1usize, 2], [4, 9]];
+        let err = emb.forward(bad.view().into_dyn(), Mode::Train).unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { op: "Embedding::forward", .. }));
+        assert!(err.to_string().contains("id 4 at position [1, 0]"), "{err}");
+        assert!(err.to_string().contains("num_embeddings = 4"), "{err}");
+        // The failed call wrote nothing: the last good forward's output and ids remain.
+        assert_eq!(emb.out.view(), y_good);
+        emb.backward(Array::ones((2, 2, 2)).into_dyn().view()).unwrap();
+        assert_eq!(emb.weight_grad().row(2).to_vec(), vec![1.0, 1.0]);
+        // In a non-contiguous view the position is still the logical one.
+        let bad_t = array![[0usize, 5], [1, 2]];
+        let err = emb.forward(bad_t.t().into_dyn(), Mode::Eval).unwrap_err();
+        assert!(err.to_string().contains("id 5 at position [1, 0]"), "{err}");
+        // Backward checks.
+        let err = emb.backward(Array::ones((2, 2)).into_dyn().view()).unwrap_err();
+        assert_eq!(
+            err,
+            Error::ShapeMismatch { op: "Embedding::backward", expected: vec![2, 2, 2], got: vec![2, 2] }
+        );
+        emb.forward(good.view().into_dyn(), Mode::Eval).unwrap();
+        let err = emb.backward(Array::ones((2, 2, 2)).into_dyn().view()).unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { .. }) && err.to_string().contains("Mode::Eval"), "{err}");
+        let mut fresh = Embedding::from_pretrained(table(), None).unwrap();
+        assert!(matches!(
+            fresh.backward(Array::ones((1, 2)).into_dyn().view()),
+            Err(Error::InvalidInput { .. })
+        ));
+    }
+
+    #[test]
+    fn invalid_hyper_parameters() {
+        let mut rng = seeded_rng(0);
+        let cases = [
+            (Embedding::<f64>::new(0, 3, &mut rng).map(|_| ()), "num_embeddings"),
+            (Embedding::<f64>::new(3, 0, &mut rng).map(|_| ()), "embedding_dim"),
+            (Embedding::<f64>::builder(3, 2).padding_idx(3).build(&mut rng).map(|_| ()), "padding_idx"),
+            (Embedding::<f64>::builder(3, 2).padding_idx(-4).build(&mut rng).map(|_| ()), "padding_idx"),
+            (
+                Embedding::<f64>::builder(3, 2)
+                    .init(Init::Normal { mean: 0.0, std: -1.0 })
+                    .build(&mut rng)
+                    .map(|_| ()),
+                "std",
+            ),
+            (Embedding::from_pretrained(Array2::<f64>::zeros((0, 2)), None).map(|_| ()), "num_embeddings"),
+            (Embedding::from_pretrained(table(), Some(4)).map(|_| ()), "padding_idx"),
+        ];
+        for (r, name) in cases {
+            match r {
+                Err(Error::InvalidParameter { name: n, .. }) => assert_eq!(n, name),
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+        assert_eq!(
+            Embedding::<f32>::builder(3, 2).padding_idx(-3).build(&mut rng).unwrap().padding_idx(),
+            Some(0)
+        );
+    }
+
+    #[test]
+    fn shapes_layouts_modes_and_buffer_reuse() {
+        let mut emb = Embedding::from_pretrained(table().mapv(|v| v as f32), None).unwrap();
+        // 0-d ids give one vector; 3-d ids a 4-d output.
+        let y = emb.forward(ndarray::arr0(2usize).into_dyn().view(), Mode::EvalGrad).unwrap().to_owned();
+        assert_eq!(y, array![3.0f32, 4.0].into_dyn());
+        emb.backward(array![1.0f32, -1.0].into_dyn().view()).unwrap();
+        assert_eq!(emb.weight_grad().row(2).to_vec(), vec![1.0, -1.0]);
+        let ids = ArrayD::from_shape_fn(IxDyn(&[2, 3, 4]), |i| (i[0] + i[1] + i[2]) % 4);
+        assert_eq!(emb.forward(ids.view(), Mode::Eval).unwrap().shape(), &[2, 3, 4, 2]);
+        // Transposed ids and gradients equal their standard-layout copies.
+        let ids = array![[0usize, 1, 2], [3, 2, 1]];
+        let g = Array::from_shape_fn((3, 2, 2), |(a, b, c)| (a * 4 + b * 2 + c) as f32);
+        let y1 = emb.forward(ids.t().into_dyn(), Mode::Train).unwrap().to_owned();
+        emb.backward(g.view().into_dyn()).unwrap();
+        let d1 = emb.weight_grad().to_owned();
+        let y2 = emb.forward(ids.t().as_standard_layout().into_dyn().view(), Mode::Train).unwrap().to_owned();
+        let gt = g.view().permuted_axes([2, 1, 0]).as_standard_layout().into_owned();
+        emb.backward(gt.view().permuted_axes([2, 1, 0]).into_dyn()).unwrap();
+        assert_eq!((y1, d1), (y2, emb.weight_grad().to_owned()));
+        // Buffers keep their allocation for smaller batches.
+        let run = |e: &mut Embedding<f32>, n: usize| {
+            let ids = ArrayD::from_shape_fn(IxDyn(&[n, 5]), |i| (i[0] * 5 + i[1]) % 4);
+            let p = e.forward(ids.view(), Mode::Train).unwrap().as_ptr();
+            e.backward(ArrayD::<f32>::ones(IxDyn(&[n, 5, 2])).view()).unwrap();
+            p
+        };
+        let first = run(&mut emb, 16);
+        assert_eq!(run(&mut emb, 3), first);
+        assert_eq!(run(&mut emb, 16), first);
+        assert_eq!((emb.ids.capacity(), emb.out.capacity()), (80, 160));
+    }
+
+    #[test]
+    fn layers_are_send_and_sync() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Embedding<f32>>();
+        send_sync::<EmbeddingBuilder<f64>>();
+    }
+}

@@ -34,56 +34,66 @@ fn sum_map<F: Float>(a: &[F], b: &[F], f: impl Fn(F, F) -> f64) -> f64 {
     total
 }
 
-/// Per channel `ch`, `acc[ch] = Σ f(ch, a, b)` over the `N·S` elements of that channel
-/// in an `[N, C, S]` layout.
-fn channel_reduce<F: Float>(
-    (c, s): (usize, usize),
+/// Per channel `ch`, `acc[ch] = Σ f(&params[ch], a, b)` over the `N·S` elements of that
+/// channel in an `[N, C, S]` layout. Per-channel values come in as a slice zipped with
+/// the data (no indexing in the inner loops, so `[N, C]` rows vectorise across channels).
+fn channel_reduce<F: Float, P>(
+    s: usize,
     a: &[F],
     b: &[F],
+    params: &[P],
     acc: &mut [f64],
-    f: impl Fn(usize, F, F) -> f64,
+    f: impl Fn(&P, F, F) -> f64,
 ) {
     acc.fill(0.0);
+    let c = acc.len();
     if a.is_empty() {
         return;
     }
     if s == 1 {
-        // [N, C]: each row touches every channel once; vectorises across channels.
         for (ra, rb) in a.chunks_exact(c).zip(b.chunks_exact(c)) {
-            for (ch, ((acc, &x), &y)) in acc.iter_mut().zip(ra).zip(rb).enumerate() {
-                *acc += f(ch, x, y);
+            for ((acc, p), (&x, &y)) in acc.iter_mut().zip(params).zip(ra.iter().zip(rb)) {
+                *acc += f(p, x, y);
             }
         }
     } else {
-        for (k, (ba, bb)) in a.chunks_exact(s).zip(b.chunks_exact(s)).enumerate() {
-            let ch = k % c;
-            acc[ch] += sum_map(ba, bb, |x, y| f(ch, x, y));
+        let blocks = a.chunks_exact(s * c).zip(b.chunks_exact(s * c));
+        for (sa, sb) in blocks {
+            for (((acc, p), ba), bb) in
+                acc.iter_mut().zip(params).zip(sa.chunks_exact(s)).zip(sb.chunks_exact(s))
+            {
+                *acc += sum_map(ba, bb, |x, y| f(p, x, y));
+            }
         }
     }
 }
 
-/// `out = f(ch, a, b)` element-wise over an `[N, C, S]` layout.
-fn channel_map<F: Float>(
-    (c, s): (usize, usize),
+/// `out = f(&params[ch], a, b)` element-wise over an `[N, C, S]` layout.
+fn channel_map<F: Float, P>(
+    s: usize,
     a: &[F],
     b: &[F],
+    params: &[P],
     out: &mut [F],
-    f: impl Fn(usize, F, F) -> F,
+    f: impl Fn(&P, F, F) -> F,
 ) {
+    let c = params.len();
     if a.is_empty() {
         return;
     }
     if s == 1 {
         for ((ro, ra), rb) in out.chunks_exact_mut(c).zip(a.chunks_exact(c)).zip(b.chunks_exact(c)) {
-            for (ch, ((o, &x), &y)) in ro.iter_mut().zip(ra).zip(rb).enumerate() {
-                *o = f(ch, x, y);
+            for ((o, p), (&x, &y)) in ro.iter_mut().zip(params).zip(ra.iter().zip(rb)) {
+                *o = f(p, x, y);
             }
         }
     } else {
-        let blocks = out.chunks_exact_mut(s).zip(a.chunks_exact(s)).zip(b.chunks_exact(s));
-        for (k, ((bo, ba), bb)) in blocks.enumerate() {
-            let ch = k % c;
-            bo.iter_mut().zip(ba).zip(bb).for_each(|((o, &x), &y)| *o = f(ch, x, y));
+        let samples = out.chunks_exact_mut(s * c).zip(a.chunks_exact(s * c)).zip(b.chunks_exact(s * c));
+        for ((so, sa), sb) in samples {
+            let blocks = so.chunks_exact_mut(s).zip(sa.chunks_exact(s)).zip(sb.chunks_exact(s));
+            for (((bo, ba), bb), p) in blocks.zip(params) {
+                bo.iter_mut().zip(ba).zip(bb).for_each(|((o, &x), &y)| *o = f(p, x, y));
+            }
         }
     }
 }
@@ -253,13 +263,17 @@ pub struct BatchNorm<F, const D: usize> {
     staging: Buffer<F>,
     out: Buffer<F>,
     grad_in: Buffer<F>,
-    /// Per channel: the mean and `1/√(σ² + eps)` of the last forward.
-    mean: Vec<F>,
-    invstd: Vec<F>,
-    /// Per-channel scratch (sums in f64, backward coefficients).
+    /// Per channel `[μ, 1/√(σ² + eps), γ, β]` of the last forward (γ = 1, β = 0 without
+    /// affine parameters).
+    stats: Vec<[F; 4]>,
+    /// Per-channel backward coefficients `[γ/√(σ² + eps), Σg/m, Σg·x̂/m]`.
+    coef: Vec<[F; 3]>,
+    /// Per-channel sums in f64.
     acc: Vec<f64>,
     acc2: Vec<f64>,
-    coef: [Vec<F>; 3],
+    /// `units[ch] = ()`: the parameters of a reduction that needs none (a `Vec` of a
+    /// zero-sized type never allocates).
+    units: Vec<()>,
     /// `(N, C, S)` of the last forward.
     geometry: (usize, usize, usize),
     /// Whether the last forward normalised with batch statistics.
@@ -355,11 +369,11 @@ impl<F: Float, const D: usize> BatchNormBuilder<F, D> {
             staging: Buffer::new(),
             out: Buffer::new(),
             grad_in: Buffer::new(),
-            mean: vec![F::zero(); c],
-            invstd: vec![F::zero(); c],
+            stats: vec![[F::zero(), F::one(), F::one(), F::zero()]; c],
+            coef: vec![[F::zero(); 3]; c],
             acc: vec![0.0; c],
             acc2: vec![0.0; c],
-            coef: [vec![F::zero(); c], vec![F::zero(); c], vec![F::zero(); c]],
+            units: vec![(); c],
             geometry: (0, c, 1),
             batch_stats: false,
             pass: Pass::None,
@@ -530,30 +544,27 @@ impl<F: Float, const D: usize> BatchNorm<F, D> {
         if self.affine.is_none() && !input_grad {
             return Ok(());
         }
-        let (n, c, s) = self.geometry;
+        let (n, _, s) = self.geometry;
         let gs = contiguous(&g, &mut self.staging);
         let xhat = self.xhat.view().to_slice().expect("buffer views are contiguous");
-        channel_reduce((c, s), gs, gs, &mut self.acc, |_, g, _| g.as_f64());
-        channel_reduce((c, s), gs, xhat, &mut self.acc2, |_, g, xh| g.as_f64() * xh.as_f64());
+        channel_reduce(s, gs, gs, &self.units, &mut self.acc, |_, g, _| g.as_f64());
+        channel_reduce(s, gs, xhat, &self.units, &mut self.acc2, |_, g, xh| g.as_f64() * xh.as_f64());
         if let Some(a) = &mut self.affine {
             a.bias_grad.iter_mut().zip(&self.acc).for_each(|(d, &v)| *d = F::lit(v));
             a.weight_grad.iter_mut().zip(&self.acc2).for_each(|(d, &v)| *d = F::lit(v));
         }
         if input_grad {
             let m = (n * s) as f64;
-            let [scale, mg, mgx] = &mut self.coef;
-            for ch in 0..c {
+            for (ch, k) in self.coef.iter_mut().enumerate() {
                 let w = self.affine.as_ref().map_or(F::one(), |a| a.weight[ch]);
-                scale[ch] = w * self.invstd[ch];
                 // Batch statistics depend on x: subtract the mean gradient and its
                 // projection on x̂.
-                let (a, b) =
+                let (mg, mgx) =
                     if self.batch_stats { (self.acc[ch] / m, self.acc2[ch] / m) } else { (0.0, 0.0) };
-                mg[ch] = F::lit(a);
-                mgx[ch] = F::lit(b);
+                *k = [w * self.stats[ch][1], F::lit(mg), F::lit(mgx)];
             }
             let dx = slice_mut(self.grad_in.reshape(g.shape()));
-            channel_map((c, s), gs, xhat, dx, |ch, g, xh| scale[ch] * (g - mg[ch] - xh * mgx[ch]));
+            channel_map(s, gs, xhat, &self.coef, dx, |k, g, xh| k[0] * (g - k[1] - xh * k[2]));
         }
         Ok(())
     }
@@ -600,17 +611,15 @@ impl<F: Float, const D: usize> Model<F> for BatchNorm<F, D> {
         let xs = contiguous(&x, &mut self.staging);
         let eps = self.eps;
         if batch_stats {
-            channel_reduce((c, s), xs, xs, &mut self.acc, |_, v, _| v.as_f64());
+            channel_reduce(s, xs, xs, &self.units, &mut self.acc, |_, v, _| v.as_f64());
             self.acc.iter_mut().for_each(|v| *v /= m as f64);
-            let mean = &self.acc;
-            channel_reduce((c, s), xs, xs, &mut self.acc2, |ch, v, _| {
-                let d = v.as_f64() - mean[ch];
+            channel_reduce(s, xs, xs, &self.acc, &mut self.acc2, |&mean, v, _| {
+                let d = v.as_f64() - mean;
                 d * d
             });
-            for ch in 0..c {
-                let var = self.acc2[ch] / m as f64;
-                self.mean[ch] = F::lit(self.acc[ch]);
-                self.invstd[ch] = F::lit(1.0 / (var + eps).sqrt());
+            for ((st, &mean), &ss) in self.stats.iter_mut().zip(&self.acc).zip(&self.acc2) {
+                st[0] = F::lit(mean);
+                st[1] = F::lit(1.0 / (ss / m as f64 + eps).sqrt());
             }
             if let (Some(r), true) = (&mut self.running, mode.is_training()) {
                 let nbt = &mut r.num_batches_tracked[()];
@@ -623,32 +632,24 @@ impl<F: Float, const D: usize> Model<F> for BatchNorm<F, D> {
                 }
             }
         } else if let Some(r) = &self.running {
-            for ch in 0..c {
-                self.mean[ch] = r.mean[ch];
-                self.invstd[ch] = F::lit(1.0 / (r.var[ch].as_f64() + eps).sqrt());
+            for ((st, &mean), &var) in self.stats.iter_mut().zip(&r.mean).zip(&r.var) {
+                st[0] = mean;
+                st[1] = F::lit(1.0 / (var.as_f64() + eps).sqrt());
             }
         }
-        let (mean, invstd) = (&self.mean, &self.invstd);
+        if let Some(a) = &self.affine {
+            for ((st, &w), &b) in self.stats.iter_mut().zip(&a.weight).zip(&a.bias) {
+                st[2] = w;
+                st[3] = b;
+            }
+        }
         let out = slice_mut(self.out.reshape(x.shape()));
-        let affine = self.affine.as_ref();
-        let (w, b) = match affine {
-            Some(a) => (a.weight.as_slice().expect("owned 1-D"), a.bias.as_slice().expect("owned 1-D")),
-            None => (&[][..], &[][..]),
-        };
         if mode.records() {
             let xhat = slice_mut(self.xhat.reshape(x.shape()));
-            channel_map((c, s), xs, xs, xhat, |ch, v, _| (v - mean[ch]) * invstd[ch]);
-            match affine {
-                Some(_) => channel_map((c, s), xhat, xhat, out, |ch, xh, _| xh * w[ch] + b[ch]),
-                None => out.copy_from_slice(xhat),
-            }
+            channel_map(s, xs, xs, &self.stats, xhat, |st, v, _| (v - st[0]) * st[1]);
+            channel_map(s, xhat, xhat, &self.stats, out, |st, xh, _| xh * st[2] + st[3]);
         } else {
-            match affine {
-                Some(_) => {
-                    channel_map((c, s), xs, xs, out, |ch, v, _| (v - mean[ch]) * invstd[ch] * w[ch] + b[ch])
-                }
-                None => channel_map((c, s), xs, xs, out, |ch, v, _| (v - mean[ch]) * invstd[ch]),
-            }
+            channel_map(s, xs, xs, &self.stats, out, |st, v, _| (v - st[0]) * st[1] * st[2] + st[3]);
         }
         self.geometry = (n, c, s);
         self.batch_stats = batch_stats;
@@ -736,9 +737,11 @@ pub struct GroupNorm<F> {
     grad_in: Buffer<F>,
     /// `1/√(σ² + eps)` per (sample, group) of the last forward, `[N·G]`.
     invstd: Buffer<F>,
-    /// Per-(sample, channel) partial sums of `g` and `g·x̂` for one group.
+    /// Per channel: `dL/dβ` and `dL/dγ` sums in f64.
     acc: Vec<f64>,
     acc2: Vec<f64>,
+    /// Per channel `[γ, β]` (`[1, 0]` without affine parameters).
+    wb: Vec<[F; 2]>,
     /// `(N, C, S)` of the last forward.
     geometry: (usize, usize, usize),
     pass: Pass,
@@ -796,6 +799,7 @@ impl<F: Float> GroupNormBuilder<F> {
             invstd: Buffer::new(),
             acc: vec![0.0; c],
             acc2: vec![0.0; c],
+            wb: vec![[F::one(), F::zero()]; c],
             geometry: (0, c, 1),
             pass: Pass::None,
         })
@@ -891,14 +895,24 @@ impl<F: Float> GroupNorm<F> {
         Ok(())
     }
 
+    /// `[γ, β]` per channel from the current parameters.
+    fn load_wb(&mut self) {
+        if let Some(a) = &self.affine {
+            for ((p, &w), &b) in self.wb.iter_mut().zip(&a.weight).zip(&a.bias) {
+                *p = [w, b];
+            }
+        }
+    }
+
     fn backward_impl(&mut self, op: &'static str, g: ArrayViewD<'_, F>, input_grad: bool) -> Result<()> {
         self.check_grad(op, &g)?;
         if self.affine.is_none() && !input_grad {
             return Ok(());
         }
+        self.load_wb();
         let (_, c, s) = self.geometry;
         let cg = c / self.num_groups;
-        let m = (cg * s) as f64;
+        let group = cg * s;
         let gs = contiguous(&g, &mut self.staging);
         let xhat = self.xhat.view().to_slice().expect("buffer views are contiguous");
         let invstd = self.invstd.view().to_slice().expect("buffer views are contiguous");
@@ -906,35 +920,36 @@ impl<F: Float> GroupNorm<F> {
         dw.fill(0.0);
         db.fill(0.0);
         let dx = slice_mut(self.grad_in.reshape(g.shape()));
-        let group = cg * s;
         if group > 0 {
             let blocks = gs.chunks_exact(group).zip(xhat.chunks_exact(group)).zip(dx.chunks_exact_mut(group));
-            for (k, ((gb, xb), db_x)) in blocks.enumerate() {
+            for (k, ((gb, xb), dxb)) in blocks.enumerate() {
                 let g0 = (k % self.num_groups) * cg;
-                // Σ ĝ and Σ ĝ·x̂ over the group, from per-channel sums of g and g·x̂.
+                let wb = &self.wb[g0..g0 + cg];
+                // Σ ĝ and Σ ĝ·x̂ over the group (ĝ = g·γ), from per-channel sums of g and
+                // g·x̂, which are also the channel's contributions to dβ and dγ.
                 let (mut sum_gh, mut sum_ghx) = (0.0, 0.0);
-                for j in 0..cg {
-                    let ch = g0 + j;
-                    let (gc, xc) = (&gb[j * s..(j + 1) * s], &xb[j * s..(j + 1) * s]);
+                let chans = gb.chunks_exact(s).zip(xb.chunks_exact(s)).zip(wb);
+                for (((gc, xc), p), (db, dw)) in
+                    chans.zip(db[g0..g0 + cg].iter_mut().zip(&mut dw[g0..g0 + cg]))
+                {
                     let sg = sum_map(gc, gc, |g, _| g.as_f64());
                     let sgx = sum_map(gc, xc, |g, x| g.as_f64() * x.as_f64());
-                    db[ch] += sg;
-                    dw[ch] += sgx;
-                    let w = self.affine.as_ref().map_or(1.0, |a| a.weight[ch].as_f64());
-                    sum_gh += w * sg;
-                    sum_ghx += w * sgx;
+                    *db += sg;
+                    *dw += sgx;
+                    sum_gh += p[0].as_f64() * sg;
+                    sum_ghx += p[0].as_f64() * sgx;
                 }
                 if input_grad {
                     let istd = invstd[k];
+                    let m = group as f64;
                     let (a, b) = (F::lit(sum_gh / m), F::lit(sum_ghx / m));
-                    for j in 0..cg {
-                        let ch = g0 + j;
-                        let w = self.affine.as_ref().map_or(F::one(), |a| a.weight[ch]);
-                        let range = j * s..(j + 1) * s;
-                        db_x[range.clone()]
-                            .iter_mut()
-                            .zip(&gb[range.clone()])
-                            .zip(&xb[range])
+                    let chans =
+                        dxb.chunks_exact_mut(s).zip(gb.chunks_exact(s)).zip(xb.chunks_exact(s)).zip(wb);
+                    for (((dc, gc), xc), p) in chans {
+                        let w = p[0];
+                        dc.iter_mut()
+                            .zip(gc)
+                            .zip(xc)
                             .for_each(|((d, &g), &xh)| *d = istd * (g * w - a - xh * b));
                     }
                 }
@@ -977,6 +992,7 @@ impl<F: Float> Model<F> for GroupNorm<F> {
                 ),
             ));
         }
+        self.load_wb();
         let xs = contiguous(&x, &mut self.staging);
         let group = cg * s;
         let eps = self.eps;
@@ -996,17 +1012,11 @@ impl<F: Float> Model<F> for GroupNorm<F> {
                 invstd[k] = F::lit(istd);
                 let (mean, istd) = (F::lit(mean), F::lit(istd));
                 let g0 = (k % self.num_groups) * cg;
-                for j in 0..cg {
-                    let (w, b) = match &self.affine {
-                        Some(a) => (a.weight[g0 + j], a.bias[g0 + j]),
-                        None => (F::one(), F::zero()),
-                    };
-                    let range = j * s..(j + 1) * s;
-                    for ((o, h), &v) in
-                        ob[range.clone()].iter_mut().zip(&mut hb[range.clone()]).zip(&xb[range])
-                    {
+                let chans = ob.chunks_exact_mut(s).zip(hb.chunks_exact_mut(s)).zip(xb.chunks_exact(s));
+                for (((oc, hc), xc), p) in chans.zip(&self.wb[g0..g0 + cg]) {
+                    for ((o, h), &v) in oc.iter_mut().zip(hc.iter_mut()).zip(xc) {
                         *h = (v - mean) * istd;
-                        *o = *h * w + b;
+                        *o = *h * p[0] + p[1];
                     }
                 }
             }
@@ -1027,5 +1037,431 @@ impl<F: Float> Layer<F> for GroupNorm<F> {
     fn backward_input(&mut self, grad_out: ArrayViewD<'_, F>) -> Result<ArrayViewD<'_, F>> {
         self.backward_impl("GroupNorm::backward_input", grad_out, true)?;
         Ok(self.grad_in.view())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::BufferValue;
+    use approx::assert_abs_diff_eq;
+    use ndarray::{Array, Array2, ArrayD, Dimension, IxDyn, array};
+
+    fn bn1() -> BatchNorm1d<f64> {
+        let mut bn = BatchNorm1d::from_weights(array![2.0, -1.0], array![0.5, 0.0]).unwrap();
+        bn.running_mean_mut().unwrap().assign(&array![0.1, -0.2]);
+        bn.running_var_mut().unwrap().assign(&array![2.0, 0.5]);
+        bn
+    }
+
+    fn x1() -> ArrayD<f64> {
+        array![[1.0, 2.0], [3.0, -1.0], [-2.0, 0.5]].into_dyn()
+    }
+
+    fn g1() -> ArrayD<f64> {
+        array![[1.0, 0.5], [-1.0, 2.0], [0.5, -0.5]].into_dyn()
+    }
+
+    /// numpy, PyTorch's formulas (train: batch statistics, biased variance for the
+    /// output, unbiased for running_var; eval: running statistics):
+    ///
+    /// ```python
+    /// x = np.array([[1., 2.], [3., -1.], [-2., .5]]); w = np.array([2., -1.]); b = np.array([.5, 0.])
+    /// rm = np.array([.1, -.2]); rv = np.array([2., .5]); eps = 1e-5
+    /// g = np.array([[1., .5], [-1., 2.], [.5, -.5]])
+    /// istd = 1/np.sqrt(x.var(0) + eps); xh = (x - x.mean(0))*istd; y = xh*w + b
+    /// .9*rm + .1*x.mean(0); .9*rv + .1*x.var(0, ddof=1)
+    /// (g*xh).sum(0); g.sum(0); w*istd*(g - g.mean(0) - xh*(g*xh).mean(0))
+    /// istd_r = 1/np.sqrt(rv + eps); xr = (x - rm)*istd_r
+    /// xr*w + b; g*w*istd_r; (g*xr).sum(0)
+    /// ```
+    #[test]
+    fn batch_norm_train_hand_checked() {
+        let mut bn = bn1();
+        let y = bn.forward(x1().view(), Mode::Train).unwrap().to_owned();
+        let want = array![
+            [0.8244424580535786, -1.2247407889290967],
+            [2.77109720637505, 1.2247407889290967],
+            [-2.0955396644286286, 0.0]
+        ];
+        assert_abs_diff_eq!(y, want.into_dyn(), epsilon = 1e-15);
+        assert_abs_diff_eq!(bn.running_mean().unwrap(), array![0.15666666666666668, -0.13], epsilon = 1e-16);
+        assert_abs_diff_eq!(bn.running_var().unwrap(), array![2.4333333333333336, 0.675], epsilon = 1e-15);
+        assert_eq!(bn.num_batches_tracked(), Some(1));
+        let dx = bn.backward_input(g1().view()).unwrap().to_owned();
+        let want = array![
+            [0.8964855371442231, -0.47628400214145744],
+            [-0.5378928591155899, -0.4762921670256179],
+            [-0.3585926780286331, 0.9525761691670751]
+        ];
+        assert_abs_diff_eq!(dx, want.into_dyn(), epsilon = 1e-15);
+        assert_abs_diff_eq!(
+            bn.weight_grad().unwrap(),
+            array![-1.622212290267893, -1.8371111833936449],
+            epsilon = 1e-15
+        );
+        assert_eq!(bn.bias_grad().unwrap(), array![0.5, 2.0]);
+        // Model::backward gives the same parameter gradients (overwritten, not added).
+        bn.backward(g1().view()).unwrap();
+        assert_eq!(bn.bias_grad().unwrap(), array![0.5, 2.0]);
+        let names: Vec<String> = bn.parameters().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["weight", "bias"]);
+        let bufs: Vec<String> = bn.buffers().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(bufs, ["running_mean", "running_var", "num_batches_tracked"]);
+        assert!(matches!(&bn.buffers()[2].1, BufferValue::Int(v) if v.shape().is_empty() && v[[]] == 1));
+    }
+
+    #[test]
+    fn batch_norm_eval_and_eval_grad_use_running_statistics() {
+        let want_y = array![
+            [1.7727890241672026, -3.1112387249891205],
+            [4.601209077872097, 1.13135953635968],
+            [-2.4698410563901394, -0.9899395943147199]
+        ]
+        .into_dyn();
+        let mut bn = bn1();
+        let y = bn.forward(x1().view(), Mode::Eval).unwrap().to_owned();
+        assert_abs_diff_eq!(y, want_y, epsilon = 1e-15);
+        assert!(matches!(
+            bn.backward(g1().view()),
+            Err(Error::InvalidInput { op: "BatchNorm1d::backward", .. })
+        ));
+        let y = bn.forward(x1().view(), Mode::EvalGrad).unwrap().to_owned();
+        assert_abs_diff_eq!(y, want_y, epsilon = 1e-15);
+        let dx = bn.backward_input(g1().view()).unwrap().to_owned();
+        let want = array![
+            [1.4142100268524473, -0.7070997102248],
+            [-1.4142100268524473, -2.8283988408992],
+            [0.7071050134262237, 0.7070997102248]
+        ];
+        assert_abs_diff_eq!(dx, want.into_dyn(), epsilon = 1e-15);
+        assert_abs_diff_eq!(
+            bn.weight_grad().unwrap(),
+            array![-2.156670290949982, -1.2020695073821597],
+            epsilon = 1e-15
+        );
+        // Evaluation never touches the running statistics.
+        assert_eq!(bn.running_mean().unwrap(), array![0.1, -0.2]);
+        assert_eq!(bn.running_var().unwrap(), array![2.0, 0.5]);
+        assert_eq!(bn.num_batches_tracked(), Some(0));
+        // One sample is fine with running statistics.
+        let one = array![[1.0, 2.0]].into_dyn();
+        let y1 = bn.forward(one.view(), Mode::Eval).unwrap().to_owned();
+        assert_eq!(y1.index_axis(ndarray::Axis(0), 0), y.index_axis(ndarray::Axis(0), 0));
+    }
+
+    #[test]
+    fn momentum_none_is_a_cumulative_average() {
+        let mut bn = BatchNorm1d::<f64>::builder(1).momentum(None).build().unwrap();
+        assert_eq!(bn.momentum(), None);
+        for (k, batch) in [[1.0, 3.0], [10.0, 20.0], [-4.0, -8.0]].iter().enumerate() {
+            bn.forward(
+                Array2::from_shape_vec((2, 1), batch.to_vec()).unwrap().into_dyn().view(),
+                Mode::Train,
+            )
+            .unwrap();
+            assert_eq!(bn.num_batches_tracked(), Some(k as i64 + 1));
+        }
+        // Means 2, 15, −6 → 11/3; unbiased variances 2, 50, 8 → 20.
+        assert_abs_diff_eq!(bn.running_mean().unwrap()[0], 11.0 / 3.0, epsilon = 1e-14);
+        assert_abs_diff_eq!(bn.running_var().unwrap()[0], 20.0, epsilon = 1e-13);
+        // momentum 0 freezes the statistics, momentum 1 keeps only the last batch.
+        let mut frozen = BatchNorm1d::<f64>::builder(1).momentum(0.0).build().unwrap();
+        let mut last = BatchNorm1d::<f64>::builder(1).momentum(1.0).build().unwrap();
+        let x = array![[1.0], [3.0]].into_dyn();
+        frozen.forward(x.view(), Mode::Train).unwrap();
+        last.forward(x.view(), Mode::Train).unwrap();
+        assert_eq!((frozen.running_mean().unwrap()[0], frozen.running_var().unwrap()[0]), (0.0, 1.0));
+        assert_eq!((last.running_mean().unwrap()[0], last.running_var().unwrap()[0]), (2.0, 2.0));
+    }
+
+    #[test]
+    fn without_running_statistics_batch_statistics_always() {
+        let mut a = BatchNorm1d::<f64>::builder(2).track_running_stats(false).build().unwrap();
+        let mut b = BatchNorm1d::<f64>::new(2).unwrap();
+        let ya = a.forward(x1().view(), Mode::Eval).unwrap().to_owned();
+        let yb = b.forward(x1().view(), Mode::Train).unwrap().to_owned();
+        assert_eq!(ya, yb);
+        assert!(a.buffers().is_empty() && a.running_mean().is_none() && a.num_batches_tracked().is_none());
+        assert!(!a.track_running_stats() && a.affine());
+        // EvalGrad gradients are the batch-statistics ones.
+        a.forward(x1().view(), Mode::EvalGrad).unwrap();
+        let da = a.backward_input(g1().view()).unwrap().to_owned();
+        let db = b.backward_input(g1().view()).unwrap().to_owned();
+        assert_eq!(da, db);
+        // ... and one value per channel is refused in every mode.
+        let err = a.forward(array![[1.0, 2.0]].into_dyn().view(), Mode::Eval).unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { .. }), "{err}");
+    }
+
+    #[test]
+    fn batch_norm_1d_on_sequences_equals_2d() {
+        let x = Array::from_shape_fn((3, 2, 5), |(n, c, l)| ((n * 10 + c * 5 + l) as f64 * 0.7).sin());
+        let g = x.mapv(|v| (3.0 * v).cos());
+        let mut one = BatchNorm1d::<f64>::from_weights(array![1.5, -0.5], array![0.2, 0.3]).unwrap();
+        let mut two = BatchNorm2d::<f64>::from_weights(array![1.5, -0.5], array![0.2, 0.3]).unwrap();
+        let x4 = x.clone().into_shape_with_order((3, 2, 5, 1)).unwrap();
+        let g4 = g.clone().into_shape_with_order((3, 2, 5, 1)).unwrap();
+        let y1 = one.forward(x.view().into_dyn(), Mode::Train).unwrap().to_owned();
+        let y2 = two.forward(x4.view().into_dyn(), Mode::Train).unwrap().to_owned();
+        assert_eq!(y1.as_slice(), y2.as_slice());
+        let d1 = one.backward_input(g.view().into_dyn()).unwrap().to_owned();
+        let d2 = two.backward_input(g4.view().into_dyn()).unwrap().to_owned();
+        assert_eq!(d1.as_slice(), d2.as_slice());
+        assert_eq!(one.weight_grad(), two.weight_grad());
+        assert_eq!(one.running_var(), two.running_var());
+        // The normalised output has mean β and variance γ²·σ²/(σ² + eps) per channel.
+        let c0 = y1.index_axis(ndarray::Axis(1), 0);
+        assert_abs_diff_eq!(c0.mean().unwrap(), 0.2, epsilon = 1e-15);
+    }
+
+    #[test]
+    fn batch_norm_errors_leave_the_layer_unchanged() {
+        let mut bn = bn1();
+        bn.forward(x1().view(), Mode::Train).unwrap();
+        let state = (bn.buffers(), bn.parameters());
+        let cases: [(ArrayD<f64>, &str); 5] = [
+            (ArrayD::zeros(IxDyn(&[3, 3])), "shape"),
+            (ArrayD::zeros(IxDyn(&[3])), "shape"),
+            (ArrayD::zeros(IxDyn(&[3, 2, 2, 2])), "shape"),
+            (ArrayD::zeros(IxDyn(&[1, 2])), "one value"),
+            (ArrayD::zeros(IxDyn(&[0, 2])), "empty"),
+        ];
+        for (x, what) in cases {
+            let err = bn.forward(x.view(), Mode::Train).unwrap_err();
+            match (what, &err) {
+                ("shape", Error::ShapeMismatch { op: "BatchNorm1d::forward", expected, .. }) => {
+                    assert_eq!(expected, &[0, 2], "{err}")
+                }
+                ("one value", Error::InvalidInput { .. }) => {
+                    assert!(err.to_string().contains("more than 1 value per channel"), "{err}")
+                }
+                ("empty", Error::EmptyInput { .. }) => {}
+                _ => panic!("{what}: {err}"),
+            }
+        }
+        assert_eq!((bn.buffers(), bn.parameters()), state);
+        // The last good forward can still be back-propagated.
+        bn.backward(g1().view()).unwrap();
+        assert_eq!(bn.bias_grad().unwrap(), array![0.5, 2.0]);
+        let err = bn.backward(ArrayD::zeros(IxDyn(&[2, 2])).view()).unwrap_err();
+        assert_eq!(
+            err,
+            Error::ShapeMismatch { op: "BatchNorm1d::backward", expected: vec![3, 2], got: vec![2, 2] }
+        );
+        // [1, C, L] with L > 1 has enough values per channel; 2-D expects 4 dimensions.
+        bn.forward(ArrayD::zeros(IxDyn(&[1, 2, 3])).view(), Mode::Train).unwrap();
+        let mut bn2 = BatchNorm2d::<f32>::new(3).unwrap();
+        let err = bn2.forward(ArrayD::zeros(IxDyn(&[2, 3, 4])).view(), Mode::Eval).unwrap_err();
+        assert_eq!(
+            err,
+            Error::ShapeMismatch {
+                op: "BatchNorm2d::forward",
+                expected: vec![0, 3, 0, 0],
+                got: vec![2, 3, 4]
+            }
+        );
+        let err = bn2.forward(ArrayD::zeros(IxDyn(&[2, 4, 4, 4])).view(), Mode::Eval).unwrap_err();
+        assert!(matches!(err, Error::ShapeMismatch { expected, .. } if expected == [0, 3, 0, 0]));
+        let mut bn3 = BatchNorm3d::<f32>::new(1).unwrap();
+        assert_eq!(
+            bn3.forward(ArrayD::zeros(IxDyn(&[2, 1, 2, 2, 2])).view(), Mode::Train).unwrap().len(),
+            16
+        );
+    }
+
+    #[test]
+    fn invalid_hyper_parameters() {
+        let cases: [(Result<()>, &str); 9] = [
+            (BatchNorm1d::<f64>::new(0).map(|_| ()), "num_features"),
+            (BatchNorm2d::<f64>::builder(2).eps(-1.0).build().map(|_| ()), "eps"),
+            (BatchNorm2d::<f64>::builder(2).eps(f64::NAN).build().map(|_| ()), "eps"),
+            (BatchNorm1d::<f64>::builder(2).momentum(1.5).build().map(|_| ()), "momentum"),
+            (BatchNorm1d::<f64>::builder(2).momentum(f64::NAN).build().map(|_| ()), "momentum"),
+            (BatchNorm::<f64, 4>::new(2).map(|_| ()), "D"),
+            (GroupNorm::<f64>::new(0, 4).map(|_| ()), "num_groups"),
+            (GroupNorm::<f64>::new(4, 6).map(|_| ()), "num_channels"),
+            (GroupNorm::<f64>::builder(2, 4).eps(f64::INFINITY).build().map(|_| ()), "eps"),
+        ];
+        for (r, name) in cases {
+            match r {
+                Err(Error::InvalidParameter { name: n, .. }) => assert_eq!(n, name),
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+        let err = BatchNorm1d::<f64>::from_weights(array![1.0, 2.0], array![0.0]).unwrap_err();
+        assert!(matches!(err, Error::ShapeMismatch { expected, got, .. } if expected == [2] && got == [1]));
+        assert!(GroupNorm::<f64>::from_weights(2, array![1.0, 2.0], array![0.0, 1.0, 2.0]).is_err());
+        let bn = BatchNorm2d::<f32>::builder(3).eps(1e-3).momentum(0.01).affine(false).build().unwrap();
+        assert_eq!((bn.num_features(), bn.eps(), bn.momentum(), bn.affine()), (3, 1e-3, Some(0.01), false));
+        assert!(bn.weight().is_none());
+    }
+
+    /// numpy: `x [2, 4, 2]`, two groups of two channels, per-channel affine.
+    ///
+    /// ```python
+    /// xg = np.arange(16.).reshape(2, 4, 2)**1.5 * np.array([1, -1]*8).reshape(2, 4, 2)
+    /// wg = np.array([1., 2., -.5, .25]); bg = np.array([0., .1, .2, .3]); eps = 1e-5
+    /// gg = np.cos(np.arange(16.)).reshape(2, 4, 2)
+    /// xr = xg.reshape(2, 2, 4); s = 1/np.sqrt(xr.var(-1, keepdims=True) + eps)
+    /// xh = ((xr - xr.mean(-1, keepdims=True))*s).reshape(2, 4, 2); y = xh*wg[:, None] + bg[:, None]
+    /// (gg*xh).sum((0, 2)); gg.sum((0, 2))
+    /// gh = (gg*wg[:, None]).reshape(2, 2, 4); xhr = xh.reshape(2, 2, 4)
+    /// s*(gh - gh.mean(-1, keepdims=True) - xhr*(gh*xhr).mean(-1, keepdims=True))
+    /// ```
+    #[test]
+    fn group_norm_hand_checked() {
+        let x = Array::from_shape_fn((2, 4, 2), |(n, c, s)| {
+            let i = (n * 8 + c * 2 + s) as f64;
+            i.powf(1.5) * if s == 0 { 1.0 } else { -1.0 }
+        });
+        let g = Array::from_shape_fn((2, 4, 2), |(n, c, s)| ((n * 8 + c * 2 + s) as f64).cos());
+        let mut gn =
+            GroupNorm::<f64>::from_weights(2, array![1.0, 2.0, -0.5, 0.25], array![0.0, 0.1, 0.2, 0.3])
+                .unwrap();
+        let y = gn.forward(x.view().into_dyn(), Mode::Train).unwrap().to_owned();
+        let want = [
+            0.29239435029989747,
+            -0.05489567418871154,
+            2.649357751434496,
+            -2.924355103656868,
+            -0.1594876810942631,
+            0.5476352710829999,
+            0.6031920932847422,
+            -0.00911829829037386,
+            0.8369379157292184,
+            -0.8287564722096215,
+            2.377716245317238,
+            -2.194079132356432,
+            -0.2429257863875508,
+            0.6408841834796921,
+            0.5754958936860112,
+            0.02348330486005934,
+        ];
+        for (a, b) in y.iter().zip(want) {
+            assert_abs_diff_eq!(*a, b, epsilon = 1e-14);
+        }
+        let dx = gn.backward_input(g.view().into_dyn()).unwrap().to_owned();
+        let want = [
+            0.4019797807404491,
+            0.3085439063012613,
+            -0.4216349034863751,
+            -0.2888887835553352,
+            0.007598032591499494,
+            -0.016747315866249595,
+            -0.002365576601485264,
+            0.01151485987623537,
+            0.027034864880543484,
+            -0.01666476220919417,
+            -0.021143751006989966,
+            0.010773648335640653,
+            -0.004492373199610233,
+            -0.002707429319957197,
+            0.004327669759279233,
+            0.0028721327602881947,
+        ];
+        for (a, b) in dx.iter().zip(want) {
+            assert_abs_diff_eq!(*a, b, epsilon = 1e-15);
+        }
+        let dw = array![0.8960646974822121, 0.005930971014024844, -0.7198041305778596, 1.223231961244973];
+        assert_abs_diff_eq!(gn.weight_grad().unwrap(), dw, epsilon = 1e-14);
+        let db = array![0.4836720101748493, -2.2407851642359895, 1.3813193047823027, 1.0911218463426828];
+        assert_abs_diff_eq!(gn.bias_grad().unwrap(), db, epsilon = 1e-15);
+        // Eval computes the same function; only the backward is refused.
+        let y2 = gn.forward(x.view().into_dyn(), Mode::Eval).unwrap().to_owned();
+        assert_eq!(y, y2);
+        assert!(gn.backward(g.view().into_dyn()).is_err());
+        assert_eq!((gn.num_groups(), gn.num_channels(), gn.eps()), (2, 4, 1e-5));
+    }
+
+    #[test]
+    fn group_norm_shapes_and_errors() {
+        let mut gn = GroupNorm::<f64>::builder(3, 6).affine(false).build().unwrap();
+        assert_eq!(gn.num_parameters(), 0);
+        for shape in [&[2, 6][..], &[1, 6, 5], &[3, 6, 2, 3]] {
+            let x =
+                Array::from_shape_fn(IxDyn(shape), |i| (i.slice().iter().sum::<usize>() as f64 * 1.3).sin());
+            let y = gn.forward(x.view(), Mode::Train).unwrap().to_owned();
+            // Every (sample, group) has mean 0.
+            let n = shape[0];
+            let y3 = y.into_shape_with_order((n, 3, x.len() / n / 3)).unwrap();
+            assert!(y3.mean_axis(ndarray::Axis(2)).unwrap().iter().all(|m| m.abs() < 1e-14));
+            gn.backward_input(x.view()).unwrap();
+        }
+        for (shape, expected) in [(&[2, 4][..], vec![0, 6]), (&[6][..], vec![0, 6])] {
+            let err = gn.forward(ArrayD::zeros(IxDyn(shape)).view(), Mode::Eval).unwrap_err();
+            assert_eq!(err, Error::ShapeMismatch { op: "GroupNorm::forward", expected, got: shape.to_vec() });
+        }
+        // One value per group over the whole input: refused, as in PyTorch.
+        let mut inst = GroupNorm::<f64>::new(2, 2).unwrap();
+        assert!(matches!(
+            inst.forward(ArrayD::zeros(IxDyn(&[1, 2])).view(), Mode::Train),
+            Err(Error::InvalidInput { .. })
+        ));
+        inst.forward(ArrayD::zeros(IxDyn(&[2, 2])).view(), Mode::Train).unwrap();
+        // Empty batch: empty output.
+        assert_eq!(
+            gn.forward(ArrayD::zeros(IxDyn(&[0, 6, 2])).view(), Mode::Train).unwrap().shape(),
+            &[0, 6, 2]
+        );
+    }
+
+    #[test]
+    fn f32_and_f64_agree_non_contiguous_inputs_and_buffer_reuse() {
+        let x = Array::from_shape_fn((4, 3, 5), |(n, c, l)| {
+            ((n * 15 + c * 5 + l) as f64 * 0.61).sin() * 4.0 + c as f64
+        });
+        let g = x.mapv(|v| (v * 1.7).cos());
+        let mut a = BatchNorm1d::<f64>::new(3).unwrap();
+        let mut b = BatchNorm1d::<f32>::new(3).unwrap();
+        let mut ga = GroupNorm::<f64>::new(3, 3).unwrap();
+        let mut gb = GroupNorm::<f32>::new(3, 3).unwrap();
+        let layers: [(&mut dyn Layer<f64>, &mut dyn Layer<f32>); 2] = [(&mut a, &mut b), (&mut ga, &mut gb)];
+        for (a, b) in layers {
+            let ya = a.forward(x.view().into_dyn(), Mode::Train).unwrap().to_owned();
+            let yb = b.forward(x.mapv(|v| v as f32).view().into_dyn(), Mode::Train).unwrap().mapv(f64::from);
+            assert_abs_diff_eq!(ya, yb, epsilon = 1e-5);
+            let da = a.backward_input(g.view().into_dyn()).unwrap().to_owned();
+            let db = b.backward_input(g.mapv(|v| v as f32).view().into_dyn()).unwrap().mapv(f64::from);
+            assert_abs_diff_eq!(da, db, epsilon = 1e-5);
+            // A permuted (non-contiguous) view of the same values gives the same result.
+            let xp = x.view().permuted_axes([2, 1, 0]).as_standard_layout().into_owned();
+            let y2 =
+                a.forward(xp.view().permuted_axes([2, 1, 0]).into_dyn(), Mode::Train).unwrap().to_owned();
+            assert_eq!(ya, y2);
+            let gp = g.view().permuted_axes([2, 1, 0]).as_standard_layout().into_owned();
+            let d2 = a.backward_input(gp.view().permuted_axes([2, 1, 0]).into_dyn()).unwrap().to_owned();
+            assert_eq!(da, d2);
+        }
+        // `a` saw the batch twice (standard and permuted layout).
+        b.forward(x.mapv(|v| v as f32).view().into_dyn(), Mode::Train).unwrap();
+        assert_eq!((a.num_batches_tracked(), b.num_batches_tracked()), (Some(2), Some(2)));
+        assert_abs_diff_eq!(
+            a.running_var().unwrap(),
+            b.running_var().unwrap().mapv(f64::from),
+            epsilon = 1e-5
+        );
+
+        let mut bn = BatchNorm2d::<f32>::new(4).unwrap();
+        let step = |bn: &mut BatchNorm2d<f32>, n: usize| {
+            let x = Array::from_shape_fn((n, 4, 3, 3), |(a, b, c, d)| (a + b * c + d) as f32).into_dyn();
+            let p = bn.forward(x.view(), Mode::Train).unwrap().as_ptr();
+            let q = bn.backward_input(x.view()).unwrap().as_ptr();
+            (p, q)
+        };
+        let first = step(&mut bn, 8);
+        assert_eq!(step(&mut bn, 3), first);
+        assert_eq!(step(&mut bn, 8), first);
+        assert_eq!((bn.out.capacity(), bn.xhat.capacity(), bn.grad_in.capacity()), (288, 288, 288));
+    }
+
+    #[test]
+    fn layers_are_send_and_sync() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<BatchNorm1d<f32>>();
+        send_sync::<BatchNorm2d<f64>>();
+        send_sync::<BatchNormBuilder<f64, 2>>();
+        send_sync::<GroupNorm<f32>>();
+        send_sync::<GroupNormBuilder<f32>>();
     }
 }
