@@ -32,6 +32,9 @@ pub(crate) struct State<F> {
     gates: Vec<Buffer<F>>,
     /// Per layer and direction: LSTM cell states / GRU `W_hn h + b_hn`, `[T, B, H]`.
     cells: Vec<Buffer<F>>,
+    /// Per layer and direction: LSTM `tanh(c_t)`, `[T, B, H]` (kept for backward:
+    /// `tanh` is the costliest operation of the step).
+    tanh_c: Vec<Buffer<F>>,
     /// Whether the last forward applied dropout between layers.
     dropped: bool,
     /// The output in batch-first layout, `[B, T, D·H]`.
@@ -71,6 +74,7 @@ impl<F: Float> State<F> {
             ys: bufs(layers),
             gates: bufs(layers * dirs),
             cells: bufs(layers * dirs),
+            tanh_c: bufs(layers * dirs),
             dropped: false,
             out: Buffer::new(),
             h_n: Buffer::new(),
@@ -173,15 +177,11 @@ fn state_of<F>(s: &Option<ndarray::Array3<F>>, k: usize, n: usize) -> Option<&[F
     s.as_ref().map(|a| &a.as_slice().expect("standard layout")[k * n..(k + 1) * n])
 }
 
-/// The logistic sigmoid without overflow.
+/// The logistic sigmoid. `exp(−x)` overflowing to `+∞` gives the right limit 0, so no
+/// branch is needed (a branch on the sign made the LSTM gate loop markedly slower).
 #[inline]
 fn sigmoid<F: Float>(x: F) -> F {
-    if x >= F::zero() {
-        F::one() / (F::one() + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (F::one() + e)
-    }
+    F::one() / (F::one() + (-x).exp())
 }
 
 /// Sizes of one direction's pass.
@@ -258,6 +258,7 @@ fn forward_direction<F: Float>(
     y: &mut [F],
     gates: &mut [F],
     cells: &mut [F],
+    tanh_c: &mut [F],
     h0: Option<&[F]>,
     c0: Option<&[F]>,
     hp: &mut [F],
@@ -321,6 +322,7 @@ fn forward_direction<F: Float>(
                 }),
                 Cell::Lstm => {
                     let crow = &mut ccur[bi * h..][..h];
+                    let tcrow = &mut tanh_c[(tt * b + bi) * h..][..h];
                     let (ig, rest) = arow.split_at_mut(h);
                     let (fg, rest) = rest.split_at_mut(h);
                     let (gg, og) = rest.split_at_mut(h);
@@ -333,8 +335,9 @@ fn forward_direction<F: Float>(
                             Some(cp) => f * cp[j] + i * g,
                             None => i * g,
                         };
-                        crow[j] = c;
-                        yrow[j] = o * c.tanh();
+                        let tc = c.tanh();
+                        (crow[j], tcrow[j]) = (c, tc);
+                        yrow[j] = o * tc;
                     }
                 }
                 Cell::Gru => {
@@ -371,6 +374,7 @@ fn backward_direction<F: Float>(
     y: &[F],
     gates: &[F],
     cells: &[F],
+    tanh_c: &[F],
     dy: &[F],
     h0: Option<&[F]>,
     c0: Option<&[F]>,
@@ -424,12 +428,12 @@ fn backward_direction<F: Float>(
                     let (ig, rest) = grow.split_at(h);
                     let (fg, rest) = rest.split_at(h);
                     let (gg, og) = rest.split_at(h);
-                    let c = &cells[tt * step_h + bi * h..][..h];
+                    let tcs = &tanh_c[tt * step_h + bi * h..][..h];
                     let cp = cprev.map(|c| &c[bi * h..][..h]);
                     let dcrow = &mut dc[bi * h..][..h];
                     for j in 0..h {
                         let (i, f, g, o) = (ig[j], fg[j], gg[j], og[j]);
-                        let tc = c[j].tanh();
+                        let tc = tcs[j];
                         let dhj = dhrow[j];
                         // dL/dc_t: through h_t = o ⊙ tanh(c_t), and from step t + 1.
                         let dcv = dcrow[j] + dhj * o * (one - tc * tc);
@@ -562,6 +566,7 @@ impl<F: Float, K: RecurrentKind> Recurrent<F, K> {
                 let dm = Dims { t, b, h, input: cfg.layer_input(l), dirs, d };
                 let gates = slice_mut(st.gates[k].reshape(&[t, b, gh]));
                 let cells = slice_mut(st.cells[k].reshape(&[t, b, if cell.gates() > 1 { h } else { 0 }]));
+                let tanh_c = slice_mut(st.tanh_c[k].reshape(&[t, b, if cell == Cell::Lstm { h } else { 0 }]));
                 forward_direction(
                     cell,
                     &self.params[k],
@@ -570,6 +575,7 @@ impl<F: Float, K: RecurrentKind> Recurrent<F, K> {
                     y,
                     gates,
                     cells,
+                    tanh_c,
                     state_of(&self.h0, k, b * h),
                     state_of(&self.c0, k, b * h),
                     hp,
@@ -661,6 +667,7 @@ impl<F: Float, K: RecurrentKind> Recurrent<F, K> {
                     data(&st.ys[l]),
                     data(&st.gates[k]),
                     data(&st.cells[k]),
+                    data(&st.tanh_c[k]),
                     data(&st.dy),
                     state_of(&self.h0, k, b * h),
                     state_of(&self.c0, k, b * h),
