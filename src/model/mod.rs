@@ -24,8 +24,8 @@ pub use layers::{
 };
 pub use linear::{Dense, Linear, LinearBuilder};
 pub use recurrent::{
-    Gru, GruBuilder, GruKind, LastStep, Lstm, LstmBuilder, LstmKind, Recurrent, RecurrentBuilder, RecurrentKind, Rnn,
-    RnnBuilder, RnnKind, RnnNonlinearity,
+    Gru, GruBuilder, GruKind, LastStep, Lstm, LstmBuilder, LstmKind, Recurrent, RecurrentBuilder,
+    RecurrentKind, Rnn, RnnBuilder, RnnKind, RnnNonlinearity,
 };
 pub use sequential::Sequential;
 

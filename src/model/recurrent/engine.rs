@@ -11,8 +11,8 @@ use ndarray::{Array1, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMut2, Ix3, Sh
 
 use super::{Cell, DirParams, Recurrent, RecurrentKind};
 use crate::error::{Error, Result};
-use crate::model::{Mode, Model};
 use crate::model::layers::{Pass, copy_into, slice_mut};
+use crate::model::{Mode, Model};
 use crate::tensor::{Buffer, Float};
 
 /// Every buffer of a recurrent layer, reused between batches.
@@ -102,7 +102,13 @@ impl<F: Float> State<F> {
     #[cfg(test)]
     pub(super) fn capacities(&self) -> [usize; 5] {
         let top = self.ys.len() - 1;
-        [self.out.capacity(), self.ys[top].capacity(), self.gates[0].capacity(), self.da.capacity(), self.grad_in.capacity()]
+        [
+            self.out.capacity(),
+            self.ys[top].capacity(),
+            self.gates[0].capacity(),
+            self.da.capacity(),
+            self.grad_in.capacity(),
+        ]
     }
 
     /// `dL/dinput` of the last `backward_input`, in the input's layout.
@@ -127,7 +133,8 @@ fn mat_mut<F>(s: &mut [F], rows: usize, cols: usize) -> ArrayViewMut2<'_, F> {
 /// `rows × cols` with rows `stride` apart (a direction's block of `[·, D·H]` rows).
 fn strided<F>(s: &[F], rows: usize, cols: usize, stride: usize) -> ArrayView2<'_, F> {
     let len = (rows - 1) * stride + cols;
-    ArrayView2::from_shape((rows, cols).strides((stride, 1)), &s[..len]).expect("slice holds the strided rows")
+    ArrayView2::from_shape((rows, cols).strides((stride, 1)), &s[..len])
+        .expect("slice holds the strided rows")
 }
 
 /// Step `cur` (mutable) and step `prev` (shared) of a buffer of steps of `step` elements.
@@ -297,7 +304,9 @@ fn forward_direction<F: Float>(
                 general_mat_mul(F::one(), &hm.mat(b, h), &p.w_hh.t(), F::zero(), &mut mat_mut(hp, b, gh))
             }
             (Cell::Gru, None) => hp.fill(F::zero()),
-            (_, Some(hm)) => general_mat_mul(F::one(), &hm.mat(b, h), &p.w_hh.t(), F::one(), &mut mat_mut(a, b, gh)),
+            (_, Some(hm)) => {
+                general_mat_mul(F::one(), &hm.mat(b, h), &p.w_hh.t(), F::one(), &mut mat_mut(a, b, gh))
+            }
             (_, None) => {}
         }
         let (ccur, cprev): (&mut [F], Option<&[F]>) = match (cell, prev) {
@@ -306,7 +315,9 @@ fn forward_direction<F: Float>(
                 let (c, p) = two_steps(cells, step_h, tt, pv);
                 (c, Some(p))
             }
-            (_, _) => (&mut cells[tt * step_h..(tt + 1) * step_h], if cell == Cell::Lstm { c0 } else { None }),
+            (_, _) => {
+                (&mut cells[tt * step_h..(tt + 1) * step_h], if cell == Cell::Lstm { c0 } else { None })
+            }
         };
         for bi in 0..b {
             let arow = &mut a[bi * gh..(bi + 1) * gh];
@@ -416,9 +427,11 @@ fn backward_direction<F: Float>(
             let darow = &mut dat[bi * gh..][..gh];
             match cell {
                 // tanh' = 1 − h²
-                Cell::Tanh => {
-                    darow.iter_mut().zip(grow).zip(dhrow.iter()).for_each(|((a, &y), &g)| *a = g * (one - y * y))
-                }
+                Cell::Tanh => darow
+                    .iter_mut()
+                    .zip(grow)
+                    .zip(dhrow.iter())
+                    .for_each(|((a, &y), &g)| *a = g * (one - y * y)),
                 Cell::Relu => darow
                     .iter_mut()
                     .zip(grow)
@@ -469,7 +482,8 @@ fn backward_direction<F: Float>(
         }
         // dL/dh_{t−1} = dA_hₜ · W_hh (+ GRU's direct z ⊙ dL/dh_t already in carry).
         if prev.is_some() || need_h0 {
-            let src = if gru { &dah[tt * step_g..(tt + 1) * step_g] } else { &da[tt * step_g..(tt + 1) * step_g] };
+            let src =
+                if gru { &dah[tt * step_g..(tt + 1) * step_g] } else { &da[tt * step_g..(tt + 1) * step_g] };
             let beta = if gru { one } else { F::zero() };
             general_mat_mul(one, &mat(src, b, gh), &p.w_hh, beta, &mut mat_mut(carry, b, h));
         }
@@ -515,15 +529,27 @@ fn backward_direction<F: Float>(
 
 impl<F: Float, K: RecurrentKind> Recurrent<F, K> {
     /// Checks the input; returns it as 3-D with `(T, B)`.
-    fn check_input<'a>(&self, op: &'static str, x: ArrayViewD<'a, F>) -> Result<(ArrayView3<'a, F>, usize, usize)> {
+    fn check_input<'a>(
+        &self,
+        op: &'static str,
+        x: ArrayViewD<'a, F>,
+    ) -> Result<(ArrayView3<'a, F>, usize, usize)> {
         let cfg = &self.cfg;
         if x.ndim() != 3 || x.shape()[2] != cfg.input_size {
-            return Err(Error::ShapeMismatch { op, expected: vec![0, 0, cfg.input_size], got: x.shape().to_vec() });
+            return Err(Error::ShapeMismatch {
+                op,
+                expected: vec![0, 0, cfg.input_size],
+                got: x.shape().to_vec(),
+            });
         }
         let x = x.into_dimensionality::<Ix3>().expect("checked 3-D");
-        let (b, t) = if cfg.batch_first { (x.shape()[0], x.shape()[1]) } else { (x.shape()[1], x.shape()[0]) };
+        let (b, t) =
+            if cfg.batch_first { (x.shape()[0], x.shape()[1]) } else { (x.shape()[1], x.shape()[0]) };
         if t == 0 {
-            return Err(Error::EmptyInput { op, what: "a sequence of length 0 (at least one time step is needed)" });
+            return Err(Error::EmptyInput {
+                op,
+                what: "a sequence of length 0 (at least one time step is needed)",
+            });
         }
         if b == 0 {
             return Err(Error::EmptyInput { op, what: "a batch of 0 sequences" });
@@ -532,7 +558,10 @@ impl<F: Float, K: RecurrentKind> Recurrent<F, K> {
             if h0.shape()[1] != b {
                 return Err(Error::invalid_input(
                     op,
-                    format!("the initial state is for a batch of {} sequences, the input has {b}", h0.shape()[1]),
+                    format!(
+                        "the initial state is for a batch of {} sequences, the input has {b}",
+                        h0.shape()[1]
+                    ),
                 ));
             }
         }
@@ -598,7 +627,8 @@ impl<F: Float, K: RecurrentKind> Recurrent<F, K> {
                     h_n[(k * b + bi) * h..][..h].copy_from_slice(&y[(last * b + bi) * dh + d * h..][..h]);
                 }
                 if cell == Cell::Lstm {
-                    c_n[k * b * h..(k + 1) * b * h].copy_from_slice(&data(&st.cells[k])[last * b * h..][..b * h]);
+                    c_n[k * b * h..(k + 1) * b * h]
+                        .copy_from_slice(&data(&st.cells[k])[last * b * h..][..b * h]);
                 }
             }
         }
@@ -612,7 +642,12 @@ impl<F: Float, K: RecurrentKind> Recurrent<F, K> {
         }
     }
 
-    pub(super) fn backward_impl(&mut self, op: &'static str, g: ArrayViewD<'_, F>, input_grad: bool) -> Result<()> {
+    pub(super) fn backward_impl(
+        &mut self,
+        op: &'static str,
+        g: ArrayViewD<'_, F>,
+        input_grad: bool,
+    ) -> Result<()> {
         self.st.pass.require_train(op)?;
         let cfg = self.cfg;
         let (h, dirs, cell) = (cfg.hidden_size, cfg.dirs(), cfg.cell);

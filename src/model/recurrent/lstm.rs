@@ -42,7 +42,7 @@ use crate::tensor::Float;
 /// | `seed` (dropout masks) | 0 | any `u64` |
 ///
 /// Parameters start as `U(−1/√H, 1/√H)`; shapes, names and the implementation are in
-/// the [module docs](super). Deviations from PyTorch: no `proj_size > 0`, no unbatched
+/// the [`Recurrent`] docs. Deviations from PyTorch: no `proj_size > 0`, no unbatched
 /// 2-D input, no `PackedSequence`; [`h_n`](Recurrent::h_n) and [`c_n`](Recurrent::c_n)
 /// are read-only.
 ///

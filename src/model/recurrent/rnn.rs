@@ -45,7 +45,7 @@ pub enum RnnNonlinearity {
 /// | `seed` (dropout masks) | 0 | any `u64` |
 ///
 /// Parameters start as `U(−1/√H, 1/√H)`; shapes, parameter names and the
-/// implementation are described in the [module docs](super). Deviations from PyTorch:
+/// implementation are described in the [`Recurrent`] docs. Deviations from PyTorch:
 /// no unbatched 2-D input (give a batch of one), no `PackedSequence`, and the final
 /// state [`h_n`](Recurrent::h_n) is read-only (the loss reaches it through the output).
 ///
