@@ -41,6 +41,13 @@ pub(crate) struct State<F> {
     out: Buffer<F>,
     pub(super) h_n: Buffer<F>,
     pub(super) c_n: Buffer<F>,
+    /// The initial states the last forward used (a copy: the user may set others
+    /// before `backward`), and whether it used any.
+    h0: Buffer<F>,
+    c0: Buffer<F>,
+    with_state: bool,
+    /// Whether the last backward computed `h0_grad` (and `c0_grad`).
+    pub(super) state_grad: bool,
     pub(super) h0_grad: Buffer<F>,
     pub(super) c0_grad: Buffer<F>,
     /// Gradient of the current layer's output / input, time-major.
@@ -79,6 +86,10 @@ impl<F: Float> State<F> {
             out: Buffer::new(),
             h_n: Buffer::new(),
             c_n: Buffer::new(),
+            h0: Buffer::new(),
+            c0: Buffer::new(),
+            with_state: false,
+            state_grad: false,
             h0_grad: Buffer::new(),
             c0_grad: Buffer::new(),
             dy: Buffer::new(),
@@ -179,9 +190,9 @@ fn col_sums<F: Float>(m: &[F], width: usize, out: &mut Array1<F>) {
     }
 }
 
-/// Entry `k` (`n` elements) of an initial state `[num_layers·D, B, H]`.
-fn state_of<F>(s: &Option<ndarray::Array3<F>>, k: usize, n: usize) -> Option<&[F]> {
-    s.as_ref().map(|a| &a.as_slice().expect("standard layout")[k * n..(k + 1) * n])
+/// Entry `k` (`n` elements) of an initial state `[num_layers·D, B, H]`, if one is used.
+fn state_of<F: Float>(s: &Buffer<F>, used: bool, k: usize, n: usize) -> Option<&[F]> {
+    used.then(|| &data(s)[k * n..(k + 1) * n])
 }
 
 /// The logistic sigmoid. `exp(−x)` overflowing to `+∞` gives the right limit 0, so no
@@ -576,6 +587,16 @@ impl<F: Float, K: RecurrentKind> Recurrent<F, K> {
         let train_dropout = mode.is_training() && !self.dropouts.is_empty();
         let st = &mut self.st;
         copy_time_major(x, cfg.batch_first, slice_mut(st.x0.reshape(&[t, b, cfg.input_size])));
+        st.with_state = self.h0.is_some();
+        if let Some(h0) = &self.h0 {
+            copy_into(&h0.view().into_dyn(), &mut st.h0);
+        }
+        match &self.c0 {
+            Some(c0) => copy_into(&c0.view().into_dyn(), &mut st.c0),
+            None => {
+                st.c0.reshape(&[0]);
+            }
+        }
         let hp = slice_mut(st.hp.reshape(&[b, if cell == Cell::Gru { gh } else { 0 }]));
         let bias = slice_mut(st.bias.reshape(&[gh]));
         for l in 0..cfg.num_layers {
@@ -605,8 +626,8 @@ impl<F: Float, K: RecurrentKind> Recurrent<F, K> {
                     gates,
                     cells,
                     tanh_c,
-                    state_of(&self.h0, k, b * h),
-                    state_of(&self.c0, k, b * h),
+                    state_of(&st.h0, st.with_state, k, b * h),
+                    state_of(&st.c0, st.with_state && cell == Cell::Lstm, k, b * h),
                     hp,
                     bias,
                 );
@@ -665,7 +686,8 @@ impl<F: Float, K: RecurrentKind> Recurrent<F, K> {
         for buf in [&mut st.dh, &mut st.carry, &mut st.dc] {
             buf.reshape(&[b, h]);
         }
-        let with_state = self.h0.is_some();
+        let with_state = st.with_state;
+        st.state_grad = with_state;
         let ld = cfg.num_layers * dirs;
         if with_state {
             st.h0_grad.reshape(&[ld, b, h]);
@@ -704,8 +726,8 @@ impl<F: Float, K: RecurrentKind> Recurrent<F, K> {
                     data(&st.cells[k]),
                     data(&st.tanh_c[k]),
                     data(&st.dy),
-                    state_of(&self.h0, k, b * h),
-                    state_of(&self.c0, k, b * h),
+                    state_of(&st.h0, with_state, k, b * h),
+                    state_of(&st.c0, with_state && cell == Cell::Lstm, k, b * h),
                     Scratch {
                         da: slice_mut(st.da.view_mut()),
                         dah: slice_mut(st.dah.view_mut()),

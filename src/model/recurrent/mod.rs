@@ -556,10 +556,10 @@ impl<F: Float, K: RecurrentKind> Recurrent<F, K> {
         self.st.h_n.view().into_dimensionality::<Ix3>().expect("h_n is 3-D")
     }
 
-    /// `dL/dh_0` of the last backward when an initial state is set (else `None`),
-    /// `[num_layers·D, B, H]`.
+    /// `dL/dh_0`, `[num_layers·D, B, H]`, of the last backward when its forward ran from
+    /// an initial state set with `set_initial_state` (else `None`).
     pub fn h0_grad(&self) -> Option<ArrayView3<'_, F>> {
-        self.h0.as_ref().map(|_| self.st.h0_grad.view().into_dimensionality::<Ix3>().expect("3-D"))
+        self.st.state_grad.then(|| self.st.h0_grad.view().into_dimensionality::<Ix3>().expect("3-D"))
     }
 
     /// Validates and stores initial states (`None`: zeros); `c0` is given with `h0`.
