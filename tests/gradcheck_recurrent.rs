@@ -44,7 +44,11 @@ const CONFIGS: [Opts; 5] = [
 
 /// Builds with the options and random sizes (batch 1–3, length 1–4, input 1–4,
 /// hidden 1–4), then checks every parameter and the input; returns the worst error.
-fn check<K: RecurrentKind>(what: &str, make: impl Fn(usize, usize) -> RecurrentBuilder<f64, K>, seed: u64) -> f64 {
+fn check<K: RecurrentKind>(
+    what: &str,
+    make: impl Fn(usize, usize) -> RecurrentBuilder<f64, K>,
+    seed: u64,
+) -> f64 {
     let mut worst: f64 = 0.0;
     let mut sizes = ndtrain::seeded_rng(seed);
     for (c, o) in CONFIGS.iter().enumerate() {
@@ -64,7 +68,10 @@ fn check<K: RecurrentKind>(what: &str, make: impl Fn(usize, usize) -> RecurrentB
         let label = format!("{what} {o:?} [B={b}, T={t}, in={i}, H={h}]");
         let report = gradcheck(&mut m, x.view(), &GradcheckOptions::default()).unwrap();
         assert_passes(&label, &report);
-        assert_eq!(report.tensors.len(), o.layers * (1 + usize::from(o.bidirectional)) * if o.bias { 4 } else { 2 });
+        assert_eq!(
+            report.tensors.len(),
+            o.layers * (1 + usize::from(o.bidirectional)) * if o.bias { 4 } else { 2 }
+        );
         let input_report = gradcheck_input(&mut m, x.view(), &GradcheckOptions::default()).unwrap();
         assert_passes(&format!("{label} input"), &input_report);
         worst = worst.max(report.max_rel_error()).max(input_report.max_rel_error());
@@ -133,7 +140,12 @@ fn initial_state_gradients() {
     let c0: Array3<f64> = input(&[4, 2, 3], 53).into_dimensionality().unwrap();
     let b = |seed| ndtrain::seeded_rng(seed);
 
-    let mut gru = Gru::<f64>::builder(2, 3).num_layers(2).bidirectional(true).batch_first(true).build(&mut b(1)).unwrap();
+    let mut gru = Gru::<f64>::builder(2, 3)
+        .num_layers(2)
+        .bidirectional(true)
+        .batch_first(true)
+        .build(&mut b(1))
+        .unwrap();
     let numeric = state_differences(&h0, |s| {
         gru.set_initial_state(Some(s.view())).unwrap();
         objective(&mut gru, &x, &r)
@@ -144,7 +156,12 @@ fn initial_state_gradients() {
     gru.backward(r.view()).unwrap();
     assert_close("Gru h0", gru.h0_grad().unwrap(), &numeric);
 
-    let mut rnn = Rnn::<f64>::builder(2, 3).num_layers(2).bidirectional(true).batch_first(true).build(&mut b(2)).unwrap();
+    let mut rnn = Rnn::<f64>::builder(2, 3)
+        .num_layers(2)
+        .bidirectional(true)
+        .batch_first(true)
+        .build(&mut b(2))
+        .unwrap();
     let numeric = state_differences(&h0, |s| {
         rnn.set_initial_state(Some(s.view())).unwrap();
         objective(&mut rnn, &x, &r)
@@ -154,7 +171,12 @@ fn initial_state_gradients() {
     rnn.backward_input(r.view()).unwrap();
     assert_close("Rnn h0", rnn.h0_grad().unwrap(), &numeric);
 
-    let mut lstm = Lstm::<f64>::builder(2, 3).num_layers(2).bidirectional(true).batch_first(true).build(&mut b(3)).unwrap();
+    let mut lstm = Lstm::<f64>::builder(2, 3)
+        .num_layers(2)
+        .bidirectional(true)
+        .batch_first(true)
+        .build(&mut b(3))
+        .unwrap();
     let numeric_h = state_differences(&h0, |s| {
         lstm.set_initial_state(Some((s.view(), c0.view()))).unwrap();
         objective(&mut lstm, &x, &r)
@@ -164,7 +186,10 @@ fn initial_state_gradients() {
         objective(&mut lstm, &x, &r)
     });
     lstm.set_initial_state(Some((h0.view(), c0.view()))).unwrap();
-    assert_passes("Lstm with (h0, c0)", &gradcheck(&mut lstm, x.view(), &GradcheckOptions::default()).unwrap());
+    assert_passes(
+        "Lstm with (h0, c0)",
+        &gradcheck(&mut lstm, x.view(), &GradcheckOptions::default()).unwrap(),
+    );
     objective(&mut lstm, &x, &r);
     lstm.backward(r.view()).unwrap();
     assert_close("Lstm h0", lstm.h0_grad().unwrap(), &numeric_h);
@@ -176,7 +201,10 @@ fn last_step_and_a_sequence_classifier() {
     for batch_first in [true, false] {
         let mut last = LastStep::<f64>::new(batch_first);
         let x = input(&[3, 4, 2], 60);
-        assert_passes("LastStep", &gradcheck_input(&mut last, x.view(), &GradcheckOptions::default()).unwrap());
+        assert_passes(
+            "LastStep",
+            &gradcheck_input(&mut last, x.view(), &GradcheckOptions::default()).unwrap(),
+        );
     }
     let mut rng = ndtrain::seeded_rng(61);
     let mut net = Sequential::<f64>::new()

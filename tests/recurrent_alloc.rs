@@ -14,12 +14,18 @@ use ndtrain::prelude::*;
 mod alloc;
 
 fn data(b: usize, t: usize, w: usize) -> ArrayD<f32> {
-    Array3::from_shape_fn((b, t, w), |(i, j, k)| ((i * 31 + j * 7 + k * 3) % 13) as f32 / 6.0 - 1.0).into_dyn()
+    Array3::from_shape_fn((b, t, w), |(i, j, k)| ((i * 31 + j * 7 + k * 3) % 13) as f32 / 6.0 - 1.0)
+        .into_dyn()
 }
 
 /// Forward in training mode, then backward (with the input gradient when `input_grad`)
 /// of `L = Σ y²/2`, with the gradient written into the caller's buffer.
-fn step<L: Layer<f32>>(m: &mut L, x: &ArrayD<f32>, g: &mut ArrayD<f32>, input_grad: bool) -> ndtrain::Result<()> {
+fn step<L: Layer<f32>>(
+    m: &mut L,
+    x: &ArrayD<f32>,
+    g: &mut ArrayD<f32>,
+    input_grad: bool,
+) -> ndtrain::Result<()> {
     let y = m.forward(x.view(), Mode::Train)?;
     g.assign(&y);
     if input_grad { m.backward_input(g.view()).map(|_| ()) } else { m.backward(g.view()) }
@@ -33,13 +39,22 @@ fn products(layers: usize, dirs: usize, t: usize, input_grad: bool) -> usize {
     layers * dirs * per_dir + (layers - 1 + usize::from(input_grad)) * dirs
 }
 
-fn check<L: Layer<f32>>(what: &str, m: &mut L, layers: usize, dirs: usize, batch_first: bool, width: usize, out: usize) {
+fn check<L: Layer<f32>>(
+    what: &str,
+    m: &mut L,
+    layers: usize,
+    dirs: usize,
+    batch_first: bool,
+    width: usize,
+    out: usize,
+) {
     let shaped = |b: usize, t: usize, w: usize| {
         let x = data(b, t, w);
         if batch_first { x } else { x.permuted_axes(vec![1, 0, 2]).as_standard_layout().into_owned() }
     };
     let batches = [(16, 12), (5, 12), (16, 7)];
-    let mut cases: Vec<_> = batches.iter().map(|&(b, t)| (t, shaped(b, t, width), shaped(b, t, out))).collect();
+    let mut cases: Vec<_> =
+        batches.iter().map(|&(b, t)| (t, shaped(b, t, width), shaped(b, t, out))).collect();
     // Warm-up at the largest batch and sequence: buffers grow here.
     let (_, x, g) = &mut cases[0];
     step(m, x, g, true).unwrap();
@@ -51,7 +66,11 @@ fn check<L: Layer<f32>>(what: &str, m: &mut L, layers: usize, dirs: usize, batch
                 assert_eq!(c.ordinary, 0, "{what}, x {:?}: {} allocations", x.shape(), c.ordinary);
                 assert_eq!(c.live_bytes, 0, "{what}: memory allocated during the step was not freed");
                 let bound = products(layers, dirs, *t, input_grad);
-                assert!(c.gemm_packing <= bound, "{what}: {} packing buffers for {bound} products", c.gemm_packing);
+                assert!(
+                    c.gemm_packing <= bound,
+                    "{what}: {} packing buffers for {bound} products",
+                    c.gemm_packing
+                );
                 assert!(c.gemm_packing > 0, "{what}: the counter saw no matrix product");
             }
         }
@@ -67,7 +86,11 @@ fn check<L: Layer<f32>>(what: &str, m: &mut L, layers: usize, dirs: usize, batch
 #[test]
 fn steady_state_forward_backward_allocates_nothing() {
     let mut rng = ndtrain::seeded_rng(0);
-    let mut rnn = Rnn::<f32>::builder(8, 16).nonlinearity(RnnNonlinearity::Relu).batch_first(true).build(&mut rng).unwrap();
+    let mut rnn = Rnn::<f32>::builder(8, 16)
+        .nonlinearity(RnnNonlinearity::Relu)
+        .batch_first(true)
+        .build(&mut rng)
+        .unwrap();
     check("Rnn", &mut rnn, 1, 1, true, 8, 16);
     let mut lstm = Lstm::<f32>::builder(8, 16).num_layers(2).bidirectional(true).build(&mut rng).unwrap();
     check("Lstm 2 layers bidirectional, time-major", &mut lstm, 2, 2, false, 8, 32);
@@ -105,7 +128,13 @@ fn steady_state_forward_backward_allocates_nothing() {
         for (x, g) in [(&x16, &mut g16), (&x5, &mut g5)] {
             let (c, r) = alloc::count(|| step(&mut net, x, g, false));
             r.unwrap();
-            assert_eq!(c.ordinary, 0, "Gru → LastStep → Linear, batch {}: {} allocations", x.shape()[0], c.ordinary);
+            assert_eq!(
+                c.ordinary,
+                0,
+                "Gru → LastStep → Linear, batch {}: {} allocations",
+                x.shape()[0],
+                c.ordinary
+            );
         }
     }
 }

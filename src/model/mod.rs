@@ -88,8 +88,8 @@ pub use pool::{
     MaxPoolBuilder,
 };
 pub use recurrent::{
-    Gru, GruBuilder, GruKind, LastStep, Lstm, LstmBuilder, LstmKind, Recurrent, RecurrentBuilder, RecurrentKind, Rnn,
-    RnnBuilder, RnnKind, RnnNonlinearity,
+    Gru, GruBuilder, GruKind, LastStep, Lstm, LstmBuilder, LstmKind, Recurrent, RecurrentBuilder,
+    RecurrentKind, Rnn, RnnBuilder, RnnKind, RnnNonlinearity,
 };
 pub use sequential::Sequential;
 pub use transformer::{TransformerEncoder, TransformerEncoderLayer, TransformerEncoderLayerBuilder};

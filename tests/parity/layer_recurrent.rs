@@ -27,7 +27,10 @@ fn sizes(config: &Value) -> (usize, usize) {
 }
 
 fn boxed<K: RecurrentKind>(builder: RecurrentBuilder<f64, K>) -> Result<BoxedLayer, String> {
-    builder.build(&mut ndtrain::seeded_rng(0)).map(|l| Box::new(l) as BoxedLayer).map_err(|e| format!("build: {e}"))
+    builder
+        .build(&mut ndtrain::seeded_rng(0))
+        .map(|l| Box::new(l) as BoxedLayer)
+        .map_err(|e| format!("build: {e}"))
 }
 
 /// The layer for module `name`, or `None` when this family does not know it.
@@ -42,8 +45,9 @@ pub fn build(name: &str, config: &Value) -> Built {
             };
             boxed(common(config, Rnn::builder(input, hidden)).nonlinearity(nonlinearity))
         }),
-        "LSTM" => only(config, &[&COMMON[..], &["proj_size"]].concat())
-            .and_then(|_| boxed(common(config, Lstm::builder(input, hidden)).proj_size(u(config, "proj_size", 0)))),
+        "LSTM" => only(config, &[&COMMON[..], &["proj_size"]].concat()).and_then(|_| {
+            boxed(common(config, Lstm::builder(input, hidden)).proj_size(u(config, "proj_size", 0)))
+        }),
         "GRU" => only(config, &COMMON).and_then(|_| boxed(common(config, Gru::builder(input, hidden)))),
         _ => return None,
     })

@@ -11,8 +11,8 @@ use ndarray::{Array1, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMut2, Ix3, Sh
 
 use super::{Cell, DirParams, Recurrent, RecurrentKind};
 use crate::error::{Error, Result};
-use crate::model::{Mode, Model};
 use crate::model::layers::{Pass, copy_into, slice_mut};
+use crate::model::{Mode, Model};
 use crate::tensor::{Buffer, Float};
 
 /// Every buffer of a recurrent layer, reused between batches.
@@ -32,12 +32,22 @@ pub(crate) struct State<F> {
     gates: Vec<Buffer<F>>,
     /// Per layer and direction: LSTM cell states / GRU `W_hn h + b_hn`, `[T, B, H]`.
     cells: Vec<Buffer<F>>,
+    /// Per layer and direction: LSTM `tanh(c_t)`, `[T, B, H]` (kept for backward:
+    /// `tanh` is the costliest operation of the step).
+    tanh_c: Vec<Buffer<F>>,
     /// Whether the last forward applied dropout between layers.
     dropped: bool,
     /// The output in batch-first layout, `[B, T, D·H]`.
     out: Buffer<F>,
     pub(super) h_n: Buffer<F>,
     pub(super) c_n: Buffer<F>,
+    /// The initial states the last forward used (a copy: the user may set others
+    /// before `backward`), and whether it used any.
+    h0: Buffer<F>,
+    c0: Buffer<F>,
+    with_state: bool,
+    /// Whether the last backward computed `h0_grad` (and `c0_grad`).
+    pub(super) state_grad: bool,
     pub(super) h0_grad: Buffer<F>,
     pub(super) c0_grad: Buffer<F>,
     /// Gradient of the current layer's output / input, time-major.
@@ -71,10 +81,15 @@ impl<F: Float> State<F> {
             ys: bufs(layers),
             gates: bufs(layers * dirs),
             cells: bufs(layers * dirs),
+            tanh_c: bufs(layers * dirs),
             dropped: false,
             out: Buffer::new(),
             h_n: Buffer::new(),
             c_n: Buffer::new(),
+            h0: Buffer::new(),
+            c0: Buffer::new(),
+            with_state: false,
+            state_grad: false,
             h0_grad: Buffer::new(),
             c0_grad: Buffer::new(),
             dy: Buffer::new(),
@@ -98,7 +113,13 @@ impl<F: Float> State<F> {
     #[cfg(test)]
     pub(super) fn capacities(&self) -> [usize; 5] {
         let top = self.ys.len() - 1;
-        [self.out.capacity(), self.ys[top].capacity(), self.gates[0].capacity(), self.da.capacity(), self.grad_in.capacity()]
+        [
+            self.out.capacity(),
+            self.ys[top].capacity(),
+            self.gates[0].capacity(),
+            self.da.capacity(),
+            self.grad_in.capacity(),
+        ]
     }
 
     /// `dL/dinput` of the last `backward_input`, in the input's layout.
@@ -123,7 +144,8 @@ fn mat_mut<F>(s: &mut [F], rows: usize, cols: usize) -> ArrayViewMut2<'_, F> {
 /// `rows × cols` with rows `stride` apart (a direction's block of `[·, D·H]` rows).
 fn strided<F>(s: &[F], rows: usize, cols: usize, stride: usize) -> ArrayView2<'_, F> {
     let len = (rows - 1) * stride + cols;
-    ArrayView2::from_shape((rows, cols).strides((stride, 1)), &s[..len]).expect("slice holds the strided rows")
+    ArrayView2::from_shape((rows, cols).strides((stride, 1)), &s[..len])
+        .expect("slice holds the strided rows")
 }
 
 /// Step `cur` (mutable) and step `prev` (shared) of a buffer of steps of `step` elements.
@@ -168,20 +190,16 @@ fn col_sums<F: Float>(m: &[F], width: usize, out: &mut Array1<F>) {
     }
 }
 
-/// Entry `k` (`n` elements) of an initial state `[num_layers·D, B, H]`.
-fn state_of<F>(s: &Option<ndarray::Array3<F>>, k: usize, n: usize) -> Option<&[F]> {
-    s.as_ref().map(|a| &a.as_slice().expect("standard layout")[k * n..(k + 1) * n])
+/// Entry `k` (`n` elements) of an initial state `[num_layers·D, B, H]`, if one is used.
+fn state_of<F: Float>(s: &Buffer<F>, used: bool, k: usize, n: usize) -> Option<&[F]> {
+    used.then(|| &data(s)[k * n..(k + 1) * n])
 }
 
-/// The logistic sigmoid without overflow.
+/// The logistic sigmoid. `exp(−x)` overflowing to `+∞` gives the right limit 0, so no
+/// branch is needed (a branch on the sign made the LSTM gate loop markedly slower).
 #[inline]
 fn sigmoid<F: Float>(x: F) -> F {
-    if x >= F::zero() {
-        F::one() / (F::one() + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (F::one() + e)
-    }
+    F::one() / (F::one() + (-x).exp())
 }
 
 /// Sizes of one direction's pass.
@@ -258,6 +276,7 @@ fn forward_direction<F: Float>(
     y: &mut [F],
     gates: &mut [F],
     cells: &mut [F],
+    tanh_c: &mut [F],
     h0: Option<&[F]>,
     c0: Option<&[F]>,
     hp: &mut [F],
@@ -296,7 +315,9 @@ fn forward_direction<F: Float>(
                 general_mat_mul(F::one(), &hm.mat(b, h), &p.w_hh.t(), F::zero(), &mut mat_mut(hp, b, gh))
             }
             (Cell::Gru, None) => hp.fill(F::zero()),
-            (_, Some(hm)) => general_mat_mul(F::one(), &hm.mat(b, h), &p.w_hh.t(), F::one(), &mut mat_mut(a, b, gh)),
+            (_, Some(hm)) => {
+                general_mat_mul(F::one(), &hm.mat(b, h), &p.w_hh.t(), F::one(), &mut mat_mut(a, b, gh))
+            }
             (_, None) => {}
         }
         let (ccur, cprev): (&mut [F], Option<&[F]>) = match (cell, prev) {
@@ -305,7 +326,9 @@ fn forward_direction<F: Float>(
                 let (c, p) = two_steps(cells, step_h, tt, pv);
                 (c, Some(p))
             }
-            (_, _) => (&mut cells[tt * step_h..(tt + 1) * step_h], if cell == Cell::Lstm { c0 } else { None }),
+            (_, _) => {
+                (&mut cells[tt * step_h..(tt + 1) * step_h], if cell == Cell::Lstm { c0 } else { None })
+            }
         };
         for bi in 0..b {
             let arow = &mut a[bi * gh..(bi + 1) * gh];
@@ -321,6 +344,7 @@ fn forward_direction<F: Float>(
                 }),
                 Cell::Lstm => {
                     let crow = &mut ccur[bi * h..][..h];
+                    let tcrow = &mut tanh_c[(tt * b + bi) * h..][..h];
                     let (ig, rest) = arow.split_at_mut(h);
                     let (fg, rest) = rest.split_at_mut(h);
                     let (gg, og) = rest.split_at_mut(h);
@@ -333,8 +357,9 @@ fn forward_direction<F: Float>(
                             Some(cp) => f * cp[j] + i * g,
                             None => i * g,
                         };
-                        crow[j] = c;
-                        yrow[j] = o * c.tanh();
+                        let tc = c.tanh();
+                        (crow[j], tcrow[j]) = (c, tc);
+                        yrow[j] = o * tc;
                     }
                 }
                 Cell::Gru => {
@@ -371,6 +396,7 @@ fn backward_direction<F: Float>(
     y: &[F],
     gates: &[F],
     cells: &[F],
+    tanh_c: &[F],
     dy: &[F],
     h0: Option<&[F]>,
     c0: Option<&[F]>,
@@ -412,9 +438,11 @@ fn backward_direction<F: Float>(
             let darow = &mut dat[bi * gh..][..gh];
             match cell {
                 // tanh' = 1 − h²
-                Cell::Tanh => {
-                    darow.iter_mut().zip(grow).zip(dhrow.iter()).for_each(|((a, &y), &g)| *a = g * (one - y * y))
-                }
+                Cell::Tanh => darow
+                    .iter_mut()
+                    .zip(grow)
+                    .zip(dhrow.iter())
+                    .for_each(|((a, &y), &g)| *a = g * (one - y * y)),
                 Cell::Relu => darow
                     .iter_mut()
                     .zip(grow)
@@ -424,12 +452,12 @@ fn backward_direction<F: Float>(
                     let (ig, rest) = grow.split_at(h);
                     let (fg, rest) = rest.split_at(h);
                     let (gg, og) = rest.split_at(h);
-                    let c = &cells[tt * step_h + bi * h..][..h];
+                    let tcs = &tanh_c[tt * step_h + bi * h..][..h];
                     let cp = cprev.map(|c| &c[bi * h..][..h]);
                     let dcrow = &mut dc[bi * h..][..h];
                     for j in 0..h {
                         let (i, f, g, o) = (ig[j], fg[j], gg[j], og[j]);
-                        let tc = c[j].tanh();
+                        let tc = tcs[j];
                         let dhj = dhrow[j];
                         // dL/dc_t: through h_t = o ⊙ tanh(c_t), and from step t + 1.
                         let dcv = dcrow[j] + dhj * o * (one - tc * tc);
@@ -465,7 +493,8 @@ fn backward_direction<F: Float>(
         }
         // dL/dh_{t−1} = dA_hₜ · W_hh (+ GRU's direct z ⊙ dL/dh_t already in carry).
         if prev.is_some() || need_h0 {
-            let src = if gru { &dah[tt * step_g..(tt + 1) * step_g] } else { &da[tt * step_g..(tt + 1) * step_g] };
+            let src =
+                if gru { &dah[tt * step_g..(tt + 1) * step_g] } else { &da[tt * step_g..(tt + 1) * step_g] };
             let beta = if gru { one } else { F::zero() };
             general_mat_mul(one, &mat(src, b, gh), &p.w_hh, beta, &mut mat_mut(carry, b, h));
         }
@@ -511,15 +540,27 @@ fn backward_direction<F: Float>(
 
 impl<F: Float, K: RecurrentKind> Recurrent<F, K> {
     /// Checks the input; returns it as 3-D with `(T, B)`.
-    fn check_input<'a>(&self, op: &'static str, x: ArrayViewD<'a, F>) -> Result<(ArrayView3<'a, F>, usize, usize)> {
+    fn check_input<'a>(
+        &self,
+        op: &'static str,
+        x: ArrayViewD<'a, F>,
+    ) -> Result<(ArrayView3<'a, F>, usize, usize)> {
         let cfg = &self.cfg;
         if x.ndim() != 3 || x.shape()[2] != cfg.input_size {
-            return Err(Error::ShapeMismatch { op, expected: vec![0, 0, cfg.input_size], got: x.shape().to_vec() });
+            return Err(Error::ShapeMismatch {
+                op,
+                expected: vec![0, 0, cfg.input_size],
+                got: x.shape().to_vec(),
+            });
         }
         let x = x.into_dimensionality::<Ix3>().expect("checked 3-D");
-        let (b, t) = if cfg.batch_first { (x.shape()[0], x.shape()[1]) } else { (x.shape()[1], x.shape()[0]) };
+        let (b, t) =
+            if cfg.batch_first { (x.shape()[0], x.shape()[1]) } else { (x.shape()[1], x.shape()[0]) };
         if t == 0 {
-            return Err(Error::EmptyInput { op, what: "a sequence of length 0 (at least one time step is needed)" });
+            return Err(Error::EmptyInput {
+                op,
+                what: "a sequence of length 0 (at least one time step is needed)",
+            });
         }
         if b == 0 {
             return Err(Error::EmptyInput { op, what: "a batch of 0 sequences" });
@@ -528,7 +569,10 @@ impl<F: Float, K: RecurrentKind> Recurrent<F, K> {
             if h0.shape()[1] != b {
                 return Err(Error::invalid_input(
                     op,
-                    format!("the initial state is for a batch of {} sequences, the input has {b}", h0.shape()[1]),
+                    format!(
+                        "the initial state is for a batch of {} sequences, the input has {b}",
+                        h0.shape()[1]
+                    ),
                 ));
             }
         }
@@ -543,6 +587,16 @@ impl<F: Float, K: RecurrentKind> Recurrent<F, K> {
         let train_dropout = mode.is_training() && !self.dropouts.is_empty();
         let st = &mut self.st;
         copy_time_major(x, cfg.batch_first, slice_mut(st.x0.reshape(&[t, b, cfg.input_size])));
+        st.with_state = self.h0.is_some();
+        if let Some(h0) = &self.h0 {
+            copy_into(&h0.view().into_dyn(), &mut st.h0);
+        }
+        match &self.c0 {
+            Some(c0) => copy_into(&c0.view().into_dyn(), &mut st.c0),
+            None => {
+                st.c0.reshape(&[0]);
+            }
+        }
         let hp = slice_mut(st.hp.reshape(&[b, if cell == Cell::Gru { gh } else { 0 }]));
         let bias = slice_mut(st.bias.reshape(&[gh]));
         for l in 0..cfg.num_layers {
@@ -562,6 +616,7 @@ impl<F: Float, K: RecurrentKind> Recurrent<F, K> {
                 let dm = Dims { t, b, h, input: cfg.layer_input(l), dirs, d };
                 let gates = slice_mut(st.gates[k].reshape(&[t, b, gh]));
                 let cells = slice_mut(st.cells[k].reshape(&[t, b, if cell.gates() > 1 { h } else { 0 }]));
+                let tanh_c = slice_mut(st.tanh_c[k].reshape(&[t, b, if cell == Cell::Lstm { h } else { 0 }]));
                 forward_direction(
                     cell,
                     &self.params[k],
@@ -570,8 +625,9 @@ impl<F: Float, K: RecurrentKind> Recurrent<F, K> {
                     y,
                     gates,
                     cells,
-                    state_of(&self.h0, k, b * h),
-                    state_of(&self.c0, k, b * h),
+                    tanh_c,
+                    state_of(&st.h0, st.with_state, k, b * h),
+                    state_of(&st.c0, st.with_state && cell == Cell::Lstm, k, b * h),
                     hp,
                     bias,
                 );
@@ -592,7 +648,8 @@ impl<F: Float, K: RecurrentKind> Recurrent<F, K> {
                     h_n[(k * b + bi) * h..][..h].copy_from_slice(&y[(last * b + bi) * dh + d * h..][..h]);
                 }
                 if cell == Cell::Lstm {
-                    c_n[k * b * h..(k + 1) * b * h].copy_from_slice(&data(&st.cells[k])[last * b * h..][..b * h]);
+                    c_n[k * b * h..(k + 1) * b * h]
+                        .copy_from_slice(&data(&st.cells[k])[last * b * h..][..b * h]);
                 }
             }
         }
@@ -606,7 +663,12 @@ impl<F: Float, K: RecurrentKind> Recurrent<F, K> {
         }
     }
 
-    pub(super) fn backward_impl(&mut self, op: &'static str, g: ArrayViewD<'_, F>, input_grad: bool) -> Result<()> {
+    pub(super) fn backward_impl(
+        &mut self,
+        op: &'static str,
+        g: ArrayViewD<'_, F>,
+        input_grad: bool,
+    ) -> Result<()> {
         self.st.pass.require_train(op)?;
         let cfg = self.cfg;
         let (h, dirs, cell) = (cfg.hidden_size, cfg.dirs(), cfg.cell);
@@ -624,7 +686,8 @@ impl<F: Float, K: RecurrentKind> Recurrent<F, K> {
         for buf in [&mut st.dh, &mut st.carry, &mut st.dc] {
             buf.reshape(&[b, h]);
         }
-        let with_state = self.h0.is_some();
+        let with_state = st.with_state;
+        st.state_grad = with_state;
         let ld = cfg.num_layers * dirs;
         if with_state {
             st.h0_grad.reshape(&[ld, b, h]);
@@ -661,9 +724,10 @@ impl<F: Float, K: RecurrentKind> Recurrent<F, K> {
                     data(&st.ys[l]),
                     data(&st.gates[k]),
                     data(&st.cells[k]),
+                    data(&st.tanh_c[k]),
                     data(&st.dy),
-                    state_of(&self.h0, k, b * h),
-                    state_of(&self.c0, k, b * h),
+                    state_of(&st.h0, with_state, k, b * h),
+                    state_of(&st.c0, with_state && cell == Cell::Lstm, k, b * h),
                     Scratch {
                         da: slice_mut(st.da.view_mut()),
                         dah: slice_mut(st.dah.view_mut()),

@@ -40,7 +40,7 @@ use crate::tensor::Float;
 /// | `seed` (dropout masks) | 0 | any `u64` |
 ///
 /// Parameters start as `U(−1/√H, 1/√H)`; shapes, names and the implementation are in
-/// the [module docs](super). Deviations from PyTorch: no unbatched 2-D input, no
+/// the [`Recurrent`] docs. Deviations from PyTorch: no unbatched 2-D input, no
 /// `PackedSequence`; [`h_n`](Recurrent::h_n) is read-only.
 ///
 /// # Errors
@@ -102,7 +102,8 @@ mod tests {
     /// with `torch.nn.GRU(2, 2, bidirectional=True)` and `h0` of shape [2, 2, 2]).
     #[test]
     fn time_major_bidirectional_with_h0_matches_pytorch() {
-        let mut gru = patterned(Gru::<f64>::builder(2, 2).bidirectional(true).build(&mut seeded_rng(0)).unwrap());
+        let mut gru =
+            patterned(Gru::<f64>::builder(2, 2).bidirectional(true).build(&mut seeded_rng(0)).unwrap());
         let x = pattern(&[3, 2, 2], 5, 9, 4.0);
         let h0 = pattern(&[2, 2, 2], 3, 7, 5.0).into_dimensionality::<Ix3>().unwrap();
         gru.set_initial_state(Some(h0.view())).unwrap();

@@ -59,7 +59,13 @@ pub struct LastStep<F> {
 impl<F: Float> LastStep<F> {
     /// The last step of `[B, T, *]` inputs (`batch_first`) or of `[T, B, *]` inputs.
     pub fn new(batch_first: bool) -> Self {
-        LastStep { batch_first, in_shape: Vec::new(), out: Buffer::new(), grad_in: Buffer::new(), pass: Pass::None }
+        LastStep {
+            batch_first,
+            in_shape: Vec::new(),
+            out: Buffer::new(),
+            grad_in: Buffer::new(),
+            pass: Pass::None,
+        }
     }
 
     /// Whether inputs are `[B, T, *]`.
@@ -90,7 +96,11 @@ impl<F: Float> LastStep<F> {
     fn check_backward(&self, op: &'static str, g: &ArrayViewD<'_, F>) -> Result<()> {
         self.pass.require_train(op)?;
         if g.shape() != self.out.shape() {
-            return Err(Error::ShapeMismatch { op, expected: self.out.shape().to_vec(), got: g.shape().to_vec() });
+            return Err(Error::ShapeMismatch {
+                op,
+                expected: self.out.shape().to_vec(),
+                got: g.shape().to_vec(),
+            });
         }
         Ok(())
     }
@@ -146,7 +156,10 @@ mod tests {
         assert!(matches!(err, Error::EmptyInput { op: "LastStep::forward", .. }));
         last.forward(Array3::<f64>::zeros((2, 4, 2)).into_dyn().view(), Mode::Train).unwrap();
         let err = last.backward(Array2::<f64>::ones((2, 3)).into_dyn().view()).unwrap_err();
-        assert_eq!(err, Error::ShapeMismatch { op: "LastStep::backward", expected: vec![2, 2], got: vec![2, 3] });
+        assert_eq!(
+            err,
+            Error::ShapeMismatch { op: "LastStep::backward", expected: vec![2, 2], got: vec![2, 3] }
+        );
         last.forward(Array3::<f64>::zeros((2, 4, 2)).into_dyn().view(), Mode::Eval).unwrap();
         assert!(matches!(last.backward(g.view()), Err(Error::InvalidInput { .. })));
     }

@@ -42,7 +42,7 @@ use crate::tensor::Float;
 /// | `seed` (dropout masks) | 0 | any `u64` |
 ///
 /// Parameters start as `U(−1/√H, 1/√H)`; shapes, names and the implementation are in
-/// the [module docs](super). Deviations from PyTorch: no `proj_size > 0`, no unbatched
+/// the [`Recurrent`] docs. Deviations from PyTorch: no `proj_size > 0`, no unbatched
 /// 2-D input, no `PackedSequence`; [`h_n`](Recurrent::h_n) and [`c_n`](Recurrent::c_n)
 /// are read-only.
 ///
@@ -95,9 +95,10 @@ impl<F: Float> Recurrent<F, LstmKind> {
         self.st.c_n.view().into_dimensionality::<Ix3>().expect("c_n is 3-D")
     }
 
-    /// `dL/dc_0` of the last backward when an initial state is set, `[num_layers·D, B, H]`.
+    /// `dL/dc_0`, `[num_layers·D, B, H]`, of the last backward when its forward ran from
+    /// initial states set with `set_initial_state` (else `None`).
     pub fn c0_grad(&self) -> Option<ArrayView3<'_, F>> {
-        self.c0.as_ref().map(|_| self.st.c0_grad.view().into_dimensionality::<Ix3>().expect("3-D"))
+        self.st.state_grad.then(|| self.st.c0_grad.view().into_dimensionality::<Ix3>().expect("3-D"))
     }
 
     /// Sets the initial states `(h_0, c_0)`, both `[num_layers·D, B, H]`, used by every
@@ -173,7 +174,9 @@ mod tests {
             -0.062577553943187, 0.049557979861782, 0.093124435172771, -0.128850149537693];
         assert_close(lstm.c0_grad().unwrap().as_slice().unwrap(), &c0_grad, 1e-12);
         lstm.set_initial_state(None).unwrap();
-        assert!(lstm.c0_grad().is_none());
+        lstm.forward(x.view(), Mode::Train).unwrap();
+        lstm.backward(g.view()).unwrap();
+        assert!(lstm.c0_grad().is_none() && lstm.h0_grad().is_none());
     }
 
     #[test]

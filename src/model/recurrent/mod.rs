@@ -1,48 +1,8 @@
-//! Recurrent layers: [`Rnn`] (Elman, tanh or ReLU), [`Lstm`] and [`Gru`], PyTorch's
-//! `nn.RNN`, `nn.LSTM` and `nn.GRU`, multi-layer and bidirectional, with backward
-//! through time written by hand; and [`LastStep`], which picks the last time step of a
-//! sequence output for a classifier or regressor head.
+//! Recurrent layers: [`Rnn`], [`Lstm`] and [`Gru`] (one generic type, [`Recurrent`],
+//! whose docs describe shapes, parameters and the implementation) and [`LastStep`].
 //!
-//! The three layers are one generic type, [`Recurrent<F, K>`], whose kind `K`
-//! ([`RnnKind`], [`LstmKind`], [`GruKind`]) fixes the cell; [`Rnn<F>`], [`Lstm<F>`] and
-//! [`Gru<F>`] are its aliases, each documented with its equations.
-//!
-//! # Shapes
-//!
-//! | | `batch_first = false` (PyTorch's default) | `batch_first = true` |
-//! |---|---|---|
-//! | input | `[T, B, input_size]` | `[B, T, input_size]` |
-//! | output | `[T, B, D·H]` | `[B, T, D·H]` |
-//! | `h_n()`, `c_n()`, initial states | `[num_layers·D, B, H]` | `[num_layers·D, B, H]` |
-//!
-//! with `T` the sequence length, `B` the batch, `H = hidden_size` and `D = 2` when
-//! bidirectional (else 1). As a [`Layer`](crate::model::Layer) the output is the sequence
-//! output, PyTorch's `output` (the first element of the tuple its module returns); the
-//! final states are read with [`Recurrent::h_n`] (and [`Lstm::c_n`](Recurrent::c_n)).
-//! Note that a [`Sequential`](crate::model::Sequential) trains with the batch along
-//! axis 0, so inside one use `batch_first(true)`.
-//!
-//! # Parameters
-//!
-//! Named and laid out as PyTorch's `named_parameters()`, so a `state_dict` maps one to
-//! one: for layer `k` and direction suffix `""` / `"_reverse"`, in this order,
-//! `weight_ih_l{k}{suffix}` `[G·H, in_k]`, `weight_hh_l{k}{suffix}` `[G·H, H]`,
-//! `bias_ih_l{k}{suffix}` `[G·H]`, `bias_hh_l{k}{suffix}` `[G·H]` (layer by layer,
-//! forward direction first), with `G` = 1 (RNN), 4 (LSTM: gates i, f, g, o), 3 (GRU:
-//! r, z, n) stacked along the rows, and `in_0 = input_size`, `in_k = D·H` above.
-//! Every tensor starts as `U(−1/√H, 1/√H)`, PyTorch's `reset_parameters`.
-//!
-//! # Implementation
-//!
-//! Internally sequences are time-major. Per layer and direction, the input projections
-//! of all time steps are one matrix product `[T·B, in] × [in, G·H]`; each time step then
-//! adds the recurrent product `[B, H] × [H, G·H]` and applies the gates element-wise.
-//! Backward through time runs the steps in reverse, one `[B, G·H] × [G·H, H]` product
-//! per step for the hidden-state gradient; the weight gradients are then one product
-//! each over all steps (`dW_hh` pairs the pre-activation gradients of steps `t` with
-//! the hidden states `h_{t−1}`, read in place from the layer's output). Every buffer is
-//! owned by the layer and reused, so after the first batch a forward and backward
-//! allocate nothing (matrixmultiply's packing buffers aside).
+//! `engine.rs` holds the forward pass and backward through time of every cell;
+//! `rnn.rs`, `lstm.rs` and `gru.rs` the kind-specific API and docs.
 
 mod engine;
 mod gru;
@@ -198,10 +158,72 @@ impl<F: Float> DirParams<F> {
     }
 }
 
-/// A multi-layer, optionally bidirectional recurrent layer over sequences; use it as
-/// [`Rnn`], [`Lstm`] or [`Gru`], whose docs give the equations, hyper-parameters and
-/// examples. The [module docs](self) describe shapes, parameter names and the
-/// implementation.
+/// A multi-layer, optionally bidirectional recurrent layer over sequences, used as
+/// [`Rnn`], [`Lstm`] or [`Gru`] (PyTorch `nn.RNN`, `nn.LSTM`, `nn.GRU`), whose docs give
+/// each cell's equations, backward pass, hyper-parameters and reference. The kind `K`
+/// ([`RnnKind`], [`LstmKind`], [`GruKind`]) fixes the cell.
+///
+/// # Shapes
+///
+/// | | `batch_first = false` (PyTorch's default) | `batch_first = true` |
+/// |---|---|---|
+/// | input | `[T, B, input_size]` | `[B, T, input_size]` |
+/// | output | `[T, B, D·H]` | `[B, T, D·H]` |
+/// | [`h_n`](Recurrent::h_n), [`c_n`](Recurrent::c_n), initial states | `[num_layers·D, B, H]` | `[num_layers·D, B, H]` |
+///
+/// with `T` the sequence length, `B` the batch, `H = hidden_size` and `D = 2` when
+/// bidirectional (else 1). As a [`Layer`] the output is the sequence output, PyTorch's
+/// `output` (the first element of the tuple its module returns); the final states are
+/// read with [`h_n`](Recurrent::h_n) (and [`c_n`](Recurrent::c_n)). A
+/// [`Sequential`](crate::model::Sequential) and the [`Trainer`](crate::train::Trainer)
+/// batch along axis 0, so there use `batch_first(true)`; [`LastStep`] then gives a
+/// classifier head the last step.
+///
+/// # Parameters
+///
+/// Named and laid out as PyTorch's `named_parameters()`, so a `state_dict` maps one to
+/// one: for layer `k` and direction suffix `""` / `"_reverse"`, in this order,
+/// `weight_ih_l{k}{suffix}` `[G·H, in_k]`, `weight_hh_l{k}{suffix}` `[G·H, H]`,
+/// `bias_ih_l{k}{suffix}` `[G·H]`, `bias_hh_l{k}{suffix}` `[G·H]` (layer by layer,
+/// forward direction first; no biases with `bias(false)`), with `G` = 1 (RNN), 4 (LSTM:
+/// gates i, f, g, o) or 3 (GRU: r, z, n) blocks stacked along the rows, `in_0 =
+/// input_size` and `in_k = D·H` above. Every tensor starts as `U(−1/√H, 1/√H)`, as
+/// PyTorch's `reset_parameters` (the numbers differ: ndtrain's generator is not
+/// PyTorch's); [`RecurrentBuilder::build_from_parameters`] takes given values.
+///
+/// # Implementation
+///
+/// Sequences are time-major inside. Per layer and direction, the input projections of
+/// all time steps are one matrix product `[T·B, in] × [in, G·H]`; each step then adds
+/// the recurrent product `[B, H] × [H, G·H]` and applies the gates element-wise.
+/// Backward through time runs the steps in reverse with one `[B, G·H] × [G·H, H]`
+/// product per step for `dL/dh_{t−1}`; the weight gradients and `dL/dinput` are then one
+/// product each over all steps (`dW_hh` pairs the pre-activation gradients of steps `t`
+/// with the states `h_{t−1}`, read in place from the layer's output). Every buffer is
+/// owned by the layer and reused, so after the first batch a forward and backward
+/// allocate nothing (matrixmultiply's packing buffers aside).
+///
+/// # Example: truncated backpropagation through time
+///
+/// ```
+/// use ndarray::Array3;
+/// use ndtrain::prelude::*;
+/// use ndtrain::model::Gru;
+///
+/// let mut rng = ndtrain::seeded_rng(0);
+/// let mut gru = Gru::<f64>::builder(2, 4).batch_first(true).build(&mut rng)?;
+/// let long = Array3::<f64>::from_shape_fn((3, 20, 2), |(b, t, j)| ((b + t + j) as f64 * 0.3).sin());
+/// for chunk in long.axis_chunks_iter(ndarray::Axis(1), 5) {
+///     // Carry the final state of the previous chunk (not its gradient) into this one.
+///     let y = gru.forward(chunk.into_dyn(), Mode::Train)?;
+///     let g = y.mapv(|v| v); // stand-in for a loss gradient
+///     gru.backward(g.view())?;
+///     let h_n = gru.h_n().to_owned();
+///     gru.set_initial_state(Some(h_n.view()))?;
+/// }
+/// assert_eq!(gru.h0_grad().unwrap().shape(), &[1, 3, 4]);
+/// # Ok::<(), ndtrain::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct Recurrent<F, K> {
     cfg: Config,
@@ -231,6 +253,23 @@ pub struct Recurrent<F, K> {
 /// | `bidirectional` | `false` | |
 /// | `proj_size` (LSTM only) | 0 | 0 |
 /// | `seed` (of the dropout masks) | 0 | any `u64` |
+///
+/// # Example: weights from a PyTorch `state_dict`
+///
+/// ```
+/// use ndarray::{ArrayD, IxDyn};
+/// use ndtrain::prelude::*;
+/// use ndtrain::model::Lstm;
+///
+/// // nn.LSTM(2, 3): weight_ih_l0 [12, 2], weight_hh_l0 [12, 3], bias_ih_l0 [12], bias_hh_l0 [12]
+/// let state_dict: Vec<ArrayD<f32>> =
+///     [&[12, 2][..], &[12, 3], &[12], &[12]].iter().map(|s| ArrayD::from_elem(IxDyn(s), 0.1)).collect();
+/// let mut lstm = Lstm::<f32>::builder(2, 3).build_from_parameters(&state_dict)?;
+/// assert_eq!(lstm.parameters()[3].0, "bias_hh_l0");
+/// let bad = Lstm::<f32>::builder(2, 3).bidirectional(true).build_from_parameters(&state_dict);
+/// assert!(matches!(bad, Err(Error::LengthMismatch { expected: 8, got: 4, .. })));
+/// # Ok::<(), ndtrain::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct RecurrentBuilder<F, K> {
     input_size: usize,
@@ -368,8 +407,8 @@ impl<F: Float, K: RecurrentKind> RecurrentBuilder<F, K> {
     }
 
     /// Validates, then builds the layer with the given parameters, in PyTorch's
-    /// `named_parameters()` order and layouts (see the [module docs](self)), e.g.
-    /// the tensors of a PyTorch `state_dict`.
+    /// `named_parameters()` order and layouts (see [`Recurrent`]), e.g. the tensors of
+    /// a PyTorch `state_dict`.
     ///
     /// # Errors
     /// As [`build`](RecurrentBuilder::build); [`Error::LengthMismatch`] for a wrong
@@ -517,10 +556,10 @@ impl<F: Float, K: RecurrentKind> Recurrent<F, K> {
         self.st.h_n.view().into_dimensionality::<Ix3>().expect("h_n is 3-D")
     }
 
-    /// `dL/dh_0` of the last backward when an initial state is set (else `None`),
-    /// `[num_layers·D, B, H]`.
+    /// `dL/dh_0`, `[num_layers·D, B, H]`, of the last backward when its forward ran from
+    /// an initial state set with `set_initial_state` (else `None`).
     pub fn h0_grad(&self) -> Option<ArrayView3<'_, F>> {
-        self.h0.as_ref().map(|_| self.st.h0_grad.view().into_dimensionality::<Ix3>().expect("3-D"))
+        self.st.state_grad.then(|| self.st.h0_grad.view().into_dimensionality::<Ix3>().expect("3-D"))
     }
 
     /// Validates and stores initial states (`None`: zeros); `c0` is given with `h0`.
@@ -536,7 +575,11 @@ impl<F: Float, K: RecurrentKind> Recurrent<F, K> {
             }
             if let Some(c) = &c0 {
                 if c.shape() != s.shape() {
-                    return Err(Error::ShapeMismatch { op, expected: s.shape().to_vec(), got: c.shape().to_vec() });
+                    return Err(Error::ShapeMismatch {
+                        op,
+                        expected: s.shape().to_vec(),
+                        got: c.shape().to_vec(),
+                    });
                 }
             }
         }
@@ -559,7 +602,11 @@ impl<F: Float, K: RecurrentKind> Module<F> for Recurrent<F, K> {
             id += 2;
             if bias {
                 f(Param::new(id, &p.names[2]), p.b_ih.view_mut().into_dyn(), p.g_b_ih.view_mut().into_dyn())?;
-                f(Param::new(id + 1, &p.names[3]), p.b_hh.view_mut().into_dyn(), p.g_b_hh.view_mut().into_dyn())?;
+                f(
+                    Param::new(id + 1, &p.names[3]),
+                    p.b_hh.view_mut().into_dyn(),
+                    p.g_b_hh.view_mut().into_dyn(),
+                )?;
                 id += 2;
             }
         }
@@ -597,7 +644,8 @@ pub(crate) mod tests {
     /// inputs).
     pub(crate) fn pattern(shape: &[usize], mul: usize, modulus: usize, div: f64) -> ArrayD<f64> {
         let n: usize = shape.iter().product();
-        let v = (0..n).map(|i| ((i * mul) % modulus) as f64 - (modulus / 2) as f64).map(|v| v / div).collect();
+        let v =
+            (0..n).map(|i| ((i * mul) % modulus) as f64 - (modulus / 2) as f64).map(|v| v / div).collect();
         ArrayD::from_shape_vec(IxDyn(shape), v).unwrap()
     }
 
@@ -653,7 +701,10 @@ pub(crate) mod tests {
             }
         }
         assert!(matches!(Rnn::<f32>::builder(3, 0).build(&mut rng), Err(Error::InvalidParameter { .. })));
-        assert!(matches!(Gru::<f32>::builder(3, 2).num_layers(0).build(&mut rng), Err(Error::InvalidParameter { .. })));
+        assert!(matches!(
+            Gru::<f32>::builder(3, 2).num_layers(0).build(&mut rng),
+            Err(Error::InvalidParameter { .. })
+        ));
         // build_from_parameters checks the count and shapes.
         match Gru::<f64>::builder(2, 3).build_from_parameters(&[ArrayD::zeros(IxDyn(&[9, 2]))]) {
             Err(Error::LengthMismatch { op, expected, got, .. }) => {
@@ -672,7 +723,8 @@ pub(crate) mod tests {
 
     #[test]
     fn names_order_and_getters() {
-        let mut m = Gru::<f64>::builder(5, 3).num_layers(2).bidirectional(true).build(&mut seeded_rng(1)).unwrap();
+        let mut m =
+            Gru::<f64>::builder(5, 3).num_layers(2).bidirectional(true).build(&mut seeded_rng(1)).unwrap();
         let params = m.parameters();
         let got: Vec<(&str, &[usize])> = params.iter().map(|(n, v)| (n.as_str(), v.shape())).collect();
         let expected: Vec<(&str, &[usize])> = vec![
@@ -702,7 +754,14 @@ pub(crate) mod tests {
         .unwrap();
         assert_eq!(ids, (0..16).collect::<Vec<_>>());
         assert_eq!(
-            (m.input_size(), m.hidden_size(), m.num_layers(), m.has_bias(), m.batch_first(), m.bidirectional()),
+            (
+                m.input_size(),
+                m.hidden_size(),
+                m.num_layers(),
+                m.has_bias(),
+                m.batch_first(),
+                m.bidirectional()
+            ),
             (5, 3, 2, true, false, true)
         );
         assert_eq!((m.dropout(), m.seed(), m.output_size()), (0.0, 0, 6));
@@ -735,10 +794,16 @@ pub(crate) mod tests {
             };
             let g = Array3::<f64>::ones((2, 5, 4)).into_dyn();
             let err = m.backward(g.view()).unwrap_err();
-            assert!(matches!(err, Error::InvalidInput { .. }) && err.to_string().contains("Mode::Train"), "{err}");
+            assert!(
+                matches!(err, Error::InvalidInput { .. }) && err.to_string().contains("Mode::Train"),
+                "{err}"
+            );
             for shape in [&[2, 5, 2][..], &[2, 5], &[2, 5, 3, 1]] {
                 let err = m.forward(ArrayD::zeros(IxDyn(shape)).view(), Mode::Train).unwrap_err();
-                assert_eq!(err, Error::ShapeMismatch { op: fwd, expected: vec![0, 0, 3], got: shape.to_vec() });
+                assert_eq!(
+                    err,
+                    Error::ShapeMismatch { op: fwd, expected: vec![0, 0, 3], got: shape.to_vec() }
+                );
             }
             let err = m.forward(ArrayD::zeros(IxDyn(&[2, 0, 3])).view(), Mode::Train).unwrap_err();
             assert!(matches!(err, Error::EmptyInput { op, .. } if op == fwd), "{err}");
@@ -802,11 +867,14 @@ pub(crate) mod tests {
                 x: &ArrayD<f64>,
                 g: &ArrayD<f64>,
             ) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
-                let mut m = b.num_layers(2).bidirectional(true).batch_first(true).build(&mut seeded_rng(9)).unwrap();
+                let mut m =
+                    b.num_layers(2).bidirectional(true).batch_first(true).build(&mut seeded_rng(9)).unwrap();
                 let x = x.mapv(F::lit);
                 let y = m.forward(x.view(), Mode::Train).unwrap().iter().map(|v| v.as_f64()).collect();
-                let dx = m.backward_input(g.mapv(F::lit).view()).unwrap().iter().map(|v| v.as_f64()).collect();
-                let grads = m.gradients().into_iter().flat_map(|(_, v)| v.into_iter().map(|v| v.as_f64())).collect();
+                let dx =
+                    m.backward_input(g.mapv(F::lit).view()).unwrap().iter().map(|v| v.as_f64()).collect();
+                let grads =
+                    m.gradients().into_iter().flat_map(|(_, v)| v.into_iter().map(|v| v.as_f64())).collect();
                 (y, dx, grads)
             }
             let (a, b) = match kind {
@@ -823,7 +891,8 @@ pub(crate) mod tests {
 
     #[test]
     fn buffers_are_reused_for_smaller_batches() {
-        let mut m = Gru::<f32>::builder(3, 8).num_layers(2).batch_first(true).build(&mut seeded_rng(0)).unwrap();
+        let mut m =
+            Gru::<f32>::builder(3, 8).num_layers(2).batch_first(true).build(&mut seeded_rng(0)).unwrap();
         let step = |m: &mut Gru<f32>, b: usize, t: usize| {
             let x = Array3::<f32>::ones((b, t, 3)).into_dyn();
             let g = Array3::<f32>::ones((b, t, 8)).into_dyn();

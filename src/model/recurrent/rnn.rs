@@ -45,7 +45,7 @@ pub enum RnnNonlinearity {
 /// | `seed` (dropout masks) | 0 | any `u64` |
 ///
 /// Parameters start as `U(−1/√H, 1/√H)`; shapes, parameter names and the
-/// implementation are described in the [module docs](super). Deviations from PyTorch:
+/// implementation are described in the [`Recurrent`] docs. Deviations from PyTorch:
 /// no unbatched 2-D input (give a batch of one), no `PackedSequence`, and the final
 /// state [`h_n`](Recurrent::h_n) is read-only (the loss reaches it through the output).
 ///
@@ -231,7 +231,33 @@ mod tests {
         assert!(matches!(rnn.forward(x3.view(), Mode::Eval), Err(Error::InvalidInput { .. })));
         rnn.set_initial_state(None).unwrap();
         assert!(rnn.forward(x3.view(), Mode::Eval).unwrap().iter().all(|&v| v == 0.0));
+        // The state gradient belongs to the last backward: it goes once a backward runs
+        // from zero states.
+        assert!(rnn.h0_grad().is_some());
+        rnn.forward(x3.view(), Mode::Train).unwrap();
+        rnn.backward(ArrayD::zeros(IxDyn(&[3, 5, 4])).view()).unwrap();
         assert!(rnn.h0_grad().is_none());
+    }
+
+    /// Backward uses the initial state of its forward, whatever is set in between.
+    #[test]
+    fn state_set_between_forward_and_backward_does_not_affect_backward() {
+        let mut rnn = Rnn::<f64>::builder(2, 3).bidirectional(true).build(&mut seeded_rng(4)).unwrap();
+        let x = crate::model::recurrent::tests::pattern(&[4, 2, 2], 5, 9, 4.0);
+        let g = crate::model::recurrent::tests::pattern(&[4, 2, 6], 2, 5, 3.0);
+        let h0 = crate::model::recurrent::tests::pattern(&[2, 2, 3], 3, 7, 5.0);
+        rnn.set_initial_state(Some(h0.view().into_dimensionality().unwrap())).unwrap();
+        rnn.forward(x.view(), Mode::Train).unwrap();
+        rnn.backward(g.view()).unwrap();
+        let (grads, h0_grad) = (rnn.gradients(), rnn.h0_grad().unwrap().to_owned());
+        for other in [Some(Array3::<f64>::ones((2, 7, 3))), None] {
+            rnn.set_initial_state(Some(h0.view().into_dimensionality().unwrap())).unwrap();
+            rnn.forward(x.view(), Mode::Train).unwrap();
+            rnn.set_initial_state(other.as_ref().map(|s| s.view())).unwrap();
+            rnn.backward(g.view()).unwrap();
+            assert_eq!(rnn.gradients(), grads);
+            assert_eq!(rnn.h0_grad().unwrap(), h0_grad);
+        }
     }
 
     #[test]
