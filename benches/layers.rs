@@ -23,7 +23,9 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ndarray::{Array4, ArrayD, Axis, IxDyn, Slice};
 use ndtrain::loss::PerPosition;
-use ndtrain::model::{Conv2d, Embedding, Graph, Indices, LayerNorm, MaxPool2d, TransformerEncoder, TransformerEncoderLayer};
+use ndtrain::model::{
+    Conv2d, Embedding, Graph, Indices, LayerNorm, MaxPool2d, TransformerEncoder, TransformerEncoderLayer,
+};
 use ndtrain::optim::{Adam, AdamW};
 use ndtrain::prelude::*;
 

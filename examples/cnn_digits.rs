@@ -18,7 +18,10 @@ use ndtrain::prelude::*;
 /// `[N, 64]` pixel rows (0..=16) as `[N, 1, 8, 8]` images in [0, 1].
 fn images(d: &Dataset<f32, usize>) -> ndtrain::Result<ArrayD<f32>> {
     let n = d.len();
-    d.x().mapv(|v| v / 16.0).into_shape_with_order(IxDyn(&[n, 1, 8, 8])).map_err(|e| Error::invalid_input("images", e.to_string()))
+    d.x()
+        .mapv(|v| v / 16.0)
+        .into_shape_with_order(IxDyn(&[n, 1, 8, 8]))
+        .map_err(|e| Error::invalid_input("images", e.to_string()))
 }
 
 /// The network, PyTorch's default initialisation from `seed`.

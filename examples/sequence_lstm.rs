@@ -17,7 +17,10 @@ use ndtrain::prelude::*;
 /// `[N, 64]` pixel rows as `[N, 8 steps, 8 features]` in [0, 1].
 fn sequences(d: &Dataset<f32, usize>) -> ndtrain::Result<ArrayD<f32>> {
     let n = d.len();
-    d.x().mapv(|v| v / 16.0).into_shape_with_order(IxDyn(&[n, 8, 8])).map_err(|e| Error::invalid_input("sequences", e.to_string()))
+    d.x()
+        .mapv(|v| v / 16.0)
+        .into_shape_with_order(IxDyn(&[n, 8, 8]))
+        .map_err(|e| Error::invalid_input("sequences", e.to_string()))
 }
 
 fn run(epochs: usize, verbose: bool) -> ndtrain::Result<(f64, f64)> {
@@ -40,7 +43,8 @@ fn run(epochs: usize, verbose: bool) -> ndtrain::Result<(f64, f64)> {
     let start = Instant::now();
     trainer.fit(&mut model, &x_train, train.y().view())?;
     let secs = start.elapsed().as_secs_f64();
-    let accuracy = trainer.evaluate(&mut model, &x_test, test.y().view())?.get("accuracy").unwrap_or(f64::NAN);
+    let accuracy =
+        trainer.evaluate(&mut model, &x_test, test.y().view())?.get("accuracy").unwrap_or(f64::NAN);
     Ok((accuracy, secs))
 }
 

@@ -19,7 +19,9 @@
 //!                                          Metric::compute  (per epoch)  streaming)
 //! ```
 //!
-//! One module per arrow: [`preprocessing`], [`data`], [`model`], [`loss`], [`optim`]
+//! One module per arrow: [`preprocessing`], [`data`], [`model`] (layers from `Linear` to
+//! convolution, attention, transformer and recurrent layers, composed by `Sequential`
+//! and `Graph`), [`loss`], [`optim`]
 //! (with [`schedule`] for learning rates), [`metrics`]; [`train`] drives the loop and
 //! [`gradcheck`] checks a model's hand-written backward pass.
 //!
@@ -90,6 +92,11 @@ pub mod prelude {
         Sequential, Sigmoid, Tanh,
     };
     pub use crate::model::{AsInput, Floats, Indices, Input, Layer, Mode, Model, Module};
+    pub use crate::model::{
+        AvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, Embedding, Graph, Gru, LastStep, LayerNorm,
+        LogSoftmax, Lstm, MaxPool2d, MultiheadAttention, Rnn, Silu, Softmax, TransformerEncoder,
+        TransformerEncoderLayer,
+    };
     pub use crate::optim::Optimizer;
     pub use crate::optim::{Adam, AdamW, ParamGroups, Sgd};
     pub use crate::preprocessing::{InverseTransform, Preprocessor, StandardScaler};

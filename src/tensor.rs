@@ -120,7 +120,7 @@ pub fn seeded_rng(seed: u64) -> SeededRng {
 
 /// Identity of one parameter tensor, passed to [`Optimizer::update`](crate::optim::Optimizer::update).
 ///
-/// `id` is the tensor's position in the model's [`visit_params`](crate::model::Model::visit_params)
+/// `id` is the tensor's position in the model's [`visit_params`](crate::model::Module::visit_params)
 /// order (`0, 1, 2, ...`), stable for the life of the model; optimizers key their state
 /// by it. `name` follows PyTorch's `named_parameters()` (`"weight"`, `"bias"`,
 /// `"2.weight"` for layer 2 of a [`Sequential`](crate::model::Sequential)), so parameter

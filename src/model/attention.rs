@@ -17,9 +17,7 @@
 use std::marker::PhantomData;
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{
-    Array1, Array2, ArrayView1, ArrayView2, ArrayViewD, ArrayViewMut2, IxDyn, ShapeBuilder, s,
-};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewD, ArrayViewMut2, IxDyn, ShapeBuilder, s};
 use rand::Rng;
 
 use crate::error::{Error, Result};
@@ -173,10 +171,17 @@ impl Geom {
 
 /// A `[rows, dh]` matrix inside `buf`, rows `row_stride` apart.
 fn head<F>(buf: &[F], start: usize, rows: usize, row_stride: usize, dh: usize) -> ArrayView2<'_, F> {
-    ArrayView2::from_shape((rows, dh).strides((row_stride, 1)), &buf[start..]).expect("head view inside its buffer")
+    ArrayView2::from_shape((rows, dh).strides((row_stride, 1)), &buf[start..])
+        .expect("head view inside its buffer")
 }
 
-fn head_mut<F>(buf: &mut [F], start: usize, rows: usize, row_stride: usize, dh: usize) -> ArrayViewMut2<'_, F> {
+fn head_mut<F>(
+    buf: &mut [F],
+    start: usize,
+    rows: usize,
+    row_stride: usize,
+    dh: usize,
+) -> ArrayViewMut2<'_, F> {
     ArrayViewMut2::from_shape((rows, dh).strides((row_stride, 1)), &mut buf[start..])
         .expect("head view inside its buffer")
 }
@@ -328,7 +333,10 @@ impl<F: Float> Core<F> {
         shape3(op, v, ks)?;
         let s = if self.batch_first { ks[1] } else { ks[0] };
         if b == 0 || l == 0 || s == 0 {
-            return Err(Error::EmptyInput { op, what: "query and key need at least one batch and one position" });
+            return Err(Error::EmptyInput {
+                op,
+                what: "query and key need at least one batch and one position",
+            });
         }
         let bh = b * self.num_heads;
         let check_mask = |shape: &[usize]| -> Result<()> {
@@ -487,7 +495,11 @@ impl<F: Float> Core<F> {
     fn backward(&mut self, op: &'static str, grad_out: ArrayViewD<'_, F>, want: InputGrads) -> Result<()> {
         self.pass.require_train(op)?;
         if grad_out.shape() != self.q_shape {
-            return Err(Error::ShapeMismatch { op, expected: self.q_shape.to_vec(), got: grad_out.shape().to_vec() });
+            return Err(Error::ShapeMismatch {
+                op,
+                expected: self.q_shape.to_vec(),
+                got: grad_out.shape().to_vec(),
+            });
         }
         if want == InputGrads::Sum && !self.geom.packed {
             return Err(Error::invalid_input(
@@ -537,7 +549,11 @@ impl<F: Float> Core<F> {
                 let dv = head_mut(grad_proj, k_start(2, bi, h), s, k_sp * ld, dh);
                 let p = match mask {
                     Some(m) => {
-                        scratch.iter_mut().zip(&probs[blk.clone()]).zip(&m[blk.clone()]).for_each(|((d, &p), &m)| *d = p * m);
+                        scratch
+                            .iter_mut()
+                            .zip(&probs[blk.clone()])
+                            .zip(&m[blk.clone()])
+                            .for_each(|((d, &p), &m)| *d = p * m);
                         &scratch[..]
                     }
                     None => &probs[blk.clone()],
@@ -711,7 +727,13 @@ fn weighted_sum<F: Float>(p: &[F], v: &ArrayView2<'_, F>, mut o: ArrayViewMut2<'
 /// `out = alpha · Pᵀ·X` for `p` `[L, S]` row-major and `x` `[L, Dh]` (`out` `[S, Dh]`).
 /// Causal: key `j` gets contributions from queries `i >= j` only, so key block
 /// `[c0, c1)` reads query rows `c0..` (the rows above are masked, `P = 0`).
-fn transposed_product<F: Float>(alpha: F, p: &[F], x: &ArrayView2<'_, F>, mut out: ArrayViewMut2<'_, F>, causal: bool) {
+fn transposed_product<F: Float>(
+    alpha: F,
+    p: &[F],
+    x: &ArrayView2<'_, F>,
+    mut out: ArrayViewMut2<'_, F>,
+    causal: bool,
+) {
     let (l, s) = (x.nrows(), out.nrows());
     let pm = ArrayView2::from_shape((l, s), p).expect("size");
     if !causal {
@@ -1261,7 +1283,11 @@ impl<F: Float> MultiheadAttention<F> {
     /// # Errors
     /// See [`MultiheadAttention`].
     pub fn backward_attention(&mut self, grad_out: ArrayViewD<'_, F>) -> Result<AttnGrads<'_, F>> {
-        self.core.backward("MultiheadAttention::backward_attention", grad_out, InputGrads::Each([true; 3]))?;
+        self.core.backward(
+            "MultiheadAttention::backward_attention",
+            grad_out,
+            InputGrads::Each([true; 3]),
+        )?;
         let grad = |t| self.core.input_grad(t).expect("computed above");
         Ok(AttnGrads { query: grad(0), key: grad(1), value: grad(2) })
     }

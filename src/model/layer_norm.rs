@@ -148,7 +148,8 @@ impl<F: Float> NormCore<F> {
         }
         let w = self.weight.as_ref().map(|(w, _)| w.as_slice().expect("standard layout"));
         let b = self.bias.as_ref().map(|(b, _)| b.as_slice().expect("standard layout"));
-        let src: Option<&[F]> = if records { Some(self.xhat.view().to_slice().expect("contiguous")) } else { None };
+        let src: Option<&[F]> =
+            if records { Some(self.xhat.view().to_slice().expect("contiguous")) } else { None };
         let affine = |or: &mut [F], hr: Option<&[F]>| match (w, b, hr) {
             (Some(w), Some(b), Some(h)) => {
                 or.iter_mut().zip(h).zip(w).zip(b).for_each(|(((o, &h), &w), &b)| *o = h * w + b)
@@ -173,7 +174,11 @@ impl<F: Float> NormCore<F> {
         let op = if input_grad { self.op_backward_input } else { self.op_backward };
         self.pass.require_train(op)?;
         if g.shape() != &self.in_shape[..] {
-            return Err(Error::ShapeMismatch { op, expected: self.in_shape.clone(), got: g.shape().to_vec() });
+            return Err(Error::ShapeMismatch {
+                op,
+                expected: self.in_shape.clone(),
+                got: g.shape().to_vec(),
+            });
         }
         let d = self.d;
         let n = self.rstd.shape()[0];
@@ -328,7 +333,9 @@ impl<F: Float> LayerNormBuilder<F> {
         let shape = IxDyn(&self.normalized_shape);
         let weight = self.elementwise_affine.then(|| ArrayD::ones(shape.clone()));
         let bias = (self.elementwise_affine && self.bias).then(|| ArrayD::zeros(shape));
-        Ok(LayerNorm { core: NormCore::new(LN_OPS, &self.normalized_shape, F::lit(self.eps), true, weight, bias) })
+        Ok(LayerNorm {
+            core: NormCore::new(LN_OPS, &self.normalized_shape, F::lit(self.eps), true, weight, bias),
+        })
     }
 }
 
@@ -602,19 +609,31 @@ mod tests {
     /// dx = (ĝ − 1/3 − x̂·(−4/(3√14)))·3/√14 = ((2/3 − 16/42), (−1/3 − 4/42), (−1/3 + 20/42))·3/√14.
     #[test]
     fn layer_norm_hand_computed() {
-        let mut ln = LayerNorm::from_weights(array![1.0, 2.0, -1.0].into_dyn(), Some(array![0.0, 0.5, 1.0].into_dyn()), 0.0)
-            .unwrap();
+        let mut ln = LayerNorm::from_weights(
+            array![1.0, 2.0, -1.0].into_dyn(),
+            Some(array![0.0, 0.5, 1.0].into_dyn()),
+            0.0,
+        )
+        .unwrap();
         let x = array![[1.0, 2.0, 4.0], [0.0, 0.0, 3.0]].into_dyn();
         let y = ln.forward(x.view(), Mode::Train).unwrap().to_owned();
         let s14 = 14f64.sqrt();
         let s2 = 2f64.sqrt();
-        let expected = array![[-4.0 / s14, -2.0 / s14 + 0.5, -5.0 / s14 + 1.0], [-1.0 / s2, -2.0 / s2 + 0.5, -2.0 / s2 + 1.0]];
+        let expected = array![
+            [-4.0 / s14, -2.0 / s14 + 0.5, -5.0 / s14 + 1.0],
+            [-1.0 / s2, -2.0 / s2 + 0.5, -2.0 / s2 + 1.0]
+        ];
         assert_abs_diff_eq!(y, expected.into_dyn(), epsilon = 1e-14);
         let g = array![[1.0, 0.0, 0.0], [0.0, 1.0, -1.0]].into_dyn();
         let dx = ln.backward_input(g.view()).unwrap().to_owned();
-        assert_abs_diff_eq!(ln.weight_grad().unwrap(), array![-4.0 / s14, -1.0 / s2, -2.0 / s2].into_dyn(), epsilon = 1e-14);
+        assert_abs_diff_eq!(
+            ln.weight_grad().unwrap(),
+            array![-4.0 / s14, -1.0 / s2, -2.0 / s2].into_dyn(),
+            epsilon = 1e-14
+        );
         assert_abs_diff_eq!(ln.bias_grad().unwrap(), array![1.0, 1.0, -1.0].into_dyn(), epsilon = 1e-15);
-        let row0 = [2.0 / 3.0 - 16.0 / 42.0, -1.0 / 3.0 - 4.0 / 42.0, -1.0 / 3.0 + 20.0 / 42.0].map(|v| v * 3.0 / s14);
+        let row0 = [2.0 / 3.0 - 16.0 / 42.0, -1.0 / 3.0 - 4.0 / 42.0, -1.0 / 3.0 + 20.0 / 42.0]
+            .map(|v| v * 3.0 / s14);
         for (j, v) in row0.iter().enumerate() {
             assert_abs_diff_eq!(dx[[0, j]], *v, epsilon = 1e-14);
         }
@@ -638,7 +657,11 @@ mod tests {
         let r = 12.5f64.sqrt();
         assert_abs_diff_eq!(y, array![[6.0 / r, -4.0 / r]].into_dyn(), epsilon = 1e-15);
         let dx = rms.backward_input(array![[1.0, 1.0]].into_dyn().view()).unwrap().to_owned();
-        assert_abs_diff_eq!(dx, array![[(2.0 - 3.0 / 12.5) / r, (-1.0 - 4.0 / 12.5) / r]].into_dyn(), epsilon = 1e-15);
+        assert_abs_diff_eq!(
+            dx,
+            array![[(2.0 - 3.0 / 12.5) / r, (-1.0 - 4.0 / 12.5) / r]].into_dyn(),
+            epsilon = 1e-15
+        );
         assert_abs_diff_eq!(rms.weight_grad().unwrap(), array![3.0 / r, 4.0 / r].into_dyn(), epsilon = 1e-15);
         assert_eq!(rms.parameters().len(), 1);
         assert_eq!(RmsNorm::<f64>::new(&[2]).unwrap().eps(), f64::EPSILON);
@@ -663,9 +686,13 @@ mod tests {
             Err(Error::InvalidParameter { name: "eps", .. }) => {}
             other => panic!("{other:?}"),
         }
-        assert!(matches!(RmsNorm::<f32>::new(&[0]), Err(Error::InvalidParameter { name: "normalized_shape", .. })));
-        let err = LayerNorm::from_weights(ArrayD::<f64>::ones(IxDyn(&[3])), Some(ArrayD::zeros(IxDyn(&[4]))), 1e-5)
-            .unwrap_err();
+        assert!(matches!(
+            RmsNorm::<f32>::new(&[0]),
+            Err(Error::InvalidParameter { name: "normalized_shape", .. })
+        ));
+        let err =
+            LayerNorm::from_weights(ArrayD::<f64>::ones(IxDyn(&[3])), Some(ArrayD::zeros(IxDyn(&[4]))), 1e-5)
+                .unwrap_err();
         assert!(matches!(err, Error::ShapeMismatch { .. }));
     }
 
@@ -675,7 +702,10 @@ mod tests {
         let err = ln.backward(Array3::<f64>::zeros((1, 2, 3)).into_dyn().view()).unwrap_err();
         assert!(matches!(err, Error::InvalidInput { op: "LayerNorm::backward", .. }), "{err}");
         let err = ln.forward(Array3::<f64>::zeros((4, 3, 2)).into_dyn().view(), Mode::Train).unwrap_err();
-        assert_eq!(err, Error::ShapeMismatch { op: "LayerNorm::forward", expected: vec![0, 2, 3], got: vec![4, 3, 2] });
+        assert_eq!(
+            err,
+            Error::ShapeMismatch { op: "LayerNorm::forward", expected: vec![0, 2, 3], got: vec![4, 3, 2] }
+        );
         let err = ln.forward(ndarray::Array1::<f64>::zeros(3).into_dyn().view(), Mode::Train).unwrap_err();
         assert!(matches!(err, Error::ShapeMismatch { .. }));
         let x = Array3::from_shape_fn((4, 2, 3), |(i, j, k)| (i * 6 + j * 3 + k) as f64 * 0.3).into_dyn();
@@ -683,7 +713,11 @@ mod tests {
         let err = ln.backward_input(Array3::<f64>::zeros((4, 3, 2)).into_dyn().view()).unwrap_err();
         assert_eq!(
             err,
-            Error::ShapeMismatch { op: "LayerNorm::backward_input", expected: vec![4, 2, 3], got: vec![4, 3, 2] }
+            Error::ShapeMismatch {
+                op: "LayerNorm::backward_input",
+                expected: vec![4, 2, 3],
+                got: vec![4, 3, 2]
+            }
         );
         // The failed forward above did not disturb the recorded one.
         assert!(ln.forward(Array2::<f64>::zeros((4, 3)).into_dyn().view(), Mode::Train).is_err());
@@ -724,7 +758,8 @@ mod tests {
 
     #[test]
     fn f32_and_f64_agree() {
-        let x = Array3::from_shape_fn((3, 4, 6), |(i, j, k)| ((i * 13 + j * 5 + k * 7) % 11) as f64 / 3.0 - 1.5);
+        let x =
+            Array3::from_shape_fn((3, 4, 6), |(i, j, k)| ((i * 13 + j * 5 + k * 7) % 11) as f64 / 3.0 - 1.5);
         let g = Array3::from_shape_fn((3, 4, 6), |(i, j, k)| ((i + 2 * j + 3 * k) % 5) as f64 / 4.0 - 0.5);
         let run64 = |ln: &mut dyn Layer<f64>| {
             let y = ln.forward(x.view().into_dyn(), Mode::Train).unwrap().to_owned();

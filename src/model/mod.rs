@@ -52,7 +52,7 @@
 //!   one cache per use; a graph node holds its module alone.
 
 mod attention;
-mod conv;
+pub mod conv;
 mod embedding;
 pub mod graph;
 pub mod init;
@@ -61,7 +61,7 @@ mod layer_norm;
 pub mod layers;
 mod linear;
 mod norm;
-mod pool;
+pub mod pool;
 mod recurrent;
 mod sequential;
 mod transformer;
@@ -82,7 +82,9 @@ pub use layers::{
     Softplus, Softsign,
 };
 pub use linear::{Dense, Linear, LinearBuilder};
-pub use norm::{BatchNorm, BatchNorm1d, BatchNorm2d, BatchNorm3d, BatchNormBuilder, GroupNorm, GroupNormBuilder};
+pub use norm::{
+    BatchNorm, BatchNorm1d, BatchNorm2d, BatchNorm3d, BatchNormBuilder, GroupNorm, GroupNormBuilder,
+};
 pub use pool::{
     AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, AvgPoolBuilder, MaxPool1d, MaxPool2d,
     MaxPoolBuilder,
@@ -439,7 +441,7 @@ pub trait Layer<F: Float>: Model<F> {
 }
 
 /// A module with several float inputs and one float output, such as attention's
-/// query, key and value, that can sit in a [`Graph`](crate::model::Graph) node.
+/// query, key and value, that can sit in a [`Graph`] node.
 ///
 /// `forward_multi` takes exactly [`num_inputs`](MultiInputLayer::num_inputs) inputs;
 /// `backward_multi` overwrites the parameter gradients and computes `dL/d(input k)`

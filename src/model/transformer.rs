@@ -11,7 +11,7 @@ use rand::Rng;
 use crate::error::{Error, Result};
 use crate::model::layers::{Dropout, Pass, slice_mut};
 use crate::model::{
-    Activation, AttnMask, LayerNorm, Layer, Linear, Mode, Model, Module, MultiheadAttention, ParamVisitor,
+    Activation, AttnMask, Layer, LayerNorm, Linear, Mode, Model, Module, MultiheadAttention, ParamVisitor,
 };
 use crate::tensor::{Buffer, Float, Param};
 
@@ -35,7 +35,8 @@ impl<F: Float> Act<F> {
 impl<F> Clone for Act<F> {
     /// A fresh layer of the same kind (the spec was validated when first built).
     fn clone(&self) -> Self {
-        let layer = (self.make)(self.spec).unwrap_or_else(|e| unreachable!("activation validated when built: {e}"));
+        let layer =
+            (self.make)(self.spec).unwrap_or_else(|e| unreachable!("activation validated when built: {e}"));
         Act { spec: self.spec, make: self.make, layer }
     }
 }
@@ -474,7 +475,11 @@ impl<F: Float> TransformerEncoderLayer<F> {
     fn backward_impl(&mut self, op: &'static str, g: ArrayViewD<'_, F>, input_grad: bool) -> Result<()> {
         self.pass.require_train(op)?;
         if g.shape() != &self.out_shape[..] {
-            return Err(Error::ShapeMismatch { op, expected: self.out_shape.clone(), got: g.shape().to_vec() });
+            return Err(Error::ShapeMismatch {
+                op,
+                expected: self.out_shape.clone(),
+                got: g.shape().to_vec(),
+            });
         }
         let active = self.dropped;
         if self.norm_first {
@@ -628,7 +633,11 @@ impl<F: Float> TransformerEncoder<F> {
     /// See [`TransformerEncoder`].
     pub fn from_layers(layers: Vec<TransformerEncoderLayer<F>>, norm: Option<LayerNorm<F>>) -> Result<Self> {
         let op = "TransformerEncoder::from_layers";
-        let first = layers.first().ok_or(Error::InvalidParameter { name: "num_layers", value: 0.0, expected: ">= 1" })?;
+        let first = layers.first().ok_or(Error::InvalidParameter {
+            name: "num_layers",
+            value: 0.0,
+            expected: ">= 1",
+        })?;
         let (e, bf) = (first.d_model(), first.self_attn.batch_first());
         if layers.iter().any(|l| l.d_model() != e || l.self_attn.batch_first() != bf) {
             return Err(Error::invalid_input(op, "every layer needs the same d_model and batch_first"));
@@ -641,7 +650,8 @@ impl<F: Float> TransformerEncoder<F> {
                 ));
             }
         }
-        let mut enc = TransformerEncoder { layers, norm, names: Vec::new(), out_shape: Vec::new(), pass: Pass::None };
+        let mut enc =
+            TransformerEncoder { layers, norm, names: Vec::new(), out_shape: Vec::new(), pass: Pass::None };
         let mut names = Vec::new();
         for (i, l) in enc.layers.iter_mut().enumerate() {
             prefixed(l, &format!("layers.{i}."), &mut names);
@@ -678,10 +688,19 @@ impl<F: Float> TransformerEncoder<F> {
         self.layers.iter_mut().for_each(|l| l.set_src_key_padding_mask(mask));
     }
 
-    fn backward_impl(&mut self, op: &'static str, g: ArrayViewD<'_, F>, input_grad: bool) -> Result<Option<ArrayViewD<'_, F>>> {
+    fn backward_impl(
+        &mut self,
+        op: &'static str,
+        g: ArrayViewD<'_, F>,
+        input_grad: bool,
+    ) -> Result<Option<ArrayViewD<'_, F>>> {
         self.pass.require_train(op)?;
         if g.shape() != &self.out_shape[..] {
-            return Err(Error::ShapeMismatch { op, expected: self.out_shape.clone(), got: g.shape().to_vec() });
+            return Err(Error::ShapeMismatch {
+                op,
+                expected: self.out_shape.clone(),
+                got: g.shape().to_vec(),
+            });
         }
         let g = match &mut self.norm {
             Some(n) => n.backward_input(g)?,

@@ -1,8 +1,8 @@
 //! Gradient clipping, as `torch.nn.utils.clip_grad_norm_` and `clip_grad_value_`.
 //!
 //! Call between `backward` and the optimizer's `step`. Each function comes in two forms:
-//! on a slice of mutable gradient views, and on a whole [`Model`] (through
-//! [`Model::visit_params`]). [`GradClip`] bundles the choice for a training loop.
+//! on a slice of mutable gradient views, and on a whole model (through
+//! [`Module::visit_params`]). [`GradClip`] bundles the choice for a training loop.
 //! Nothing allocates: the norm takes one pass over the gradients and the scaling a
 //! second.
 
@@ -228,7 +228,7 @@ pub fn clip_grad_norm<F: Float>(
 }
 
 /// [`clip_grad_norm`] over every parameter gradient of `model` (the gradients its last
-/// `backward` stored), visited with [`Model::visit_params`].
+/// `backward` stored), visited with [`Module::visit_params`].
 ///
 /// # Errors
 /// As [`clip_grad_norm`], plus any error of the model's `visit_params`.
