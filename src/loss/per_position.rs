@@ -1,6 +1,6 @@
 //! [`PerPosition`]: a class-index loss applied at every position of a sequence.
 
-use ndarray::{ArrayViewD, ArrayViewMutD, IxDyn};
+use ndarray::{ArrayViewD, ArrayViewMutD, Dimension, IxDyn};
 
 use crate::error::{Error, Result};
 use crate::loss::Loss;
@@ -81,11 +81,12 @@ impl<F: Float, Y: Copy, L: Loss<F, Y>> Loss<F, Y> for PerPosition<L> {
                 got: grad.shape().to_vec(),
             });
         }
-        let shape = pred.shape().to_vec();
-        let p = pred.into_shape_with_order(IxDyn(&[m, c])).map_err(|_| not_contiguous(&shape))?;
-        let g = grad.into_shape_with_order(IxDyn(&[m, c])).map_err(|_| not_contiguous(&shape))?;
-        let t = target.to_shape(IxDyn(&[m])).map_err(|_| not_contiguous(&shape))?;
-        self.0.loss_and_grad(p, t.view(), g)
+        // The shape for an error message, without allocating (inline for up to 4 axes).
+        let dims = pred.raw_dim();
+        let p = pred.into_shape_with_order(IxDyn(&[m, c])).map_err(|_| not_contiguous(dims.slice()))?;
+        let g = grad.into_shape_with_order(IxDyn(&[m, c])).map_err(|_| not_contiguous(dims.slice()))?;
+        let t = target.into_shape_with_order(IxDyn(&[m])).map_err(|_| not_contiguous(dims.slice()))?;
+        self.0.loss_and_grad(p, t, g)
     }
 
     fn loss(&self, pred: ArrayViewD<'_, F>, target: ArrayViewD<'_, Y>) -> Result<F> {
