@@ -14,6 +14,7 @@
 //!   the masked upper triangle is neither exponentiated nor differentiated, and the
 //!   matrix products skip the blocks above the diagonal.
 
+use std::any::TypeId;
 use std::marker::PhantomData;
 
 use ndarray::linalg::general_mat_mul;
@@ -24,6 +25,7 @@ use rand::Rng;
 
 use crate::error::{Error, Result};
 use crate::model::init::Init;
+use crate::model::layer_norm::{LANES, lane_dot, lane_max, lane_sum, use_avx2};
 use crate::model::layers::{Dropout, Pass, slice_mut};
 use crate::model::{Layer, Linear, Mode, Model, Module, MultiInputLayer, ParamVisitor};
 use crate::tensor::{Buffer, Float, Param};
@@ -181,57 +183,187 @@ fn head_mut<F>(buf: &mut [F], start: usize, rows: usize, row_stride: usize, dh: 
         .expect("head view inside its buffer")
 }
 
-/// Rows of the causal blocks: the matrix products of a causal call run on row blocks
-/// of this many query positions, each against the keys up to its last row.
-const CAUSAL_BLOCK: usize = 16;
+/// `x` as `&mut [f32]` when `F` is `f32`.
+#[inline(always)]
+fn as_f32_mut<F: Float>(x: &mut [F]) -> Option<&mut [f32]> {
+    if TypeId::of::<F>() == TypeId::of::<f32>() {
+        // SAFETY: `F` is `f32` (same TypeId), so `x` is a `[f32]`.
+        Some(unsafe { &mut *(x as *mut [F] as *mut [f32]) })
+    } else {
+        None
+    }
+}
+
+/// `exp(x)` for `x <= 0` in `f32`, branch-free so that a loop over it vectorizes.
+///
+/// Cephes' `expf` scheme: `x = n·ln 2 + r` with `n` rounded to nearest (`|r| <= ln2/2`,
+/// `ln 2` split in two parts), `exp(r)` by its degree-6 minimax polynomial (relative
+/// error below 1e-7, about 1 ulp), times `2^n` built in the exponent bits. Below
+/// `-87.33` (where `2^n` would leave the normal range) the result is 0, as the
+/// subnormal values it replaces are below `1.2e-38`; NaN stays NaN. libm's `expf` is a
+/// call per element and cost 5 ns per score at W7's shapes, more than the matrix
+/// products of the attention.
+#[inline(always)]
+fn exp_nonpositive_f32(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    // 1.5·2^23: adding it rounds to an integer, which lands in the low mantissa bits.
+    const SHIFTER: f32 = 12_582_912.0;
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    let t = x * LOG2E + SHIFTER;
+    let n = t - SHIFTER;
+    let r = (x - n * LN2_HI) - n * LN2_LO;
+    let z = r * r;
+    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
+        + 1.666_666_5e-1)
+        * r
+        + 5.000_000_1e-1;
+    let er = p * z + r + 1.0;
+    let e = (t.to_bits() as i32).wrapping_sub(SHIFTER.to_bits() as i32).wrapping_add(127).wrapping_shl(23);
+    let y = er * f32::from_bits(e as u32);
+    if x < -87.33 { 0.0 } else { y }
+}
+
+/// `v ← exp(v − shift)` over `row`, with `v − shift <= 0`.
+#[inline(always)]
+fn exp_shifted<F: Float>(row: &mut [F], shift: F) {
+    let shift32 = shift.as_f64() as f32;
+    match as_f32_mut(row) {
+        Some(r) => r.iter_mut().for_each(|v| *v = exp_nonpositive_f32(*v - shift32)),
+        None => row.iter_mut().for_each(|v| *v = (*v - shift).exp()),
+    }
+}
 
 /// Masks and normalizes one row of scores in place: `row[..valid]` holds the scores of
-/// the keys not cut by the causal mask, `row[valid..]` is set to 0. A row with every
-/// key masked becomes NaN, as in PyTorch (softmax of `-inf` everywhere).
-#[inline]
+/// the keys not cut by the causal mask. The softmax runs over `row[..padded]`
+/// (`valid` rounded up to whole lanes, within the row) with the keys past `valid` at
+/// `-inf`, so the vector loops need no scalar remainder; `row[padded..]` is set to 0.
+/// A row with every key masked becomes NaN, as in PyTorch (softmax of `-inf`
+/// everywhere).
+#[inline(always)]
 fn softmax_row<F: Float>(
     row: &mut [F],
     valid: usize,
+    padded: usize,
     bool_mask: Option<&[bool]>,
     float_mask: Option<&[F]>,
     key_padding: Option<&[bool]>,
 ) {
-    let (live, dead) = row.split_at_mut(valid);
+    let (live, dead) = row.split_at_mut(padded);
     dead.fill(F::zero());
     let ninf = F::neg_infinity();
+    live[valid..].fill(ninf);
+    let keys = &mut live[..valid];
     if let Some(m) = float_mask {
-        live.iter_mut().zip(m).for_each(|(v, &a)| *v += a);
+        keys.iter_mut().zip(m).for_each(|(v, &a)| *v += a);
     }
     for m in [bool_mask, key_padding].into_iter().flatten() {
-        live.iter_mut().zip(m).for_each(|(v, &masked)| {
+        keys.iter_mut().zip(m).for_each(|(v, &masked)| {
             if masked {
                 *v = ninf
             }
         });
     }
-    let max = live.iter().fold(ninf, |a, &v| a.max(v));
+    let max = lane_max(live);
     if max == ninf {
-        live.fill(F::nan());
+        live[..valid].fill(F::nan());
+        live[valid..].fill(F::zero());
         return;
     }
-    let mut sum = F::zero();
-    for v in live.iter_mut() {
-        *v = (*v - max).exp();
-        sum += *v;
-    }
-    let inv = F::one() / sum;
+    exp_shifted(live, max);
+    let inv = F::one() / lane_sum(live);
     live.iter_mut().for_each(|v| *v *= inv);
 }
 
-/// `dS = P ⊙ (dP − Σ_j P·dP)` on the first `valid` entries, in place in `dp`; 0 after.
-#[inline]
-fn softmax_backward_row<F: Float>(p: &[F], dp: &mut [F], valid: usize) {
-    // Entries past `valid` may hold partial products of a causal block: clear them.
-    let (dp, dead) = dp.split_at_mut(valid);
-    dead.fill(F::zero());
-    let p = &p[..valid];
-    let dot = p.iter().zip(dp.iter()).map(|(&a, &b)| a * b).sum::<F>();
-    dp.iter_mut().zip(p).for_each(|(d, &pv)| *d = pv * (*d - dot));
+/// The masks of one head: `bool_mask` and `float_mask` are `[L, S]` row-major,
+/// `key_padding` is `[S]`.
+#[derive(Clone, Copy)]
+struct HeadMasks<'a, F> {
+    bool_mask: Option<&'a [bool]>,
+    float_mask: Option<&'a [F]>,
+    key_padding: Option<&'a [bool]>,
+    causal: bool,
+}
+
+/// Keys not cut by the causal mask for query row `i` (top-left aligned), and that
+/// count rounded up to whole lanes (at most `s`).
+#[inline(always)]
+fn valid_keys(i: usize, s: usize, causal: bool) -> (usize, usize) {
+    if causal {
+        let valid = (i + 1).min(s);
+        (valid, valid.next_multiple_of(LANES).min(s))
+    } else {
+        (s, s)
+    }
+}
+
+#[inline(always)]
+fn softmax_head_impl<F: Float>(p: &mut [F], s: usize, m: HeadMasks<'_, F>) {
+    for (i, row) in p.chunks_exact_mut(s).enumerate() {
+        let (valid, padded) = valid_keys(i, s, m.causal);
+        let r = i * s..i * s + valid;
+        softmax_row(
+            row,
+            valid,
+            padded,
+            m.bool_mask.map(|b| &b[r.clone()]),
+            m.float_mask.map(|f| &f[r.clone()]),
+            m.key_padding.map(|k| &k[..valid]),
+        );
+    }
+}
+
+#[inline(always)]
+fn softmax_backward_head_impl<F: Float>(p: &[F], dp: &mut [F], s: usize, causal: bool) {
+    for (i, (pr, dr)) in p.chunks_exact(s).zip(dp.chunks_exact_mut(s)).enumerate() {
+        // dS = P ⊙ (dP − Σ_j P·dP) on the live keys (and the padding past them, where
+        // P = 0). Further on, dP holds products with masked positions: cleared, so the
+        // matrix products that follow read 0.
+        let (_, padded) = valid_keys(i, s, causal);
+        let (dr, dead) = dr.split_at_mut(padded);
+        dead.fill(F::zero());
+        let pr = &pr[..padded];
+        let dot = lane_dot(pr, dr);
+        dr.iter_mut().zip(pr).for_each(|(d, &pv)| *d = pv * (*d - dot));
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn softmax_head_avx2<F: Float>(p: &mut [F], s: usize, m: HeadMasks<'_, F>) {
+    softmax_head_impl(p, s, m)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn softmax_backward_head_avx2<F: Float>(p: &[F], dp: &mut [F], s: usize, causal: bool) {
+    softmax_backward_head_impl(p, dp, s, causal)
+}
+
+/// Row-wise masked softmax of one head's scores `p` (`[L, S]`), in place. The row
+/// loops are compiled twice, for the crate's target and with AVX2 (chosen at run time,
+/// as the optimizers' kernels); both give the same bits (Rust fuses no multiply-add,
+/// and the reductions have a fixed lane structure).
+fn softmax_head<F: Float>(p: &mut [F], s: usize, m: HeadMasks<'_, F>) {
+    #[cfg(target_arch = "x86_64")]
+    if use_avx2() {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        unsafe { softmax_head_avx2(p, s, m) };
+        return;
+    }
+    softmax_head_impl(p, s, m)
+}
+
+/// `dS = P ⊙ (dP − rowsum(P ⊙ dP))` for one head, in place in `dp`; entries past the
+/// causal diagonal set to 0.
+fn softmax_backward_head<F: Float>(p: &[F], dp: &mut [F], s: usize, causal: bool) {
+    #[cfg(target_arch = "x86_64")]
+    if use_avx2() {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        unsafe { softmax_backward_head_avx2(p, dp, s, causal) };
+        return;
+    }
+    softmax_backward_head_impl(p, dp, s, causal)
 }
 
 /// Copies `x` (any layout) into `dst` in logical order.
@@ -441,26 +573,23 @@ impl<F: Float> Core<F> {
                 let qv = head(proj, g.off(0, e) + bi * q_sb * ld + h * dh, l, q_sp * ld, dh);
                 let kv = head(proj, g.off(1, e) + bi * k_sb * ld + h * dh, s, k_sp * ld, dh);
                 let p = &mut probs[bh * l * s..(bh + 1) * l * s];
-                scores(self.scale, &qv, &kv, p, g.causal);
-                let mask_row = |kind: MaskKind, i: usize| match kind {
+                scores(self.scale, &qv, &kv, p);
+                let block = |kind: MaskKind| match kind {
                     MaskKind::None => None,
-                    MaskKind::Shared => Some(i * s..(i + 1) * s),
-                    MaskKind::PerHead => Some((bh * l + i) * s..(bh * l + i + 1) * s),
+                    MaskKind::Shared => Some(0..l * s),
+                    MaskKind::PerHead => Some(bh * l * s..(bh + 1) * l * s),
                 };
-                for (i, row) in p.chunks_exact_mut(s).enumerate() {
-                    let valid = if g.causal { (i + 1).min(s) } else { s };
-                    softmax_row(
-                        row,
-                        valid,
-                        mask_row(g.bool_mask, i).map(|r| &mask_bool[r]),
-                        mask_row(g.float_mask, i).map(|r| &mask_float[r]),
-                        g.key_padding.then(|| &key_padding[bi * s..(bi + 1) * s]),
-                    );
-                }
+                let masks = HeadMasks {
+                    bool_mask: block(g.bool_mask).map(|r| &mask_bool[r]),
+                    float_mask: block(g.float_mask).map(|r| &mask_float[r]),
+                    key_padding: g.key_padding.then(|| &key_padding[bi * s..(bi + 1) * s]),
+                    causal: g.causal,
+                };
+                softmax_head(p, s, masks);
                 if !g.dropped {
                     let vv = head(proj, g.off(2, e) + bi * k_sb * ld + h * dh, s, k_sp * ld, dh);
                     let o = head_mut(attn, bi * q_sb * e + h * dh, l, q_sp * e, dh);
-                    weighted_sum(p, &vv, o, g.causal);
+                    product(F::one(), p, &vv, o);
                 }
             }
         }
@@ -473,7 +602,7 @@ impl<F: Float> Core<F> {
                     let bh = bi * hn + h;
                     let vv = head(proj, g.off(2, e) + bi * k_sb * ld + h * dh, s, k_sp * ld, dh);
                     let o = head_mut(attn, bi * q_sb * e + h * dh, l, q_sp * e, dh);
-                    weighted_sum(&dropped[bh * l * s..(bh + 1) * l * s], &vv, o, g.causal);
+                    product(F::one(), &dropped[bh * l * s..(bh + 1) * l * s], &vv, o);
                 }
             }
         }
@@ -532,7 +661,7 @@ impl<F: Float> Core<F> {
                 let vv = head(proj, k_start(2, bi, h), s, k_sp * ld, dh);
                 let dp = if g.dropped { &mut grad_probs[blk.clone()] } else { &mut grad_probs[..] };
                 // dP = dO · Vᵀ
-                scores(F::one(), &d_o, &vv, dp, g.causal);
+                scores(F::one(), &d_o, &vv, dp);
                 // dV = Pᵀ · dO (P' = P ⊙ M with dropout)
                 let dv = head_mut(grad_proj, k_start(2, bi, h), s, k_sp * ld, dh);
                 let p = match mask {
@@ -542,7 +671,7 @@ impl<F: Float> Core<F> {
                     }
                     None => &probs[blk.clone()],
                 };
-                transposed_product(F::one(), p, &d_o, dv, g.causal);
+                transposed_product(F::one(), p, &d_o, dv);
                 if !g.dropped {
                     attention_input_grads(
                         self.scale,
@@ -674,59 +803,28 @@ impl<F: Float> Core<F> {
     }
 }
 
-/// `P = scale · Q·Kᵀ` into `p` (`[L, S]`, row-major). Causal: only the blocks on or
-/// below the diagonal are computed (the rest is set by the softmax).
-fn scores<F: Float>(scale: F, q: &ArrayView2<'_, F>, k: &ArrayView2<'_, F>, p: &mut [F], causal: bool) {
-    let (l, s) = (q.nrows(), k.nrows());
-    if !causal {
-        let mut pm = ArrayViewMut2::from_shape((l, s), p).expect("size");
-        general_mat_mul(scale, q, &k.t(), F::zero(), &mut pm);
-        return;
-    }
-    for r0 in (0..l).step_by(CAUSAL_BLOCK) {
-        let r1 = (r0 + CAUSAL_BLOCK).min(l);
-        let cols = r1.min(s);
-        let mut pm = ArrayViewMut2::from_shape((r1 - r0, cols).strides((s, 1)), &mut p[r0 * s..])
-            .expect("score block");
-        general_mat_mul(scale, &q.slice(s![r0..r1, ..]), &k.slice(s![..cols, ..]).t(), F::zero(), &mut pm);
-    }
+// The per-head products run as full matrix products even under a causal mask: at
+// W7's shapes (64 × 64 scores, head dim 16) splitting them into blocks on and below the
+// diagonal was measured 2× slower than computing the masked half too (each small
+// product pays its own packing). The masked work skipped is the softmax and its
+// backward, which only touch the live keys.
+
+/// `P = scale · Q·Kᵀ` into `p` (`[L, S]`, row-major).
+fn scores<F: Float>(scale: F, q: &ArrayView2<'_, F>, k: &ArrayView2<'_, F>, p: &mut [F]) {
+    let mut pm = ArrayViewMut2::from_shape((q.nrows(), k.nrows()), p).expect("size");
+    general_mat_mul(scale, q, &k.t(), F::zero(), &mut pm);
 }
 
-/// `O = P·V` (`p` is `[L, S]` row-major; zero above the causal diagonal).
-fn weighted_sum<F: Float>(p: &[F], v: &ArrayView2<'_, F>, mut o: ArrayViewMut2<'_, F>, causal: bool) {
-    let (l, s) = (o.nrows(), v.nrows());
-    if !causal {
-        let pm = ArrayView2::from_shape((l, s), p).expect("size");
-        general_mat_mul(F::one(), &pm, v, F::zero(), &mut o);
-        return;
-    }
-    for r0 in (0..l).step_by(CAUSAL_BLOCK) {
-        let r1 = (r0 + CAUSAL_BLOCK).min(l);
-        let cols = r1.min(s);
-        let pm = ArrayView2::from_shape((r1 - r0, cols).strides((s, 1)), &p[r0 * s..]).expect("block");
-        general_mat_mul(F::one(), &pm, &v.slice(s![..cols, ..]), F::zero(), &mut o.slice_mut(s![r0..r1, ..]));
-    }
+/// `out = alpha · P·X` (`p` `[L, S]` row-major, `x` `[S, Dh]`).
+fn product<F: Float>(alpha: F, p: &[F], x: &ArrayView2<'_, F>, mut out: ArrayViewMut2<'_, F>) {
+    let pm = ArrayView2::from_shape((out.nrows(), x.nrows()), p).expect("size");
+    general_mat_mul(alpha, &pm, x, F::zero(), &mut out);
 }
 
-/// `out = alpha · Pᵀ·X` for `p` `[L, S]` row-major and `x` `[L, Dh]` (`out` `[S, Dh]`).
-/// Causal: key `j` gets contributions from queries `i >= j` only, so key block
-/// `[c0, c1)` reads query rows `c0..` (the rows above are masked, `P = 0`).
-fn transposed_product<F: Float>(alpha: F, p: &[F], x: &ArrayView2<'_, F>, mut out: ArrayViewMut2<'_, F>, causal: bool) {
-    let (l, s) = (x.nrows(), out.nrows());
-    let pm = ArrayView2::from_shape((l, s), p).expect("size");
-    if !causal {
-        general_mat_mul(alpha, &pm.t(), x, F::zero(), &mut out);
-        return;
-    }
-    for c0 in (0..s).step_by(CAUSAL_BLOCK) {
-        let c1 = (c0 + CAUSAL_BLOCK).min(s);
-        let mut blk = out.slice_mut(s![c0..c1, ..]);
-        if c0 >= l {
-            blk.fill(F::zero());
-            continue;
-        }
-        general_mat_mul(alpha, &pm.slice(s![c0.., c0..c1]).t(), &x.slice(s![c0.., ..]), F::zero(), &mut blk);
-    }
+/// `out = alpha · Pᵀ·X` (`p` `[L, S]` row-major, `x` `[L, Dh]`, `out` `[S, Dh]`).
+fn transposed_product<F: Float>(alpha: F, p: &[F], x: &ArrayView2<'_, F>, mut out: ArrayViewMut2<'_, F>) {
+    let pm = ArrayView2::from_shape((x.nrows(), out.nrows()), p).expect("size");
+    general_mat_mul(alpha, &pm.t(), x, F::zero(), &mut out);
 }
 
 /// From `dP` (in `dp`, `[L, S]`, overwritten by `dS`) and `P`:
@@ -745,33 +843,11 @@ fn attention_input_grads<F: Float>(
     [l, s, dh]: [usize; 3],
     causal: bool,
 ) {
-    for (i, (pr, dr)) in p.chunks_exact(s).zip(dp.chunks_exact_mut(s)).enumerate() {
-        let valid = if causal { (i + 1).min(s) } else { s };
-        softmax_backward_row(pr, dr, valid);
-    }
+    softmax_backward_head(p, dp, s, causal);
     let q = head(proj, starts[0], l, strides[0], dh);
     let k = head(proj, starts[1], s, strides[1], dh);
-    let dsm = ArrayView2::from_shape((l, s), &*dp).expect("size");
-    {
-        let mut dq = head_mut(grad_proj, starts[0], l, strides[0], dh);
-        if !causal {
-            general_mat_mul(scale, &dsm, &k, F::zero(), &mut dq);
-        } else {
-            for r0 in (0..l).step_by(CAUSAL_BLOCK) {
-                let r1 = (r0 + CAUSAL_BLOCK).min(l);
-                let cols = r1.min(s);
-                general_mat_mul(
-                    scale,
-                    &dsm.slice(s![r0..r1, ..cols]),
-                    &k.slice(s![..cols, ..]),
-                    F::zero(),
-                    &mut dq.slice_mut(s![r0..r1, ..]),
-                );
-            }
-        }
-    }
-    let dk = head_mut(grad_proj, starts[1], s, strides[1], dh);
-    transposed_product(scale, dp, &q, dk, causal);
+    product(scale, dp, &k, head_mut(grad_proj, starts[0], l, strides[0], dh));
+    transposed_product(scale, dp, &q, head_mut(grad_proj, starts[1], s, strides[1], dh));
 }
 
 /// The masks set on the layer, used by [`Model::forward`] and
