@@ -1407,3 +1407,347 @@ impl<F: Float> MultiInputLayer<F> for MultiheadAttention<F> {
         self.core.input_grad(k)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::freeze_randomness;
+    use crate::tensor::seeded_rng;
+    use approx::assert_abs_diff_eq;
+    use ndarray::{Array3, ArrayD, Axis, array};
+
+    /// `in_proj = [I; I; I]`, `out_proj = I`, no biases: `Q = K = V = x`, output = `O`.
+    fn identity_attention(e: usize, heads: usize) -> MultiheadAttention<f64> {
+        let eye = Array2::<f64>::eye(e);
+        let w = ndarray::concatenate(Axis(0), &[eye.view(), eye.view(), eye.view()]).unwrap();
+        MultiheadAttention::builder(e, heads).batch_first(true).build_with_weights(w, None, eye, None).unwrap()
+    }
+
+    fn rand3(shape: (usize, usize, usize), seed: u64) -> ArrayD<f64> {
+        let mut rng = seeded_rng(seed);
+        Array3::from_shape_simple_fn(shape, || crate::model::init::uniform01(&mut rng) * 2.0 - 1.0).into_dyn()
+    }
+
+    /// x₀ = (1, 0), x₁ = (0, 1), one head of dimension 2: scores `xᵢ·xⱼ/√2`, i.e.
+    /// `[[a, 0], [0, a]]` with `a = 1/√2`; row 0 of the softmax is
+    /// `(σ(a), 1 − σ(a))` with `σ(a) = 1/(1 + e^(−0.70710678)) = 0.6697615493266569`,
+    /// so `o₀ = (σ(a), 1 − σ(a))` and `o₁ = (1 − σ(a), σ(a))`.
+    /// Causal: query 0 sees only key 0, `o₀ = x₀`. Key 1 padded: `o₀ = o₁ = x₀`.
+    #[test]
+    fn hand_computed_two_tokens() {
+        let mut m = identity_attention(2, 1);
+        let x = array![[[1.0, 0.0], [0.0, 1.0]]].into_dyn();
+        let sig = 0.6697615493266569;
+        assert_abs_diff_eq!(1.0 / (1.0 + (-0.5f64.sqrt()).exp()), sig, epsilon = 1e-15);
+        let y = m.forward(x.view(), Mode::Train).unwrap().to_owned();
+        assert_abs_diff_eq!(y, array![[[sig, 1.0 - sig], [1.0 - sig, sig]]].into_dyn(), epsilon = 1e-15);
+        m.set_causal(true);
+        let y = m.forward(x.view(), Mode::Eval).unwrap().to_owned();
+        assert_abs_diff_eq!(y, array![[[1.0, 0.0], [1.0 - sig, sig]]].into_dyn(), epsilon = 1e-15);
+        m.set_causal(false);
+        let pad = array![[false, true]];
+        m.set_key_padding_mask(Some(pad.view()));
+        let y = m.forward(x.view(), Mode::Eval).unwrap().to_owned();
+        assert_abs_diff_eq!(y, array![[[1.0, 0.0], [1.0, 0.0]]].into_dyn(), epsilon = 1e-15);
+        // A float mask of -inf on key 1 is the same; +ln 2 on key 1 doubles its weight.
+        m.set_key_padding_mask(None);
+        let minus_inf = array![[0.0, f64::NEG_INFINITY], [0.0, f64::NEG_INFINITY]].into_dyn();
+        m.set_attn_mask(Some(AttnMask::Float(minus_inf.view())));
+        assert_abs_diff_eq!(m.forward(x.view(), Mode::Eval).unwrap()[[0, 1, 0]], 1.0, epsilon = 1e-15);
+        let ln2 = array![[0.0, 2f64.ln()], [0.0, 2f64.ln()]].into_dyn();
+        m.set_attn_mask(Some(AttnMask::Float(ln2.view())));
+        let y = m.forward(x.view(), Mode::Eval).unwrap().to_owned();
+        let a = 0.5f64.sqrt();
+        let p01 = 2.0 / (a.exp() + 2.0); // weights e^a and 2·e^0 on keys 0 and 1
+        assert_abs_diff_eq!(y[[0, 0, 1]], p01, epsilon = 1e-15);
+    }
+
+    /// The same attention as [`hand_computed_two_tokens`], backward with `G = e₀` on
+    /// output 0 only: `L = o₀[0] = p₀₀·1 + p₀₁·0 = σ(a)` with `a = s₀₀ − s₀₁`. Through the
+    /// identity projections `dL/dx₁` gets only the key and value paths:
+    /// value: `p₀₁·e₀ = (1 − σ)·(1, 0)`; key: `dL/ds₀₁ = −σ(1 − σ)` times
+    /// `∂s₀₁/∂x₁ = x₀/√2`, so `dL/dx₁ = ((1 − σ) − σ(1 − σ)/√2, 0)`.
+    #[test]
+    fn hand_computed_backward() {
+        let mut m = identity_attention(2, 1);
+        let x = array![[[1.0, 0.0], [0.0, 1.0]]].into_dyn();
+        m.forward(x.view(), Mode::Train).unwrap();
+        let g = array![[[1.0, 0.0], [0.0, 0.0]]].into_dyn();
+        let dx = m.backward_input(g.view()).unwrap().to_owned();
+        let sig = 0.6697615493266569;
+        let expected = (1.0 - sig) - sig * (1.0 - sig) * 0.5f64.sqrt();
+        assert_abs_diff_eq!(dx[[0, 1, 0]], expected, epsilon = 1e-15);
+        assert_abs_diff_eq!(dx[[0, 1, 1]], 0.0, epsilon = 1e-15);
+        // out_proj's gradient: dW_out = Gᵀ·O has row 0 = o₀ = (σ, 1 − σ).
+        let dw = m.out_proj().weight_grad().to_owned();
+        assert_abs_diff_eq!(dw.row(0).to_owned(), array![sig, 1.0 - sig], epsilon = 1e-15);
+        assert_abs_diff_eq!(dw.row(1).to_owned(), array![0.0, 0.0], epsilon = 1e-15);
+    }
+
+    #[test]
+    fn fully_masked_rows_are_nan_as_in_torch() {
+        let mut m = MultiheadAttention::<f64>::builder(4, 2).batch_first(true).build(&mut seeded_rng(0)).unwrap();
+        let x = rand3((2, 3, 4), 1);
+        let pad = array![[true, true, true], [false, true, false]];
+        m.set_key_padding_mask(Some(pad.view()));
+        let y = m.forward(x.view(), Mode::Eval).unwrap().to_owned();
+        assert!(y.slice(s![0, .., ..]).iter().all(|v| v.is_nan()));
+        assert!(y.slice(s![1, .., ..]).iter().all(|v| v.is_finite()));
+    }
+
+    #[test]
+    fn layouts_agree() {
+        let mut rng = seeded_rng(3);
+        let mut bf = MultiheadAttention::<f64>::builder(8, 2).batch_first(true).build(&mut rng).unwrap();
+        let mut sf = bf.clone();
+        sf.core.batch_first = false;
+        assert!(!sf.batch_first());
+        for m in [&mut bf, &mut sf] {
+            m.set_causal(true);
+        }
+        let x = rand3((3, 5, 8), 4); // [B, T, E]
+        let xt = x.view().permuted_axes(IxDyn(&[1, 0, 2])); // [T, B, E], not contiguous
+        let y_bf = bf.forward(x.view(), Mode::Train).unwrap().to_owned();
+        let y_sf = sf.forward(xt.clone(), Mode::Train).unwrap().to_owned();
+        assert_abs_diff_eq!(y_bf, y_sf.view().permuted_axes(IxDyn(&[1, 0, 2])), epsilon = 1e-14);
+        let g = rand3((3, 5, 8), 5);
+        let d_bf = bf.backward_input(g.view()).unwrap().to_owned();
+        let d_sf = sf.backward_input(g.view().permuted_axes(IxDyn(&[1, 0, 2]))).unwrap().to_owned();
+        assert_abs_diff_eq!(d_bf, d_sf.view().permuted_axes(IxDyn(&[1, 0, 2])), epsilon = 1e-14);
+        assert_abs_diff_eq!(bf.in_proj_weight_grad(), sf.in_proj_weight_grad(), epsilon = 1e-13);
+    }
+
+    /// One array for query, key and value (one packed projection) or three equal copies
+    /// (three projections): same output and parameter gradients; the layer's input
+    /// gradient is the sum of the three.
+    #[test]
+    fn packed_and_separate_agree() {
+        let mut a = MultiheadAttention::<f64>::builder(8, 4).batch_first(true).build(&mut seeded_rng(6)).unwrap();
+        let mut b = a.clone();
+        let x = rand3((2, 6, 8), 7);
+        let (k, v) = (x.clone(), x.clone());
+        let g = rand3((2, 6, 8), 8);
+        let ya = a.forward(x.view(), Mode::Train).unwrap().to_owned();
+        assert!(a.core.geom.packed);
+        let dx = a.backward_input(g.view()).unwrap().to_owned();
+        let yb = b.forward_attention(x.view(), k.view(), v.view(), &AttnMasks::none(), Mode::Train).unwrap().to_owned();
+        assert!(!b.core.geom.packed);
+        assert_abs_diff_eq!(ya, yb, epsilon = 1e-14);
+        let gb = b.backward_attention(g.view()).unwrap();
+        let sum = &gb.query + &gb.key + &gb.value;
+        assert_abs_diff_eq!(dx, sum, epsilon = 1e-14);
+        for ((na, ga), (nb, gb)) in a.gradients().iter().zip(b.gradients().iter()) {
+            assert_eq!(na, nb);
+            assert_abs_diff_eq!(ga, gb, epsilon = 1e-13);
+        }
+        // After a separate forward, the summed input gradient is refused.
+        let err = b.backward_input(g.view()).unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { op: "MultiheadAttention::backward_input", .. }), "{err}");
+    }
+
+    #[test]
+    fn f32_and_f64_agree() {
+        let mut m64 = MultiheadAttention::<f64>::builder(16, 4).batch_first(true).build(&mut seeded_rng(9)).unwrap();
+        let mut m32 = MultiheadAttention::<f32>::builder(16, 4).batch_first(true).build(&mut seeded_rng(9)).unwrap();
+        m64.set_causal(true);
+        m32.set_causal(true);
+        let x = rand3((3, 20, 16), 10) * 3.0; // wide scores: the f32 exp sees large negatives
+        let g = rand3((3, 20, 16), 11);
+        let y64 = m64.forward(x.view(), Mode::Train).unwrap().to_owned();
+        let y32 = m32.forward(x.mapv(|v| v as f32).view(), Mode::Train).unwrap().mapv(f64::from);
+        assert_abs_diff_eq!(y64, y32, epsilon = 1e-5);
+        let d64 = m64.backward_input(g.view()).unwrap().to_owned();
+        let d32 = m32.backward_input(g.mapv(|v| v as f32).view()).unwrap().mapv(f64::from);
+        assert_abs_diff_eq!(d64, d32, epsilon = 1e-4);
+        assert_abs_diff_eq!(m64.in_proj_weight_grad(), m32.in_proj_weight_grad().mapv(f64::from), epsilon = 1e-3);
+    }
+
+    #[test]
+    fn f32_exp_is_accurate() {
+        // Relative error against f64 exp on a fine grid of [-87.3, 0].
+        let mut worst = 0.0f64;
+        let mut x = 0.0f32;
+        while x > -87.3 {
+            let e = exp_nonpositive_f32(x) as f64;
+            let want = (x as f64).exp();
+            worst = worst.max((e - want).abs() / want);
+            x -= 0.0137;
+        }
+        assert!(worst < 2.5e-7, "{worst}"); // ~2 ulp
+        assert_eq!(exp_nonpositive_f32(0.0), 1.0);
+        assert_eq!(exp_nonpositive_f32(-88.0), 0.0);
+        assert_eq!(exp_nonpositive_f32(f32::NEG_INFINITY), 0.0);
+        assert!(exp_nonpositive_f32(f32::NAN).is_nan());
+    }
+
+    #[test]
+    fn invalid_hyper_parameters() {
+        let mut rng = seeded_rng(0);
+        let b = || MultiheadAttention::<f64>::builder(8, 2);
+        for (r, name) in [
+            (MultiheadAttention::<f64>::builder(0, 1).build(&mut rng), "embed_dim"),
+            (MultiheadAttention::<f64>::builder(8, 0).build(&mut rng), "num_heads"),
+            (MultiheadAttention::<f64>::builder(8, 3).build(&mut rng), "num_heads"),
+            (b().dropout(1.0).build(&mut rng), "dropout"),
+            (b().dropout(-0.1).build(&mut rng), "dropout"),
+            (b().dropout(f64::NAN).build(&mut rng), "dropout"),
+            (b().add_bias_kv(true).build(&mut rng), "add_bias_kv"),
+            (b().add_zero_attn(true).build(&mut rng), "add_zero_attn"),
+            (b().kdim(Some(4)).build(&mut rng), "kdim"),
+            (b().vdim(Some(5)).build(&mut rng), "vdim"),
+        ] {
+            match r {
+                Err(Error::InvalidParameter { name: n, .. }) => assert_eq!(n, name),
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+        assert!(b().kdim(Some(8)).vdim(Some(8)).build(&mut rng).is_ok());
+        let err = b()
+            .build_with_weights(Array2::zeros((24, 8)), Some(Array1::zeros(23)), Array2::zeros((8, 8)), None)
+            .unwrap_err();
+        assert!(matches!(err, Error::ShapeMismatch { expected, got, .. } if expected == [24] && got == [23]));
+        let err = b().build_with_weights(Array2::zeros((8, 8)), None, Array2::zeros((8, 8)), None).unwrap_err();
+        assert!(matches!(err, Error::ShapeMismatch { .. }));
+    }
+
+    #[test]
+    fn bad_inputs_are_errors_and_leave_the_layer_unchanged() {
+        let mut m = MultiheadAttention::<f64>::builder(8, 2).batch_first(true).build(&mut seeded_rng(1)).unwrap();
+        let x = rand3((2, 5, 8), 2);
+        let err = m.backward(x.view()).unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { op: "MultiheadAttention::backward", .. }), "{err}");
+        let op = "MultiheadAttention::forward";
+        let err = m.forward(rand3((2, 5, 6), 0).view(), Mode::Train).unwrap_err();
+        assert_eq!(err, Error::ShapeMismatch { op, expected: vec![0, 0, 8], got: vec![2, 5, 6] });
+        let err = m.forward(Array2::<f64>::zeros((5, 8)).into_dyn().view(), Mode::Train).unwrap_err();
+        assert!(matches!(err, Error::ShapeMismatch { .. }));
+        let err = m.forward(ArrayD::zeros(IxDyn(&[2, 0, 8])).view(), Mode::Train).unwrap_err();
+        assert!(matches!(err, Error::EmptyInput { .. }));
+        // Cross-attention: batch sizes and key/value shapes must agree.
+        let op = "MultiheadAttention::forward_attention";
+        let (q, k) = (rand3((2, 3, 8), 3), rand3((3, 4, 8), 4));
+        let err = m.forward_attention(q.view(), k.view(), k.view(), &AttnMasks::none(), Mode::Train).unwrap_err();
+        assert_eq!(err, Error::ShapeMismatch { op, expected: vec![2, 0, 8], got: vec![3, 4, 8] });
+        let (k, v) = (rand3((2, 4, 8), 4), rand3((2, 5, 8), 5));
+        let err = m.forward_attention(q.view(), k.view(), v.view(), &AttnMasks::none(), Mode::Train).unwrap_err();
+        assert_eq!(err, Error::ShapeMismatch { op, expected: vec![2, 4, 8], got: vec![2, 5, 8] });
+        // Mask shapes: [L, S] or [B·H, L, S]; key padding [B, S].
+        let bad = ArrayD::from_elem(IxDyn(&[3, 5]), false);
+        let masks = AttnMasks::none().attn_mask(AttnMask::Bool(bad.view()));
+        let err = m.forward_attention(q.view(), k.view(), k.view(), &masks, Mode::Train).unwrap_err();
+        assert_eq!(err, Error::ShapeMismatch { op, expected: vec![3, 4], got: vec![3, 5] });
+        let bad = ArrayD::from_elem(IxDyn(&[2, 3, 4]), 0.0);
+        let masks = AttnMasks::none().attn_mask(AttnMask::Float(bad.view()));
+        let err = m.forward_attention(q.view(), k.view(), k.view(), &masks, Mode::Train).unwrap_err();
+        assert_eq!(err, Error::ShapeMismatch { op, expected: vec![4, 3, 4], got: vec![2, 3, 4] });
+        let pad = Array2::from_elem((2, 3), false);
+        let masks = AttnMasks::none().key_padding_mask(pad.view());
+        let err = m.forward_attention(q.view(), k.view(), k.view(), &masks, Mode::Train).unwrap_err();
+        assert_eq!(err, Error::ShapeMismatch { op, expected: vec![2, 4], got: vec![2, 3] });
+        // A mask set on the layer is checked at the forward.
+        m.set_key_padding_mask(Some(pad.view()));
+        assert!(matches!(m.forward(x.view(), Mode::Train), Err(Error::ShapeMismatch { .. })));
+        m.set_key_padding_mask(None);
+
+        // A good forward, then failures: the backward of the good one still works.
+        let y = m.forward(x.view(), Mode::Train).unwrap().to_owned();
+        let g = rand3((2, 5, 8), 6);
+        let dx = m.backward_input(g.view()).unwrap().to_owned();
+        let grads = m.gradients();
+        assert!(m.forward(rand3((2, 5, 4), 7).view(), Mode::Train).is_err());
+        let err = m.backward_input(rand3((2, 4, 8), 8).view()).unwrap_err();
+        assert_eq!(
+            err,
+            Error::ShapeMismatch { op: "MultiheadAttention::backward_input", expected: vec![2, 5, 8], got: vec![2, 4, 8] }
+        );
+        assert_eq!(m.backward_input(g.view()).unwrap(), dx);
+        assert_eq!(m.gradients(), grads);
+        assert_eq!(m.forward(x.view(), Mode::Eval).unwrap(), y);
+        let err = m.backward(g.view()).unwrap_err();
+        assert!(err.to_string().contains("Mode::Eval"), "{err}");
+        // MultiInputLayer: exactly three inputs, three flags.
+        let err = m.forward_multi(&[x.view(), x.view()], Mode::Train).unwrap_err();
+        assert!(matches!(err, Error::LengthMismatch { expected: 3, got: 2, .. }));
+        m.forward_multi(&[x.view(), x.view(), x.view()], Mode::Train).unwrap();
+        let err = m.backward_multi(g.view(), &[true]).unwrap_err();
+        assert!(matches!(err, Error::LengthMismatch { expected: 3, got: 1, .. }));
+        assert_eq!(m.num_inputs(), 3);
+    }
+
+    #[test]
+    fn parameters_and_init_follow_torch() {
+        let mut m = MultiheadAttention::<f64>::new(16, 4, &mut seeded_rng(2)).unwrap();
+        let params = m.parameters();
+        let names: Vec<&str> = params.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias"]);
+        let shapes: Vec<&[usize]> = params.iter().map(|(_, p)| p.shape()).collect();
+        assert_eq!(shapes, [&[48, 16][..], &[48], &[16, 16], &[16]]);
+        // Xavier uniform on [3E, E]: bound √(6/(E + 3E)); out_proj: U(±1/√E); biases 0.
+        let bound = (6.0f64 / 64.0).sqrt();
+        assert!(m.in_proj_weight().iter().all(|w| w.abs() <= bound));
+        assert!(m.in_proj_weight().iter().any(|w| w.abs() > 0.9 * bound));
+        assert!(m.out_proj().weight().iter().all(|w| w.abs() <= 0.25));
+        assert!(params[1].1.iter().chain(params[3].1.iter()).all(|&b| b == 0.0));
+        assert!(!m.batch_first() && m.dropout() == 0.0 && m.head_dim() == 4 && m.num_heads() == 4);
+        let mut nb = MultiheadAttention::<f64>::builder(16, 4).bias(false).build(&mut seeded_rng(2)).unwrap();
+        let names: Vec<String> = nb.parameters().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["in_proj_weight", "out_proj.weight"]);
+        let ids: Vec<usize> = {
+            let mut v = Vec::new();
+            nb.visit_params(&mut |p, _, _| {
+                v.push(p.id);
+                Ok(())
+            })
+            .unwrap();
+            v
+        };
+        assert_eq!(ids, [0, 1]);
+    }
+
+    #[test]
+    fn attention_dropout_trains_and_evaluates() {
+        let mut m = MultiheadAttention::<f64>::builder(8, 2)
+            .batch_first(true)
+            .dropout(0.5)
+            .seed(4)
+            .build(&mut seeded_rng(3))
+            .unwrap();
+        assert_eq!(m.dropout(), 0.5);
+        let x = rand3((2, 6, 8), 1);
+        let a = m.forward(x.view(), Mode::Train).unwrap().to_owned();
+        let b = m.forward(x.view(), Mode::Train).unwrap().to_owned();
+        assert!((&a - &b).iter().any(|d| d.abs() > 1e-6), "fresh masks per training forward");
+        let e1 = m.forward(x.view(), Mode::Eval).unwrap().to_owned();
+        let e2 = m.forward(x.view(), Mode::EvalGrad).unwrap().to_owned();
+        assert_eq!(e1, e2);
+        m.backward(x.view()).unwrap();
+        let _frozen = freeze_randomness();
+        let c = m.forward(x.view(), Mode::Train).unwrap().to_owned();
+        assert_eq!(m.forward(x.view(), Mode::Train).unwrap(), c);
+    }
+
+    #[test]
+    fn buffers_are_reused() {
+        let mut m = MultiheadAttention::<f32>::builder(8, 2).batch_first(true).build(&mut seeded_rng(1)).unwrap();
+        m.set_causal(true);
+        let mut step = |b: usize| {
+            let x = Array3::<f32>::from_elem((b, 7, 8), 0.5).into_dyn();
+            let p = m.forward(x.view(), Mode::Train).unwrap().as_ptr();
+            let q = m.backward_input(x.view()).unwrap().as_ptr();
+            (p, q)
+        };
+        let first = step(4);
+        let caps = |m: &MultiheadAttention<f32>| (m.core.proj.capacity(), m.core.probs.capacity());
+        assert_eq!(step(2), first);
+        assert_eq!(step(4), first);
+        assert_eq!(caps(&m), (4 * 7 * 24, 4 * 2 * 7 * 7));
+    }
+
+    #[test]
+    fn is_send_and_sync() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<MultiheadAttention<f32>>();
+        send_sync::<MultiheadAttentionBuilder<f64>>();
+        send_sync::<AttnMasks<'static, f64>>();
+    }
+}
