@@ -18,7 +18,8 @@ use ndtrain::prelude::*;
 mod alloc;
 
 fn x(b: usize, t: usize, e: usize) -> ArrayD<f32> {
-    Array3::from_shape_fn((b, t, e), |(i, j, k)| ((i * 31 + j * 7 + k * 3) % 13) as f32 / 6.0 - 1.0).into_dyn()
+    Array3::from_shape_fn((b, t, e), |(i, j, k)| ((i * 31 + j * 7 + k * 3) % 13) as f32 / 6.0 - 1.0)
+        .into_dyn()
 }
 
 /// Runs `step` once at batch 4 (buffers grow), then at 4 and 2 three times, counting;
@@ -62,7 +63,7 @@ fn steady_state_forward_backward_allocates_nothing() {
     mha.set_causal(true);
     let float_mask = ArrayD::from_shape_fn(ndarray::IxDyn(&[t, t]), |ix| (ix[0] + ix[1]) as f32 * 0.1);
     mha.set_attn_mask(Some(AttnMask::Float(float_mask.view())));
-    let pads = [Array2::from_shape_fn((4, t), |(i, j)| j + i >= t + 1), Array2::from_elem((2, t), false)];
+    let pads = [Array2::from_shape_fn((4, t), |(i, j)| j + i > t), Array2::from_elem((2, t), false)];
     let packing = steady("MultiheadAttention layer", |b| {
         let k = pick(b);
         mha.set_key_padding_mask(Some(pads[k].view()));
@@ -74,7 +75,8 @@ fn steady_state_forward_backward_allocates_nothing() {
     assert!(packing <= 6 + 6 * 4 * h, "{packing} packing buffers");
 
     // Cross-attention: three inputs, explicit API and MultiInputLayer; with dropout.
-    let mut cross = MultiheadAttention::<f32>::builder(e, h).batch_first(true).dropout(0.2).build(&mut rng).unwrap();
+    let mut cross =
+        MultiheadAttention::<f32>::builder(e, h).batch_first(true).dropout(0.2).build(&mut rng).unwrap();
     let kv = [x(4, t + 2, e), x(2, t + 2, e)];
     let bool_mask = ArrayD::from_shape_fn(ndarray::IxDyn(&[t, t + 2]), |ix| ix[1] == ix[0] + 1);
     steady("MultiheadAttention three inputs", |b| {

@@ -88,7 +88,8 @@ fn rms_norm_options() {
     let mut rms = RmsNorm::<f64>::builder(&[2, 3]).eps(Some(1e-4)).build().unwrap();
     check_layer("RmsNorm [2, 3]", &mut rms, &input(&[3, 2, 3], 2));
     let mut plain = RmsNorm::<f64>::builder(&[5]).elementwise_affine(false).build().unwrap();
-    let report = gradcheck_input(&mut plain, input(&[3, 5], 3).view(), &GradcheckOptions::default().eps(EPS)).unwrap();
+    let report =
+        gradcheck_input(&mut plain, input(&[3, 5], 3).view(), &GradcheckOptions::default().eps(EPS)).unwrap();
     assert_passes("RmsNorm no affine", &report);
 }
 
@@ -103,12 +104,14 @@ fn mha(bias: bool, batch_first: bool, dropout: f64, seed: u64) -> MultiheadAtten
     // Non-zero biases (PyTorch initialises them to 0, which would hide a wrong bias
     // gradient path through the softmax).
     if bias {
-        let values: Vec<ArrayD<f64>> = m
-            .parameters()
-            .iter()
-            .enumerate()
-            .map(|(i, (n, p))| if n.ends_with("bias") { input(p.shape(), seed + 60 + i as u64) * 0.5 } else { p.clone() })
-            .collect();
+        let values: Vec<ArrayD<f64>> =
+            m.parameters()
+                .iter()
+                .enumerate()
+                .map(|(i, (n, p))| {
+                    if n.ends_with("bias") { input(p.shape(), seed + 60 + i as u64) * 0.5 } else { p.clone() }
+                })
+                .collect();
         m.set_parameters(&values).unwrap();
     }
     m
@@ -145,8 +148,11 @@ fn self_attention_layer() {
 fn self_attention_with_masks() {
     let (b, t, h) = (2, 5, 2);
     // Bool [T, T] (not causal), keeping the diagonal so no row is fully masked.
-    let bool_mask = ArrayD::from_shape_fn(IxDyn(&[t, t]), |ix| ix[0] != ix[1] && (ix[0] * 3 + ix[1]) % 4 == 0);
-    let per_head = ArrayD::from_shape_fn(IxDyn(&[b * h, t, t]), |ix| ix[1] != ix[2] && (ix[0] + ix[1] + 2 * ix[2]) % 3 == 0);
+    let bool_mask =
+        ArrayD::from_shape_fn(IxDyn(&[t, t]), |ix| ix[0] != ix[1] && (ix[0] * 3 + ix[1]) % 4 == 0);
+    let per_head = ArrayD::from_shape_fn(IxDyn(&[b * h, t, t]), |ix| {
+        ix[1] != ix[2] && (ix[0] + ix[1] + 2 * ix[2]) % 3 == 0
+    });
     let float_mask = input(&[t, t], 70);
     let key_padding = Array2::from_shape_fn((b, t), |(bi, j)| bi == 1 && j >= 3);
     let x = input(&[b, t, 8], 20);
@@ -244,7 +250,8 @@ fn cross_attention_three_inputs() {
         let b = 2;
         let mut c = Cross {
             mha: mha(k != 2, batch_first, 0.0, 30 + k as u64),
-            bool_mask: masks.then(|| ArrayD::from_shape_fn(IxDyn(&[l, s]), |ix| ix[1] > 0 && (ix[0] + ix[1]) % 3 == 0)),
+            bool_mask: masks
+                .then(|| ArrayD::from_shape_fn(IxDyn(&[l, s]), |ix| ix[1] > 0 && (ix[0] + ix[1]) % 3 == 0)),
             key_padding: masks.then(|| Array2::from_shape_fn((b, s), |(bi, j)| bi == 0 && j + 1 == s)),
             causal,
         };
@@ -341,7 +348,8 @@ fn transformer_encoder_stack() {
         .batch_first(true)
         .norm_first(true);
     let mut enc =
-        TransformerEncoder::new(builder, 2, Some(LayerNorm::new(&[8]).unwrap()), &mut ndtrain::seeded_rng(3)).unwrap();
+        TransformerEncoder::new(builder, 2, Some(LayerNorm::new(&[8]).unwrap()), &mut ndtrain::seeded_rng(3))
+            .unwrap();
     enc.set_causal(true);
     let x = input(&[2, 5, 8], 91);
     let opts = GradcheckOptions::default().eps(EPS).max_elements(40);
@@ -351,7 +359,8 @@ fn transformer_encoder_stack() {
     assert_eq!(report.tensors[12].name, "layers.1.self_attn.in_proj_weight");
     assert_passes("TransformerEncoder input", &gradcheck_input(&mut enc, x.view(), &opts).unwrap());
     // Without the final norm, post-norm layers.
-    let mut enc = TransformerEncoder::new(builder.norm_first(false), 2, None, &mut ndtrain::seeded_rng(4)).unwrap();
+    let mut enc =
+        TransformerEncoder::new(builder.norm_first(false), 2, None, &mut ndtrain::seeded_rng(4)).unwrap();
     assert_passes("TransformerEncoder no norm", &gradcheck(&mut enc, x.view(), &opts).unwrap());
     let worst = WORST.with(Cell::get);
     eprintln!("worst relative error in this test: {worst:.2e}");

@@ -18,9 +18,7 @@ use std::any::TypeId;
 use std::marker::PhantomData;
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{
-    Array1, Array2, ArrayView1, ArrayView2, ArrayViewD, ArrayViewMut2, IxDyn, ShapeBuilder, s,
-};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewD, ArrayViewMut2, IxDyn, ShapeBuilder, s};
 use rand::Rng;
 
 use crate::error::{Error, Result};
@@ -175,10 +173,17 @@ impl Geom {
 
 /// A `[rows, dh]` matrix inside `buf`, rows `row_stride` apart.
 fn head<F>(buf: &[F], start: usize, rows: usize, row_stride: usize, dh: usize) -> ArrayView2<'_, F> {
-    ArrayView2::from_shape((rows, dh).strides((row_stride, 1)), &buf[start..]).expect("head view inside its buffer")
+    ArrayView2::from_shape((rows, dh).strides((row_stride, 1)), &buf[start..])
+        .expect("head view inside its buffer")
 }
 
-fn head_mut<F>(buf: &mut [F], start: usize, rows: usize, row_stride: usize, dh: usize) -> ArrayViewMut2<'_, F> {
+fn head_mut<F>(
+    buf: &mut [F],
+    start: usize,
+    rows: usize,
+    row_stride: usize,
+    dh: usize,
+) -> ArrayViewMut2<'_, F> {
     ArrayViewMut2::from_shape((rows, dh).strides((row_stride, 1)), &mut buf[start..])
         .expect("head view inside its buffer")
 }
@@ -217,7 +222,7 @@ fn exp_nonpositive_f32(x: f32) -> f32 {
     let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
         + 1.666_666_5e-1)
         * r
-        + 5.000_000_1e-1;
+        + 0.5;
     let er = p * z + r + 1.0;
     let e = (t.to_bits() as i32).wrapping_sub(SHIFTER.to_bits() as i32).wrapping_add(127).wrapping_shl(23);
     let y = er * f32::from_bits(e as u32);
@@ -460,7 +465,10 @@ impl<F: Float> Core<F> {
         shape3(op, v, ks)?;
         let s = if self.batch_first { ks[1] } else { ks[0] };
         if b == 0 || l == 0 || s == 0 {
-            return Err(Error::EmptyInput { op, what: "query and key need at least one batch and one position" });
+            return Err(Error::EmptyInput {
+                op,
+                what: "query and key need at least one batch and one position",
+            });
         }
         let bh = b * self.num_heads;
         let check_mask = |shape: &[usize]| -> Result<()> {
@@ -616,7 +624,11 @@ impl<F: Float> Core<F> {
     fn backward(&mut self, op: &'static str, grad_out: ArrayViewD<'_, F>, want: InputGrads) -> Result<()> {
         self.pass.require_train(op)?;
         if grad_out.shape() != self.q_shape {
-            return Err(Error::ShapeMismatch { op, expected: self.q_shape.to_vec(), got: grad_out.shape().to_vec() });
+            return Err(Error::ShapeMismatch {
+                op,
+                expected: self.q_shape.to_vec(),
+                got: grad_out.shape().to_vec(),
+            });
         }
         if want == InputGrads::Sum && !self.geom.packed {
             return Err(Error::invalid_input(
@@ -666,7 +678,11 @@ impl<F: Float> Core<F> {
                 let dv = head_mut(grad_proj, k_start(2, bi, h), s, k_sp * ld, dh);
                 let p = match mask {
                     Some(m) => {
-                        scratch.iter_mut().zip(&probs[blk.clone()]).zip(&m[blk.clone()]).for_each(|((d, &p), &m)| *d = p * m);
+                        scratch
+                            .iter_mut()
+                            .zip(&probs[blk.clone()])
+                            .zip(&m[blk.clone()])
+                            .for_each(|((d, &p), &m)| *d = p * m);
                         &scratch[..]
                     }
                     None => &probs[blk.clone()],
@@ -1337,7 +1353,11 @@ impl<F: Float> MultiheadAttention<F> {
     /// # Errors
     /// See [`MultiheadAttention`].
     pub fn backward_attention(&mut self, grad_out: ArrayViewD<'_, F>) -> Result<AttnGrads<'_, F>> {
-        self.core.backward("MultiheadAttention::backward_attention", grad_out, InputGrads::Each([true; 3]))?;
+        self.core.backward(
+            "MultiheadAttention::backward_attention",
+            grad_out,
+            InputGrads::Each([true; 3]),
+        )?;
         let grad = |t| self.core.input_grad(t).expect("computed above");
         Ok(AttnGrads { query: grad(0), key: grad(1), value: grad(2) })
     }
@@ -1420,7 +1440,10 @@ mod tests {
     fn identity_attention(e: usize, heads: usize) -> MultiheadAttention<f64> {
         let eye = Array2::<f64>::eye(e);
         let w = ndarray::concatenate(Axis(0), &[eye.view(), eye.view(), eye.view()]).unwrap();
-        MultiheadAttention::builder(e, heads).batch_first(true).build_with_weights(w, None, eye, None).unwrap()
+        MultiheadAttention::builder(e, heads)
+            .batch_first(true)
+            .build_with_weights(w, None, eye, None)
+            .unwrap()
     }
 
     fn rand3(shape: (usize, usize, usize), seed: u64) -> ArrayD<f64> {
@@ -1486,7 +1509,8 @@ mod tests {
 
     #[test]
     fn fully_masked_rows_are_nan_as_in_torch() {
-        let mut m = MultiheadAttention::<f64>::builder(4, 2).batch_first(true).build(&mut seeded_rng(0)).unwrap();
+        let mut m =
+            MultiheadAttention::<f64>::builder(4, 2).batch_first(true).build(&mut seeded_rng(0)).unwrap();
         let x = rand3((2, 3, 4), 1);
         let pad = array![[true, true, true], [false, true, false]];
         m.set_key_padding_mask(Some(pad.view()));
@@ -1522,7 +1546,8 @@ mod tests {
     /// gradient is the sum of the three.
     #[test]
     fn packed_and_separate_agree() {
-        let mut a = MultiheadAttention::<f64>::builder(8, 4).batch_first(true).build(&mut seeded_rng(6)).unwrap();
+        let mut a =
+            MultiheadAttention::<f64>::builder(8, 4).batch_first(true).build(&mut seeded_rng(6)).unwrap();
         let mut b = a.clone();
         let x = rand3((2, 6, 8), 7);
         let (k, v) = (x.clone(), x.clone());
@@ -1530,7 +1555,10 @@ mod tests {
         let ya = a.forward(x.view(), Mode::Train).unwrap().to_owned();
         assert!(a.core.geom.packed);
         let dx = a.backward_input(g.view()).unwrap().to_owned();
-        let yb = b.forward_attention(x.view(), k.view(), v.view(), &AttnMasks::none(), Mode::Train).unwrap().to_owned();
+        let yb = b
+            .forward_attention(x.view(), k.view(), v.view(), &AttnMasks::none(), Mode::Train)
+            .unwrap()
+            .to_owned();
         assert!(!b.core.geom.packed);
         assert_abs_diff_eq!(ya, yb, epsilon = 1e-14);
         let gb = b.backward_attention(g.view()).unwrap();
@@ -1547,8 +1575,10 @@ mod tests {
 
     #[test]
     fn f32_and_f64_agree() {
-        let mut m64 = MultiheadAttention::<f64>::builder(16, 4).batch_first(true).build(&mut seeded_rng(9)).unwrap();
-        let mut m32 = MultiheadAttention::<f32>::builder(16, 4).batch_first(true).build(&mut seeded_rng(9)).unwrap();
+        let mut m64 =
+            MultiheadAttention::<f64>::builder(16, 4).batch_first(true).build(&mut seeded_rng(9)).unwrap();
+        let mut m32 =
+            MultiheadAttention::<f32>::builder(16, 4).batch_first(true).build(&mut seeded_rng(9)).unwrap();
         m64.set_causal(true);
         m32.set_causal(true);
         let x = rand3((3, 20, 16), 10) * 3.0; // wide scores: the f32 exp sees large negatives
@@ -1559,7 +1589,11 @@ mod tests {
         let d64 = m64.backward_input(g.view()).unwrap().to_owned();
         let d32 = m32.backward_input(g.mapv(|v| v as f32).view()).unwrap().mapv(f64::from);
         assert_abs_diff_eq!(d64, d32, epsilon = 1e-4);
-        assert_abs_diff_eq!(m64.in_proj_weight_grad(), m32.in_proj_weight_grad().mapv(f64::from), epsilon = 1e-3);
+        assert_abs_diff_eq!(
+            m64.in_proj_weight_grad(),
+            m32.in_proj_weight_grad().mapv(f64::from),
+            epsilon = 1e-3
+        );
     }
 
     #[test]
@@ -1606,13 +1640,15 @@ mod tests {
             .build_with_weights(Array2::zeros((24, 8)), Some(Array1::zeros(23)), Array2::zeros((8, 8)), None)
             .unwrap_err();
         assert!(matches!(err, Error::ShapeMismatch { expected, got, .. } if expected == [24] && got == [23]));
-        let err = b().build_with_weights(Array2::zeros((8, 8)), None, Array2::zeros((8, 8)), None).unwrap_err();
+        let err =
+            b().build_with_weights(Array2::zeros((8, 8)), None, Array2::zeros((8, 8)), None).unwrap_err();
         assert!(matches!(err, Error::ShapeMismatch { .. }));
     }
 
     #[test]
     fn bad_inputs_are_errors_and_leave_the_layer_unchanged() {
-        let mut m = MultiheadAttention::<f64>::builder(8, 2).batch_first(true).build(&mut seeded_rng(1)).unwrap();
+        let mut m =
+            MultiheadAttention::<f64>::builder(8, 2).batch_first(true).build(&mut seeded_rng(1)).unwrap();
         let x = rand3((2, 5, 8), 2);
         let err = m.backward(x.view()).unwrap_err();
         assert!(matches!(err, Error::InvalidInput { op: "MultiheadAttention::backward", .. }), "{err}");
@@ -1626,10 +1662,12 @@ mod tests {
         // Cross-attention: batch sizes and key/value shapes must agree.
         let op = "MultiheadAttention::forward_attention";
         let (q, k) = (rand3((2, 3, 8), 3), rand3((3, 4, 8), 4));
-        let err = m.forward_attention(q.view(), k.view(), k.view(), &AttnMasks::none(), Mode::Train).unwrap_err();
+        let err =
+            m.forward_attention(q.view(), k.view(), k.view(), &AttnMasks::none(), Mode::Train).unwrap_err();
         assert_eq!(err, Error::ShapeMismatch { op, expected: vec![2, 0, 8], got: vec![3, 4, 8] });
         let (k, v) = (rand3((2, 4, 8), 4), rand3((2, 5, 8), 5));
-        let err = m.forward_attention(q.view(), k.view(), v.view(), &AttnMasks::none(), Mode::Train).unwrap_err();
+        let err =
+            m.forward_attention(q.view(), k.view(), v.view(), &AttnMasks::none(), Mode::Train).unwrap_err();
         assert_eq!(err, Error::ShapeMismatch { op, expected: vec![2, 4, 8], got: vec![2, 5, 8] });
         // Mask shapes: [L, S] or [B·H, L, S]; key padding [B, S].
         let bad = ArrayD::from_elem(IxDyn(&[3, 5]), false);
@@ -1658,7 +1696,11 @@ mod tests {
         let err = m.backward_input(rand3((2, 4, 8), 8).view()).unwrap_err();
         assert_eq!(
             err,
-            Error::ShapeMismatch { op: "MultiheadAttention::backward_input", expected: vec![2, 5, 8], got: vec![2, 4, 8] }
+            Error::ShapeMismatch {
+                op: "MultiheadAttention::backward_input",
+                expected: vec![2, 5, 8],
+                got: vec![2, 4, 8]
+            }
         );
         assert_eq!(m.backward_input(g.view()).unwrap(), dx);
         assert_eq!(m.gradients(), grads);
@@ -1728,7 +1770,8 @@ mod tests {
 
     #[test]
     fn buffers_are_reused() {
-        let mut m = MultiheadAttention::<f32>::builder(8, 2).batch_first(true).build(&mut seeded_rng(1)).unwrap();
+        let mut m =
+            MultiheadAttention::<f32>::builder(8, 2).batch_first(true).build(&mut seeded_rng(1)).unwrap();
         m.set_causal(true);
         let mut step = |b: usize| {
             let x = Array3::<f32>::from_elem((b, 7, 8), 0.5).into_dyn();

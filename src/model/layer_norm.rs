@@ -130,6 +130,7 @@ pub(super) fn lane_sum<F: Float>(x: &[F]) -> F {
 /// `rstd` (`center = false`: `μ = 0`, `σ²` the mean square), then
 /// `out = x̂ ⊙ w + b`. `out` may be `xhat` itself (`None`: in place).
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn forward_rows<F: Float>(
     xs: &[F],
     d: usize,
@@ -151,7 +152,9 @@ fn forward_rows<F: Float>(
         hr.iter_mut().for_each(|h| *h *= rs);
     }
     let affine = |o: &mut [F], h: &[F]| match (w, b) {
-        (Some(w), Some(b)) => o.iter_mut().zip(h).zip(w).zip(b).for_each(|(((o, &h), &w), &b)| *o = h * w + b),
+        (Some(w), Some(b)) => {
+            o.iter_mut().zip(h).zip(w).zip(b).for_each(|(((o, &h), &w), &b)| *o = h * w + b)
+        }
         (Some(w), None) => o.iter_mut().zip(h).zip(w).for_each(|((o, &h), &w)| *o = h * w),
         (None, _) => o.copy_from_slice(h),
     };
@@ -174,6 +177,7 @@ fn forward_rows<F: Float>(
 /// `grad_in`, `dx = r·(ĝ − mean(ĝ) − x̂·mean(ĝ ⊙ x̂))`, `ĝ = g ⊙ w` (`center = false`:
 /// without `mean(ĝ)`).
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn backward_rows<F: Float>(
     gs: &[F],
     xhat: &[F],
@@ -199,7 +203,9 @@ fn backward_rows<F: Float>(
     }
     let Some(gi) = grad_in else { return };
     let inv_d = F::one() / F::lit(d as f64);
-    for (((gir, gr), hr), &rs) in gi.chunks_exact_mut(d).zip(gs.chunks_exact(d)).zip(xhat.chunks_exact(d)).zip(rstd) {
+    for (((gir, gr), hr), &rs) in
+        gi.chunks_exact_mut(d).zip(gs.chunks_exact(d)).zip(xhat.chunks_exact(d)).zip(rstd)
+    {
         // ĝ, kept in the output row.
         match w {
             Some(w) => gir.iter_mut().zip(gr).zip(w).for_each(|((o, &g), &w)| *o = g * w),
@@ -354,7 +360,11 @@ impl<F: Float> NormCore<F> {
         let op = if input_grad { self.op_backward_input } else { self.op_backward };
         self.pass.require_train(op)?;
         if g.shape() != &self.in_shape[..] {
-            return Err(Error::ShapeMismatch { op, expected: self.in_shape.clone(), got: g.shape().to_vec() });
+            return Err(Error::ShapeMismatch {
+                op,
+                expected: self.in_shape.clone(),
+                got: g.shape().to_vec(),
+            });
         }
         let d = self.d;
         let n = self.rstd.shape()[0];
@@ -370,7 +380,10 @@ impl<F: Float> NormCore<F> {
         let rstd = self.rstd.view();
         let rstd = rstd.to_slice().expect("contiguous");
         let (w, wg) = match &mut self.weight {
-            Some((w, g)) => (Some(w.as_slice().expect("standard layout")), Some(g.as_slice_mut().expect("standard layout"))),
+            Some((w, g)) => (
+                Some(w.as_slice().expect("standard layout")),
+                Some(g.as_slice_mut().expect("standard layout")),
+            ),
             None => (None, None),
         };
         let bg = self.bias.as_mut().map(|(_, g)| g.as_slice_mut().expect("standard layout"));
@@ -493,7 +506,9 @@ impl<F: Float> LayerNormBuilder<F> {
         let shape = IxDyn(&self.normalized_shape);
         let weight = self.elementwise_affine.then(|| ArrayD::ones(shape.clone()));
         let bias = (self.elementwise_affine && self.bias).then(|| ArrayD::zeros(shape));
-        Ok(LayerNorm { core: NormCore::new(LN_OPS, &self.normalized_shape, F::lit(self.eps), true, weight, bias) })
+        Ok(LayerNorm {
+            core: NormCore::new(LN_OPS, &self.normalized_shape, F::lit(self.eps), true, weight, bias),
+        })
     }
 }
 
@@ -767,19 +782,31 @@ mod tests {
     /// dx = (ĝ − 1/3 − x̂·(−4/(3√14)))·3/√14 = ((2/3 − 16/42), (−1/3 − 4/42), (−1/3 + 20/42))·3/√14.
     #[test]
     fn layer_norm_hand_computed() {
-        let mut ln = LayerNorm::from_weights(array![1.0, 2.0, -1.0].into_dyn(), Some(array![0.0, 0.5, 1.0].into_dyn()), 0.0)
-            .unwrap();
+        let mut ln = LayerNorm::from_weights(
+            array![1.0, 2.0, -1.0].into_dyn(),
+            Some(array![0.0, 0.5, 1.0].into_dyn()),
+            0.0,
+        )
+        .unwrap();
         let x = array![[1.0, 2.0, 4.0], [0.0, 0.0, 3.0]].into_dyn();
         let y = ln.forward(x.view(), Mode::Train).unwrap().to_owned();
         let s14 = 14f64.sqrt();
         let s2 = 2f64.sqrt();
-        let expected = array![[-4.0 / s14, -2.0 / s14 + 0.5, -5.0 / s14 + 1.0], [-1.0 / s2, -2.0 / s2 + 0.5, -2.0 / s2 + 1.0]];
+        let expected = array![
+            [-4.0 / s14, -2.0 / s14 + 0.5, -5.0 / s14 + 1.0],
+            [-1.0 / s2, -2.0 / s2 + 0.5, -2.0 / s2 + 1.0]
+        ];
         assert_abs_diff_eq!(y, expected.into_dyn(), epsilon = 1e-14);
         let g = array![[1.0, 0.0, 0.0], [0.0, 1.0, -1.0]].into_dyn();
         let dx = ln.backward_input(g.view()).unwrap().to_owned();
-        assert_abs_diff_eq!(ln.weight_grad().unwrap(), array![-4.0 / s14, -1.0 / s2, -2.0 / s2].into_dyn(), epsilon = 1e-14);
+        assert_abs_diff_eq!(
+            ln.weight_grad().unwrap(),
+            array![-4.0 / s14, -1.0 / s2, -2.0 / s2].into_dyn(),
+            epsilon = 1e-14
+        );
         assert_abs_diff_eq!(ln.bias_grad().unwrap(), array![1.0, 1.0, -1.0].into_dyn(), epsilon = 1e-15);
-        let row0 = [2.0 / 3.0 - 16.0 / 42.0, -1.0 / 3.0 - 4.0 / 42.0, -1.0 / 3.0 + 20.0 / 42.0].map(|v| v * 3.0 / s14);
+        let row0 = [2.0 / 3.0 - 16.0 / 42.0, -1.0 / 3.0 - 4.0 / 42.0, -1.0 / 3.0 + 20.0 / 42.0]
+            .map(|v| v * 3.0 / s14);
         for (j, v) in row0.iter().enumerate() {
             assert_abs_diff_eq!(dx[[0, j]], *v, epsilon = 1e-14);
         }
@@ -803,7 +830,11 @@ mod tests {
         let r = 12.5f64.sqrt();
         assert_abs_diff_eq!(y, array![[6.0 / r, -4.0 / r]].into_dyn(), epsilon = 1e-15);
         let dx = rms.backward_input(array![[1.0, 1.0]].into_dyn().view()).unwrap().to_owned();
-        assert_abs_diff_eq!(dx, array![[(2.0 - 3.0 / 12.5) / r, (-1.0 - 4.0 / 12.5) / r]].into_dyn(), epsilon = 1e-15);
+        assert_abs_diff_eq!(
+            dx,
+            array![[(2.0 - 3.0 / 12.5) / r, (-1.0 - 4.0 / 12.5) / r]].into_dyn(),
+            epsilon = 1e-15
+        );
         assert_abs_diff_eq!(rms.weight_grad().unwrap(), array![3.0 / r, 4.0 / r].into_dyn(), epsilon = 1e-15);
         assert_eq!(rms.parameters().len(), 1);
         assert_eq!(RmsNorm::<f64>::new(&[2]).unwrap().eps(), f64::EPSILON);
@@ -828,9 +859,13 @@ mod tests {
             Err(Error::InvalidParameter { name: "eps", .. }) => {}
             other => panic!("{other:?}"),
         }
-        assert!(matches!(RmsNorm::<f32>::new(&[0]), Err(Error::InvalidParameter { name: "normalized_shape", .. })));
-        let err = LayerNorm::from_weights(ArrayD::<f64>::ones(IxDyn(&[3])), Some(ArrayD::zeros(IxDyn(&[4]))), 1e-5)
-            .unwrap_err();
+        assert!(matches!(
+            RmsNorm::<f32>::new(&[0]),
+            Err(Error::InvalidParameter { name: "normalized_shape", .. })
+        ));
+        let err =
+            LayerNorm::from_weights(ArrayD::<f64>::ones(IxDyn(&[3])), Some(ArrayD::zeros(IxDyn(&[4]))), 1e-5)
+                .unwrap_err();
         assert!(matches!(err, Error::ShapeMismatch { .. }));
     }
 
@@ -840,7 +875,10 @@ mod tests {
         let err = ln.backward(Array3::<f64>::zeros((1, 2, 3)).into_dyn().view()).unwrap_err();
         assert!(matches!(err, Error::InvalidInput { op: "LayerNorm::backward", .. }), "{err}");
         let err = ln.forward(Array3::<f64>::zeros((4, 3, 2)).into_dyn().view(), Mode::Train).unwrap_err();
-        assert_eq!(err, Error::ShapeMismatch { op: "LayerNorm::forward", expected: vec![0, 2, 3], got: vec![4, 3, 2] });
+        assert_eq!(
+            err,
+            Error::ShapeMismatch { op: "LayerNorm::forward", expected: vec![0, 2, 3], got: vec![4, 3, 2] }
+        );
         let err = ln.forward(ndarray::Array1::<f64>::zeros(3).into_dyn().view(), Mode::Train).unwrap_err();
         assert!(matches!(err, Error::ShapeMismatch { .. }));
         let x = Array3::from_shape_fn((4, 2, 3), |(i, j, k)| (i * 6 + j * 3 + k) as f64 * 0.3).into_dyn();
@@ -848,7 +886,11 @@ mod tests {
         let err = ln.backward_input(Array3::<f64>::zeros((4, 3, 2)).into_dyn().view()).unwrap_err();
         assert_eq!(
             err,
-            Error::ShapeMismatch { op: "LayerNorm::backward_input", expected: vec![4, 2, 3], got: vec![4, 3, 2] }
+            Error::ShapeMismatch {
+                op: "LayerNorm::backward_input",
+                expected: vec![4, 2, 3],
+                got: vec![4, 3, 2]
+            }
         );
         // The failed forward above did not disturb the recorded one.
         assert!(ln.forward(Array2::<f64>::zeros((4, 3)).into_dyn().view(), Mode::Train).is_err());
@@ -889,7 +931,8 @@ mod tests {
 
     #[test]
     fn f32_and_f64_agree() {
-        let x = Array3::from_shape_fn((3, 4, 6), |(i, j, k)| ((i * 13 + j * 5 + k * 7) % 11) as f64 / 3.0 - 1.5);
+        let x =
+            Array3::from_shape_fn((3, 4, 6), |(i, j, k)| ((i * 13 + j * 5 + k * 7) % 11) as f64 / 3.0 - 1.5);
         let g = Array3::from_shape_fn((3, 4, 6), |(i, j, k)| ((i + 2 * j + 3 * k) % 5) as f64 / 4.0 - 0.5);
         let run64 = |ln: &mut dyn Layer<f64>| {
             let y = ln.forward(x.view().into_dyn(), Mode::Train).unwrap().to_owned();

@@ -9,25 +9,25 @@
 //! Gradients are *overwritten* by each `backward` (PyTorch accumulates into `.grad`
 //! until `zero_grad`; ndtrain has no `zero_grad` to forget).
 
+mod attention;
 pub mod init;
 pub mod input;
-pub mod layers;
-mod attention;
 mod layer_norm;
+pub mod layers;
 mod linear;
 mod sequential;
 mod transformer;
 
+pub use attention::{AttnGrads, AttnMask, AttnMasks, MultiheadAttention, MultiheadAttentionBuilder};
 pub use init::Init;
 pub use input::{AsInput, Floats, Indices, Input};
+pub use layer_norm::{LayerNorm, LayerNormBuilder, RmsNorm, RmsNormBuilder};
 pub use layers::{
     Activation, Dropout, DropoutBuilder, Flatten, FrozenRandomness, Gelu, GeluApproximate, LeakyRelu, Relu,
     Sigmoid, Tanh, freeze_randomness, frozen_randomness,
 };
 pub use linear::{Dense, Linear, LinearBuilder};
 pub use sequential::Sequential;
-pub use attention::{AttnGrads, AttnMask, AttnMasks, MultiheadAttention, MultiheadAttentionBuilder};
-pub use layer_norm::{LayerNorm, LayerNormBuilder, RmsNorm, RmsNormBuilder};
 pub use transformer::{TransformerEncoder, TransformerEncoderLayer, TransformerEncoderLayerBuilder};
 
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};

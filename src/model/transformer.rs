@@ -11,7 +11,7 @@ use rand::Rng;
 use crate::error::{Error, Result};
 use crate::model::layers::{Dropout, Gelu, GeluApproximate, LeakyRelu, Pass, Relu, Sigmoid, Tanh, slice_mut};
 use crate::model::{
-    Activation, AttnMask, LayerNorm, Layer, Linear, Mode, Model, Module, MultiheadAttention, ParamVisitor,
+    Activation, AttnMask, Layer, LayerNorm, Linear, Mode, Model, Module, MultiheadAttention, ParamVisitor,
 };
 use crate::tensor::{Buffer, Float, Param};
 
@@ -476,7 +476,11 @@ impl<F: Float> TransformerEncoderLayer<F> {
     fn backward_impl(&mut self, op: &'static str, g: ArrayViewD<'_, F>, input_grad: bool) -> Result<()> {
         self.pass.require_train(op)?;
         if g.shape() != &self.out_shape[..] {
-            return Err(Error::ShapeMismatch { op, expected: self.out_shape.clone(), got: g.shape().to_vec() });
+            return Err(Error::ShapeMismatch {
+                op,
+                expected: self.out_shape.clone(),
+                got: g.shape().to_vec(),
+            });
         }
         let active = self.dropped;
         if self.norm_first {
@@ -630,7 +634,11 @@ impl<F: Float> TransformerEncoder<F> {
     /// See [`TransformerEncoder`].
     pub fn from_layers(layers: Vec<TransformerEncoderLayer<F>>, norm: Option<LayerNorm<F>>) -> Result<Self> {
         let op = "TransformerEncoder::from_layers";
-        let first = layers.first().ok_or(Error::InvalidParameter { name: "num_layers", value: 0.0, expected: ">= 1" })?;
+        let first = layers.first().ok_or(Error::InvalidParameter {
+            name: "num_layers",
+            value: 0.0,
+            expected: ">= 1",
+        })?;
         let (e, bf) = (first.d_model(), first.self_attn.batch_first());
         if layers.iter().any(|l| l.d_model() != e || l.self_attn.batch_first() != bf) {
             return Err(Error::invalid_input(op, "every layer needs the same d_model and batch_first"));
@@ -643,7 +651,8 @@ impl<F: Float> TransformerEncoder<F> {
                 ));
             }
         }
-        let mut enc = TransformerEncoder { layers, norm, names: Vec::new(), out_shape: Vec::new(), pass: Pass::None };
+        let mut enc =
+            TransformerEncoder { layers, norm, names: Vec::new(), out_shape: Vec::new(), pass: Pass::None };
         let mut names = Vec::new();
         for (i, l) in enc.layers.iter_mut().enumerate() {
             prefixed(l, &format!("layers.{i}."), &mut names);
@@ -680,10 +689,19 @@ impl<F: Float> TransformerEncoder<F> {
         self.layers.iter_mut().for_each(|l| l.set_src_key_padding_mask(mask));
     }
 
-    fn backward_impl(&mut self, op: &'static str, g: ArrayViewD<'_, F>, input_grad: bool) -> Result<Option<ArrayViewD<'_, F>>> {
+    fn backward_impl(
+        &mut self,
+        op: &'static str,
+        g: ArrayViewD<'_, F>,
+        input_grad: bool,
+    ) -> Result<Option<ArrayViewD<'_, F>>> {
         self.pass.require_train(op)?;
         if g.shape() != &self.out_shape[..] {
-            return Err(Error::ShapeMismatch { op, expected: self.out_shape.clone(), got: g.shape().to_vec() });
+            return Err(Error::ShapeMismatch {
+                op,
+                expected: self.out_shape.clone(),
+                got: g.shape().to_vec(),
+            });
         }
         let g = match &mut self.norm {
             Some(n) => n.backward_input(g)?,
@@ -801,7 +819,14 @@ mod tests {
         let names: Vec<String> = no_bias.parameters().into_iter().map(|(n, _)| n).collect();
         assert_eq!(
             names,
-            ["self_attn.in_proj_weight", "self_attn.out_proj.weight", "linear1.weight", "linear2.weight", "norm1.weight", "norm2.weight"]
+            [
+                "self_attn.in_proj_weight",
+                "self_attn.out_proj.weight",
+                "linear1.weight",
+                "linear2.weight",
+                "norm1.weight",
+                "norm2.weight"
+            ]
         );
         // PyTorch's defaults.
         let d = TransformerEncoderLayer::<f32>::new(16, 4, &mut seeded_rng(0)).unwrap();
@@ -831,7 +856,10 @@ mod tests {
         assert!(matches!(err, Error::InvalidParameter { name: "num_layers", .. }));
         let a = builder().build(&mut rng).unwrap();
         let b = TransformerEncoderLayer::<f64>::builder(4, 2).batch_first(true).build(&mut rng).unwrap();
-        assert!(matches!(TransformerEncoder::from_layers(vec![a.clone(), b], None), Err(Error::InvalidInput { .. })));
+        assert!(matches!(
+            TransformerEncoder::from_layers(vec![a.clone(), b], None),
+            Err(Error::InvalidInput { .. })
+        ));
         let err = TransformerEncoder::from_layers(vec![a], Some(LayerNorm::new(&[4]).unwrap())).unwrap_err();
         assert!(matches!(err, Error::InvalidInput { .. }), "{err}");
     }
@@ -840,18 +868,29 @@ mod tests {
     #[test]
     fn composition_matches_the_definition() {
         for norm_first in [false, true] {
-            let mut layer = builder().norm_first(norm_first).activation(Activation::Gelu).build(&mut seeded_rng(1)).unwrap();
+            let mut layer = builder()
+                .norm_first(norm_first)
+                .activation(Activation::Gelu)
+                .build(&mut seeded_rng(1))
+                .unwrap();
             // Non-trivial norms.
             let values: Vec<ArrayD<f64>> = layer
                 .parameters()
                 .iter()
                 .enumerate()
-                .map(|(i, (n, p))| if n.starts_with("norm") { rand3((1, 1, 8), 10 + i as u64).into_shape_with_order(p.raw_dim()).unwrap() } else { p.clone() })
+                .map(|(i, (n, p))| {
+                    if n.starts_with("norm") {
+                        rand3((1, 1, 8), 10 + i as u64).into_shape_with_order(p.raw_dim()).unwrap()
+                    } else {
+                        p.clone()
+                    }
+                })
                 .collect();
             layer.set_parameters(&values).unwrap();
             let x = rand3((2, 5, 8), 2);
             let y = layer.forward(x.view(), Mode::Eval).unwrap().to_owned();
-            let (mut sa, mut l1, mut l2) = (layer.self_attn.clone(), layer.linear1.clone(), layer.linear2.clone());
+            let (mut sa, mut l1, mut l2) =
+                (layer.self_attn.clone(), layer.linear1.clone(), layer.linear2.clone());
             let (mut n1, mut n2) = (layer.norm1.clone(), layer.norm2.clone());
             let mut act = Gelu::<f64>::default();
             let mut ff = |v: ArrayD<f64>| -> ArrayD<f64> {
@@ -860,7 +899,10 @@ mod tests {
                 l2.forward(h.view(), Mode::Eval).unwrap().to_owned()
             };
             let expected = if norm_first {
-                let h = &x + &sa.forward(n1.forward(x.view(), Mode::Eval).unwrap().to_owned().view(), Mode::Eval).unwrap();
+                let h = &x
+                    + &sa
+                        .forward(n1.forward(x.view(), Mode::Eval).unwrap().to_owned().view(), Mode::Eval)
+                        .unwrap();
                 let f = ff(n2.forward(h.view(), Mode::Eval).unwrap().to_owned());
                 &h + &f
             } else {
@@ -929,8 +971,18 @@ mod tests {
 
     #[test]
     fn f32_and_f64_agree() {
-        let b64 = TransformerEncoderLayer::<f64>::builder(16, 4).dim_feedforward(32).dropout(0.0).activation(Activation::Gelu).norm_first(true).causal(true);
-        let b32 = TransformerEncoderLayer::<f32>::builder(16, 4).dim_feedforward(32).dropout(0.0).activation(Activation::Gelu).norm_first(true).causal(true);
+        let b64 = TransformerEncoderLayer::<f64>::builder(16, 4)
+            .dim_feedforward(32)
+            .dropout(0.0)
+            .activation(Activation::Gelu)
+            .norm_first(true)
+            .causal(true);
+        let b32 = TransformerEncoderLayer::<f32>::builder(16, 4)
+            .dim_feedforward(32)
+            .dropout(0.0)
+            .activation(Activation::Gelu)
+            .norm_first(true)
+            .causal(true);
         let mut l64 = b64.build(&mut seeded_rng(8)).unwrap();
         let mut l32 = b32.build(&mut seeded_rng(8)).unwrap();
         let x = rand3((9, 3, 16), 9); // [T, B, E]: batch_first = false
@@ -970,7 +1022,11 @@ mod tests {
         let err = layer.backward(rand3((2, 4, 8), 15).view()).unwrap_err();
         assert_eq!(
             err,
-            Error::ShapeMismatch { op: "TransformerEncoderLayer::backward", expected: vec![2, 5, 8], got: vec![2, 4, 8] }
+            Error::ShapeMismatch {
+                op: "TransformerEncoderLayer::backward",
+                expected: vec![2, 5, 8],
+                got: vec![2, 4, 8]
+            }
         );
         layer.forward(x.view(), Mode::Eval).unwrap();
         assert!(layer.backward(g.view()).unwrap_err().to_string().contains("Mode::Eval"));
@@ -979,7 +1035,8 @@ mod tests {
     #[test]
     fn encoder_stack() {
         let b = builder().norm_first(true).dropout(0.1).seed(3);
-        let mut enc = TransformerEncoder::new(b, 3, Some(LayerNorm::new(&[8]).unwrap()), &mut seeded_rng(12)).unwrap();
+        let mut enc =
+            TransformerEncoder::new(b, 3, Some(LayerNorm::new(&[8]).unwrap()), &mut seeded_rng(12)).unwrap();
         assert_eq!(enc.layers().len(), 3);
         assert!(enc.norm().is_some());
         // Layer i's dropout streams start at seed + 4i.
@@ -1017,7 +1074,11 @@ mod tests {
 
     #[test]
     fn buffers_are_reused() {
-        let mut layer = TransformerEncoderLayer::<f32>::builder(8, 2).dim_feedforward(16).batch_first(true).build(&mut seeded_rng(0)).unwrap();
+        let mut layer = TransformerEncoderLayer::<f32>::builder(8, 2)
+            .dim_feedforward(16)
+            .batch_first(true)
+            .build(&mut seeded_rng(0))
+            .unwrap();
         let mut step = |b: usize| {
             let x = Array3::<f32>::from_elem((b, 5, 8), 0.25).into_dyn();
             let p = layer.forward(x.view(), Mode::Train).unwrap().as_ptr();

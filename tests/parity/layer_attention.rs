@@ -10,7 +10,9 @@ use serde_json::Value;
 use crate::common::{Case, Outcome, RefArray, arr_f64};
 use crate::layer::{BoxedLayer, Built, b, compare_state, f, grad_mode, load_state, only, state, u, us};
 
-fn boxed<L: ndtrain::model::Layer<f64> + Send + 'static>(r: ndtrain::Result<L>) -> Result<BoxedLayer, String> {
+fn boxed<L: ndtrain::model::Layer<f64> + Send + 'static>(
+    r: ndtrain::Result<L>,
+) -> Result<BoxedLayer, String> {
     r.map(|l| Box::new(l) as BoxedLayer).map_err(|e| format!("build: {e}"))
 }
 
@@ -25,15 +27,17 @@ fn normalized_shape(config: &Value) -> Result<Vec<usize>, String> {
 /// The layer for module `name`, or `None` when this family does not know it.
 pub fn build(name: &str, config: &Value) -> Built {
     Some(match name {
-        "LayerNorm" => only(config, &["normalized_shape", "eps", "elementwise_affine", "bias"]).and_then(|_| {
-            boxed(
-                LayerNorm::<f64>::builder(&normalized_shape(config)?)
-                    .eps(f(config, "eps", 1e-5))
-                    .elementwise_affine(b(config, "elementwise_affine", true))
-                    .bias(b(config, "bias", true))
-                    .build(),
-            )
-        }),
+        "LayerNorm" => {
+            only(config, &["normalized_shape", "eps", "elementwise_affine", "bias"]).and_then(|_| {
+                boxed(
+                    LayerNorm::<f64>::builder(&normalized_shape(config)?)
+                        .eps(f(config, "eps", 1e-5))
+                        .elementwise_affine(b(config, "elementwise_affine", true))
+                        .bias(b(config, "bias", true))
+                        .build(),
+                )
+            })
+        }
         "RMSNorm" => only(config, &["normalized_shape", "eps", "elementwise_affine"]).and_then(|_| {
             let eps = config.get("eps").and_then(crate::common::num);
             boxed(
@@ -96,24 +100,40 @@ fn bool_input(case: &Case<'_>, key: &str) -> Result<Option<ArrayD<bool>>, String
 fn run_mha(case: &Case<'_>) -> Outcome {
     let res = (|| -> Result<(), String> {
         let config = case.config;
-        only(config, &["embed_dim", "num_heads", "dropout", "bias", "batch_first", "add_bias_kv", "add_zero_attn", "kdim", "vdim"])?;
-        let mut mha = MultiheadAttention::<f64>::builder(u(config, "embed_dim", 0), u(config, "num_heads", 0))
-            .dropout(f(config, "dropout", 0.0))
-            .bias(b(config, "bias", true))
-            .batch_first(b(config, "batch_first", false))
-            .add_bias_kv(b(config, "add_bias_kv", false))
-            .add_zero_attn(b(config, "add_zero_attn", false))
-            .kdim(config.get("kdim").and_then(Value::as_u64).map(|v| v as usize))
-            .vdim(config.get("vdim").and_then(Value::as_u64).map(|v| v as usize))
-            .build(&mut ndtrain::seeded_rng(0))
-            .map_err(|e| format!("build: {e}"))?;
+        only(
+            config,
+            &[
+                "embed_dim",
+                "num_heads",
+                "dropout",
+                "bias",
+                "batch_first",
+                "add_bias_kv",
+                "add_zero_attn",
+                "kdim",
+                "vdim",
+            ],
+        )?;
+        let mut mha =
+            MultiheadAttention::<f64>::builder(u(config, "embed_dim", 0), u(config, "num_heads", 0))
+                .dropout(f(config, "dropout", 0.0))
+                .bias(b(config, "bias", true))
+                .batch_first(b(config, "batch_first", false))
+                .add_bias_kv(b(config, "add_bias_kv", false))
+                .add_zero_attn(b(config, "add_zero_attn", false))
+                .kdim(config.get("kdim").and_then(Value::as_u64).map(|v| v as usize))
+                .vdim(config.get("vdim").and_then(Value::as_u64).map(|v| v as usize))
+                .build(&mut ndtrain::seeded_rng(0))
+                .map_err(|e| format!("build: {e}"))?;
         load_state(&mut mha, &state(case)?)?;
         let input = |k: &str| -> Result<ArrayD<f64>, String> { arr_f64(case.field(&format!("inputs.{k}"))?) };
         let (q, k, v) = (input("query")?, input("key")?, input("value")?);
         let attn_mask = bool_input(case, "attn_mask")?;
         let key_padding = bool_input(case, "key_padding_mask")?;
         let key_padding = match &key_padding {
-            Some(m) => Some(m.view().into_dimensionality::<Ix2>().map_err(|e| format!("key_padding_mask: {e}"))?),
+            Some(m) => {
+                Some(m.view().into_dimensionality::<Ix2>().map_err(|e| format!("key_padding_mask: {e}"))?)
+            }
             None => None,
         };
         let masks = AttnMasks {
@@ -128,7 +148,11 @@ fn run_mha(case: &Case<'_>) -> Outcome {
             .to_owned();
         case.close("output", &arr_f64(case.field("expected.output")?)?, &out)?;
         let grads = mha.backward_attention(g.view()).map_err(|e| format!("backward: {e}"))?;
-        let grads = [("query", grads.query.to_owned()), ("key", grads.key.to_owned()), ("value", grads.value.to_owned())];
+        let grads = [
+            ("query", grads.query.to_owned()),
+            ("key", grads.key.to_owned()),
+            ("value", grads.value.to_owned()),
+        ];
         for (name, got) in &grads {
             if let Some(e) = case.field("expected.grad_inputs").ok().and_then(|v| v.get(*name)) {
                 case.close(&format!("grad_inputs.{name}"), &arr_f64(e)?, got)?;
