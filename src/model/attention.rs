@@ -933,8 +933,9 @@ impl<F: Float> MaskSettings<F> {
 /// **Layout.** With `batch_first = false` (PyTorch's default, kept) the inputs are
 /// `[L, B, E]` (sequence first): query `[L, B, E]`, key and value `[S, B, E]`. With
 /// `batch_first = true` they are `[B, L, E]` and `[B, S, E]`, the layout the rest of
-/// ndtrain (batch along axis 0) expects. Both run the same kernels. The output has the
-/// query's shape. Unbatched (2-D) inputs are not accepted.
+/// ndtrain (batch along axis 0) expects: use it when the [`Trainer`](crate::train::Trainer)
+/// or a [`Sequential`](crate::model::Sequential) batches the data. Both run the same
+/// kernels. The output has the query's shape. Unbatched (2-D) inputs are not accepted.
 ///
 /// **Parameters**, as PyTorch names them (a `state_dict` maps one to one):
 /// `in_proj_weight` `[3E, E]` (Xavier uniform), `in_proj_bias` `[3E]` (zeros),

@@ -140,7 +140,8 @@ fn visit_renamed<F: Float>(
 /// | `causal` | `false` | |
 ///
 /// **Layout.** As [`MultiheadAttention`]: `src` is `[T, B, E]` by default
-/// (`batch_first = false`, kept from PyTorch) and `[B, T, E]` with `batch_first`.
+/// (`batch_first = false`, kept from PyTorch) and `[B, T, E]` with `batch_first`, the
+/// layout to use when the [`Trainer`](crate::train::Trainer) batches along axis 0.
 ///
 /// **Parameters**, named exactly as PyTorch's: `self_attn.in_proj_weight`,
 /// `self_attn.in_proj_bias`, `self_attn.out_proj.weight`, `self_attn.out_proj.bias`,
