@@ -14,6 +14,7 @@
 //!   the masked upper triangle is neither exponentiated nor differentiated, and the
 //!   matrix products skip the blocks above the diagonal.
 
+use std::any::TypeId;
 use std::marker::PhantomData;
 
 use ndarray::linalg::general_mat_mul;
@@ -22,6 +23,7 @@ use rand::Rng;
 
 use crate::error::{Error, Result};
 use crate::model::init::Init;
+use crate::model::layer_norm::{LANES, lane_dot, lane_max, lane_sum, use_avx2};
 use crate::model::layers::{Dropout, Pass, slice_mut};
 use crate::model::{Layer, Linear, Mode, Model, Module, MultiInputLayer, ParamVisitor};
 use crate::tensor::{Buffer, Float, Param};
@@ -186,57 +188,187 @@ fn head_mut<F>(
         .expect("head view inside its buffer")
 }
 
-/// Rows of the causal blocks: the matrix products of a causal call run on row blocks
-/// of this many query positions, each against the keys up to its last row.
-const CAUSAL_BLOCK: usize = 16;
+/// `x` as `&mut [f32]` when `F` is `f32`.
+#[inline(always)]
+fn as_f32_mut<F: Float>(x: &mut [F]) -> Option<&mut [f32]> {
+    if TypeId::of::<F>() == TypeId::of::<f32>() {
+        // SAFETY: `F` is `f32` (same TypeId), so `x` is a `[f32]`.
+        Some(unsafe { &mut *(x as *mut [F] as *mut [f32]) })
+    } else {
+        None
+    }
+}
+
+/// `exp(x)` for `x <= 0` in `f32`, branch-free so that a loop over it vectorizes.
+///
+/// Cephes' `expf` scheme: `x = n·ln 2 + r` with `n` rounded to nearest (`|r| <= ln2/2`,
+/// `ln 2` split in two parts), `exp(r)` by its degree-6 minimax polynomial (relative
+/// error below 1e-7, about 1 ulp), times `2^n` built in the exponent bits. Below
+/// `-87.33` (where `2^n` would leave the normal range) the result is 0, as the
+/// subnormal values it replaces are below `1.2e-38`; NaN stays NaN. libm's `expf` is a
+/// call per element and cost 5 ns per score at W7's shapes, more than the matrix
+/// products of the attention.
+#[inline(always)]
+fn exp_nonpositive_f32(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    // 1.5·2^23: adding it rounds to an integer, which lands in the low mantissa bits.
+    const SHIFTER: f32 = 12_582_912.0;
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    let t = x * LOG2E + SHIFTER;
+    let n = t - SHIFTER;
+    let r = (x - n * LN2_HI) - n * LN2_LO;
+    let z = r * r;
+    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
+        + 1.666_666_5e-1)
+        * r
+        + 0.5;
+    let er = p * z + r + 1.0;
+    let e = (t.to_bits() as i32).wrapping_sub(SHIFTER.to_bits() as i32).wrapping_add(127).wrapping_shl(23);
+    let y = er * f32::from_bits(e as u32);
+    if x < -87.33 { 0.0 } else { y }
+}
+
+/// `v ← exp(v − shift)` over `row`, with `v − shift <= 0`.
+#[inline(always)]
+fn exp_shifted<F: Float>(row: &mut [F], shift: F) {
+    let shift32 = shift.as_f64() as f32;
+    match as_f32_mut(row) {
+        Some(r) => r.iter_mut().for_each(|v| *v = exp_nonpositive_f32(*v - shift32)),
+        None => row.iter_mut().for_each(|v| *v = (*v - shift).exp()),
+    }
+}
 
 /// Masks and normalizes one row of scores in place: `row[..valid]` holds the scores of
-/// the keys not cut by the causal mask, `row[valid..]` is set to 0. A row with every
-/// key masked becomes NaN, as in PyTorch (softmax of `-inf` everywhere).
-#[inline]
+/// the keys not cut by the causal mask. The softmax runs over `row[..padded]`
+/// (`valid` rounded up to whole lanes, within the row) with the keys past `valid` at
+/// `-inf`, so the vector loops need no scalar remainder; `row[padded..]` is set to 0.
+/// A row with every key masked becomes NaN, as in PyTorch (softmax of `-inf`
+/// everywhere).
+#[inline(always)]
 fn softmax_row<F: Float>(
     row: &mut [F],
     valid: usize,
+    padded: usize,
     bool_mask: Option<&[bool]>,
     float_mask: Option<&[F]>,
     key_padding: Option<&[bool]>,
 ) {
-    let (live, dead) = row.split_at_mut(valid);
+    let (live, dead) = row.split_at_mut(padded);
     dead.fill(F::zero());
     let ninf = F::neg_infinity();
+    live[valid..].fill(ninf);
+    let keys = &mut live[..valid];
     if let Some(m) = float_mask {
-        live.iter_mut().zip(m).for_each(|(v, &a)| *v += a);
+        keys.iter_mut().zip(m).for_each(|(v, &a)| *v += a);
     }
     for m in [bool_mask, key_padding].into_iter().flatten() {
-        live.iter_mut().zip(m).for_each(|(v, &masked)| {
+        keys.iter_mut().zip(m).for_each(|(v, &masked)| {
             if masked {
                 *v = ninf
             }
         });
     }
-    let max = live.iter().fold(ninf, |a, &v| a.max(v));
+    let max = lane_max(live);
     if max == ninf {
-        live.fill(F::nan());
+        live[..valid].fill(F::nan());
+        live[valid..].fill(F::zero());
         return;
     }
-    let mut sum = F::zero();
-    for v in live.iter_mut() {
-        *v = (*v - max).exp();
-        sum += *v;
-    }
-    let inv = F::one() / sum;
+    exp_shifted(live, max);
+    let inv = F::one() / lane_sum(live);
     live.iter_mut().for_each(|v| *v *= inv);
 }
 
-/// `dS = P ⊙ (dP − Σ_j P·dP)` on the first `valid` entries, in place in `dp`; 0 after.
-#[inline]
-fn softmax_backward_row<F: Float>(p: &[F], dp: &mut [F], valid: usize) {
-    // Entries past `valid` may hold partial products of a causal block: clear them.
-    let (dp, dead) = dp.split_at_mut(valid);
-    dead.fill(F::zero());
-    let p = &p[..valid];
-    let dot = p.iter().zip(dp.iter()).map(|(&a, &b)| a * b).sum::<F>();
-    dp.iter_mut().zip(p).for_each(|(d, &pv)| *d = pv * (*d - dot));
+/// The masks of one head: `bool_mask` and `float_mask` are `[L, S]` row-major,
+/// `key_padding` is `[S]`.
+#[derive(Clone, Copy)]
+struct HeadMasks<'a, F> {
+    bool_mask: Option<&'a [bool]>,
+    float_mask: Option<&'a [F]>,
+    key_padding: Option<&'a [bool]>,
+    causal: bool,
+}
+
+/// Keys not cut by the causal mask for query row `i` (top-left aligned), and that
+/// count rounded up to whole lanes (at most `s`).
+#[inline(always)]
+fn valid_keys(i: usize, s: usize, causal: bool) -> (usize, usize) {
+    if causal {
+        let valid = (i + 1).min(s);
+        (valid, valid.next_multiple_of(LANES).min(s))
+    } else {
+        (s, s)
+    }
+}
+
+#[inline(always)]
+fn softmax_head_impl<F: Float>(p: &mut [F], s: usize, m: HeadMasks<'_, F>) {
+    for (i, row) in p.chunks_exact_mut(s).enumerate() {
+        let (valid, padded) = valid_keys(i, s, m.causal);
+        let r = i * s..i * s + valid;
+        softmax_row(
+            row,
+            valid,
+            padded,
+            m.bool_mask.map(|b| &b[r.clone()]),
+            m.float_mask.map(|f| &f[r.clone()]),
+            m.key_padding.map(|k| &k[..valid]),
+        );
+    }
+}
+
+#[inline(always)]
+fn softmax_backward_head_impl<F: Float>(p: &[F], dp: &mut [F], s: usize, causal: bool) {
+    for (i, (pr, dr)) in p.chunks_exact(s).zip(dp.chunks_exact_mut(s)).enumerate() {
+        // dS = P ⊙ (dP − Σ_j P·dP) on the live keys (and the padding past them, where
+        // P = 0). Further on, dP holds products with masked positions: cleared, so the
+        // matrix products that follow read 0.
+        let (_, padded) = valid_keys(i, s, causal);
+        let (dr, dead) = dr.split_at_mut(padded);
+        dead.fill(F::zero());
+        let pr = &pr[..padded];
+        let dot = lane_dot(pr, dr);
+        dr.iter_mut().zip(pr).for_each(|(d, &pv)| *d = pv * (*d - dot));
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn softmax_head_avx2<F: Float>(p: &mut [F], s: usize, m: HeadMasks<'_, F>) {
+    softmax_head_impl(p, s, m)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn softmax_backward_head_avx2<F: Float>(p: &[F], dp: &mut [F], s: usize, causal: bool) {
+    softmax_backward_head_impl(p, dp, s, causal)
+}
+
+/// Row-wise masked softmax of one head's scores `p` (`[L, S]`), in place. The row
+/// loops are compiled twice, for the crate's target and with AVX2 (chosen at run time,
+/// as the optimizers' kernels); both give the same bits (Rust fuses no multiply-add,
+/// and the reductions have a fixed lane structure).
+fn softmax_head<F: Float>(p: &mut [F], s: usize, m: HeadMasks<'_, F>) {
+    #[cfg(target_arch = "x86_64")]
+    if use_avx2() {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        unsafe { softmax_head_avx2(p, s, m) };
+        return;
+    }
+    softmax_head_impl(p, s, m)
+}
+
+/// `dS = P ⊙ (dP − rowsum(P ⊙ dP))` for one head, in place in `dp`; entries past the
+/// causal diagonal set to 0.
+fn softmax_backward_head<F: Float>(p: &[F], dp: &mut [F], s: usize, causal: bool) {
+    #[cfg(target_arch = "x86_64")]
+    if use_avx2() {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        unsafe { softmax_backward_head_avx2(p, dp, s, causal) };
+        return;
+    }
+    softmax_backward_head_impl(p, dp, s, causal)
 }
 
 /// Copies `x` (any layout) into `dst` in logical order.
@@ -449,26 +581,23 @@ impl<F: Float> Core<F> {
                 let qv = head(proj, g.off(0, e) + bi * q_sb * ld + h * dh, l, q_sp * ld, dh);
                 let kv = head(proj, g.off(1, e) + bi * k_sb * ld + h * dh, s, k_sp * ld, dh);
                 let p = &mut probs[bh * l * s..(bh + 1) * l * s];
-                scores(self.scale, &qv, &kv, p, g.causal);
-                let mask_row = |kind: MaskKind, i: usize| match kind {
+                scores(self.scale, &qv, &kv, p);
+                let block = |kind: MaskKind| match kind {
                     MaskKind::None => None,
-                    MaskKind::Shared => Some(i * s..(i + 1) * s),
-                    MaskKind::PerHead => Some((bh * l + i) * s..(bh * l + i + 1) * s),
+                    MaskKind::Shared => Some(0..l * s),
+                    MaskKind::PerHead => Some(bh * l * s..(bh + 1) * l * s),
                 };
-                for (i, row) in p.chunks_exact_mut(s).enumerate() {
-                    let valid = if g.causal { (i + 1).min(s) } else { s };
-                    softmax_row(
-                        row,
-                        valid,
-                        mask_row(g.bool_mask, i).map(|r| &mask_bool[r]),
-                        mask_row(g.float_mask, i).map(|r| &mask_float[r]),
-                        g.key_padding.then(|| &key_padding[bi * s..(bi + 1) * s]),
-                    );
-                }
+                let masks = HeadMasks {
+                    bool_mask: block(g.bool_mask).map(|r| &mask_bool[r]),
+                    float_mask: block(g.float_mask).map(|r| &mask_float[r]),
+                    key_padding: g.key_padding.then(|| &key_padding[bi * s..(bi + 1) * s]),
+                    causal: g.causal,
+                };
+                softmax_head(p, s, masks);
                 if !g.dropped {
                     let vv = head(proj, g.off(2, e) + bi * k_sb * ld + h * dh, s, k_sp * ld, dh);
                     let o = head_mut(attn, bi * q_sb * e + h * dh, l, q_sp * e, dh);
-                    weighted_sum(p, &vv, o, g.causal);
+                    product(F::one(), p, &vv, o);
                 }
             }
         }
@@ -481,7 +610,7 @@ impl<F: Float> Core<F> {
                     let bh = bi * hn + h;
                     let vv = head(proj, g.off(2, e) + bi * k_sb * ld + h * dh, s, k_sp * ld, dh);
                     let o = head_mut(attn, bi * q_sb * e + h * dh, l, q_sp * e, dh);
-                    weighted_sum(&dropped[bh * l * s..(bh + 1) * l * s], &vv, o, g.causal);
+                    product(F::one(), &dropped[bh * l * s..(bh + 1) * l * s], &vv, o);
                 }
             }
         }
@@ -544,7 +673,7 @@ impl<F: Float> Core<F> {
                 let vv = head(proj, k_start(2, bi, h), s, k_sp * ld, dh);
                 let dp = if g.dropped { &mut grad_probs[blk.clone()] } else { &mut grad_probs[..] };
                 // dP = dO · Vᵀ
-                scores(F::one(), &d_o, &vv, dp, g.causal);
+                scores(F::one(), &d_o, &vv, dp);
                 // dV = Pᵀ · dO (P' = P ⊙ M with dropout)
                 let dv = head_mut(grad_proj, k_start(2, bi, h), s, k_sp * ld, dh);
                 let p = match mask {
@@ -558,7 +687,7 @@ impl<F: Float> Core<F> {
                     }
                     None => &probs[blk.clone()],
                 };
-                transposed_product(F::one(), p, &d_o, dv, g.causal);
+                transposed_product(F::one(), p, &d_o, dv);
                 if !g.dropped {
                     attention_input_grads(
                         self.scale,
@@ -690,65 +819,28 @@ impl<F: Float> Core<F> {
     }
 }
 
-/// `P = scale · Q·Kᵀ` into `p` (`[L, S]`, row-major). Causal: only the blocks on or
-/// below the diagonal are computed (the rest is set by the softmax).
-fn scores<F: Float>(scale: F, q: &ArrayView2<'_, F>, k: &ArrayView2<'_, F>, p: &mut [F], causal: bool) {
-    let (l, s) = (q.nrows(), k.nrows());
-    if !causal {
-        let mut pm = ArrayViewMut2::from_shape((l, s), p).expect("size");
-        general_mat_mul(scale, q, &k.t(), F::zero(), &mut pm);
-        return;
-    }
-    for r0 in (0..l).step_by(CAUSAL_BLOCK) {
-        let r1 = (r0 + CAUSAL_BLOCK).min(l);
-        let cols = r1.min(s);
-        let mut pm = ArrayViewMut2::from_shape((r1 - r0, cols).strides((s, 1)), &mut p[r0 * s..])
-            .expect("score block");
-        general_mat_mul(scale, &q.slice(s![r0..r1, ..]), &k.slice(s![..cols, ..]).t(), F::zero(), &mut pm);
-    }
+// The per-head products run as full matrix products even under a causal mask: at
+// W7's shapes (64 × 64 scores, head dim 16) splitting them into blocks on and below the
+// diagonal was measured 2× slower than computing the masked half too (each small
+// product pays its own packing). The masked work skipped is the softmax and its
+// backward, which only touch the live keys.
+
+/// `P = scale · Q·Kᵀ` into `p` (`[L, S]`, row-major).
+fn scores<F: Float>(scale: F, q: &ArrayView2<'_, F>, k: &ArrayView2<'_, F>, p: &mut [F]) {
+    let mut pm = ArrayViewMut2::from_shape((q.nrows(), k.nrows()), p).expect("size");
+    general_mat_mul(scale, q, &k.t(), F::zero(), &mut pm);
 }
 
-/// `O = P·V` (`p` is `[L, S]` row-major; zero above the causal diagonal).
-fn weighted_sum<F: Float>(p: &[F], v: &ArrayView2<'_, F>, mut o: ArrayViewMut2<'_, F>, causal: bool) {
-    let (l, s) = (o.nrows(), v.nrows());
-    if !causal {
-        let pm = ArrayView2::from_shape((l, s), p).expect("size");
-        general_mat_mul(F::one(), &pm, v, F::zero(), &mut o);
-        return;
-    }
-    for r0 in (0..l).step_by(CAUSAL_BLOCK) {
-        let r1 = (r0 + CAUSAL_BLOCK).min(l);
-        let cols = r1.min(s);
-        let pm = ArrayView2::from_shape((r1 - r0, cols).strides((s, 1)), &p[r0 * s..]).expect("block");
-        general_mat_mul(F::one(), &pm, &v.slice(s![..cols, ..]), F::zero(), &mut o.slice_mut(s![r0..r1, ..]));
-    }
+/// `out = alpha · P·X` (`p` `[L, S]` row-major, `x` `[S, Dh]`).
+fn product<F: Float>(alpha: F, p: &[F], x: &ArrayView2<'_, F>, mut out: ArrayViewMut2<'_, F>) {
+    let pm = ArrayView2::from_shape((out.nrows(), x.nrows()), p).expect("size");
+    general_mat_mul(alpha, &pm, x, F::zero(), &mut out);
 }
 
-/// `out = alpha · Pᵀ·X` for `p` `[L, S]` row-major and `x` `[L, Dh]` (`out` `[S, Dh]`).
-/// Causal: key `j` gets contributions from queries `i >= j` only, so key block
-/// `[c0, c1)` reads query rows `c0..` (the rows above are masked, `P = 0`).
-fn transposed_product<F: Float>(
-    alpha: F,
-    p: &[F],
-    x: &ArrayView2<'_, F>,
-    mut out: ArrayViewMut2<'_, F>,
-    causal: bool,
-) {
-    let (l, s) = (x.nrows(), out.nrows());
-    let pm = ArrayView2::from_shape((l, s), p).expect("size");
-    if !causal {
-        general_mat_mul(alpha, &pm.t(), x, F::zero(), &mut out);
-        return;
-    }
-    for c0 in (0..s).step_by(CAUSAL_BLOCK) {
-        let c1 = (c0 + CAUSAL_BLOCK).min(s);
-        let mut blk = out.slice_mut(s![c0..c1, ..]);
-        if c0 >= l {
-            blk.fill(F::zero());
-            continue;
-        }
-        general_mat_mul(alpha, &pm.slice(s![c0.., c0..c1]).t(), &x.slice(s![c0.., ..]), F::zero(), &mut blk);
-    }
+/// `out = alpha · Pᵀ·X` (`p` `[L, S]` row-major, `x` `[L, Dh]`, `out` `[S, Dh]`).
+fn transposed_product<F: Float>(alpha: F, p: &[F], x: &ArrayView2<'_, F>, mut out: ArrayViewMut2<'_, F>) {
+    let pm = ArrayView2::from_shape((x.nrows(), out.nrows()), p).expect("size");
+    general_mat_mul(alpha, &pm.t(), x, F::zero(), &mut out);
 }
 
 /// From `dP` (in `dp`, `[L, S]`, overwritten by `dS`) and `P`:
@@ -767,33 +859,11 @@ fn attention_input_grads<F: Float>(
     [l, s, dh]: [usize; 3],
     causal: bool,
 ) {
-    for (i, (pr, dr)) in p.chunks_exact(s).zip(dp.chunks_exact_mut(s)).enumerate() {
-        let valid = if causal { (i + 1).min(s) } else { s };
-        softmax_backward_row(pr, dr, valid);
-    }
+    softmax_backward_head(p, dp, s, causal);
     let q = head(proj, starts[0], l, strides[0], dh);
     let k = head(proj, starts[1], s, strides[1], dh);
-    let dsm = ArrayView2::from_shape((l, s), &*dp).expect("size");
-    {
-        let mut dq = head_mut(grad_proj, starts[0], l, strides[0], dh);
-        if !causal {
-            general_mat_mul(scale, &dsm, &k, F::zero(), &mut dq);
-        } else {
-            for r0 in (0..l).step_by(CAUSAL_BLOCK) {
-                let r1 = (r0 + CAUSAL_BLOCK).min(l);
-                let cols = r1.min(s);
-                general_mat_mul(
-                    scale,
-                    &dsm.slice(s![r0..r1, ..cols]),
-                    &k.slice(s![..cols, ..]),
-                    F::zero(),
-                    &mut dq.slice_mut(s![r0..r1, ..]),
-                );
-            }
-        }
-    }
-    let dk = head_mut(grad_proj, starts[1], s, strides[1], dh);
-    transposed_product(scale, dp, &q, dk, causal);
+    product(scale, dp, &k, head_mut(grad_proj, starts[0], l, strides[0], dh));
+    transposed_product(scale, dp, &q, head_mut(grad_proj, starts[1], s, strides[1], dh));
 }
 
 /// The masks set on the layer, used by [`Model::forward`] and
@@ -863,8 +933,9 @@ impl<F: Float> MaskSettings<F> {
 /// **Layout.** With `batch_first = false` (PyTorch's default, kept) the inputs are
 /// `[L, B, E]` (sequence first): query `[L, B, E]`, key and value `[S, B, E]`. With
 /// `batch_first = true` they are `[B, L, E]` and `[B, S, E]`, the layout the rest of
-/// ndtrain (batch along axis 0) expects. Both run the same kernels. The output has the
-/// query's shape. Unbatched (2-D) inputs are not accepted.
+/// ndtrain (batch along axis 0) expects: use it when the [`Trainer`](crate::train::Trainer)
+/// or a [`Sequential`](crate::model::Sequential) batches the data. Both run the same
+/// kernels. The output has the query's shape. Unbatched (2-D) inputs are not accepted.
 ///
 /// **Parameters**, as PyTorch names them (a `state_dict` maps one to one):
 /// `in_proj_weight` `[3E, E]` (Xavier uniform), `in_proj_bias` `[3E]` (zeros),
@@ -1355,5 +1426,372 @@ impl<F: Float> MultiInputLayer<F> for MultiheadAttention<F> {
 
     fn input_grad(&self, k: usize) -> Option<ArrayViewD<'_, F>> {
         self.core.input_grad(k)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::freeze_randomness;
+    use crate::tensor::seeded_rng;
+    use approx::assert_abs_diff_eq;
+    use ndarray::{Array3, ArrayD, Axis, array};
+
+    /// `in_proj = [I; I; I]`, `out_proj = I`, no biases: `Q = K = V = x`, output = `O`.
+    fn identity_attention(e: usize, heads: usize) -> MultiheadAttention<f64> {
+        let eye = Array2::<f64>::eye(e);
+        let w = ndarray::concatenate(Axis(0), &[eye.view(), eye.view(), eye.view()]).unwrap();
+        MultiheadAttention::builder(e, heads)
+            .batch_first(true)
+            .build_with_weights(w, None, eye, None)
+            .unwrap()
+    }
+
+    fn rand3(shape: (usize, usize, usize), seed: u64) -> ArrayD<f64> {
+        let mut rng = seeded_rng(seed);
+        Array3::from_shape_simple_fn(shape, || crate::model::init::uniform01(&mut rng) * 2.0 - 1.0).into_dyn()
+    }
+
+    /// x₀ = (1, 0), x₁ = (0, 1), one head of dimension 2: scores `xᵢ·xⱼ/√2`, i.e.
+    /// `[[a, 0], [0, a]]` with `a = 1/√2`; row 0 of the softmax is
+    /// `(σ(a), 1 − σ(a))` with `σ(a) = 1/(1 + e^(−0.70710678)) = 0.6697615493266569`,
+    /// so `o₀ = (σ(a), 1 − σ(a))` and `o₁ = (1 − σ(a), σ(a))`.
+    /// Causal: query 0 sees only key 0, `o₀ = x₀`. Key 1 padded: `o₀ = o₁ = x₀`.
+    #[test]
+    fn hand_computed_two_tokens() {
+        let mut m = identity_attention(2, 1);
+        let x = array![[[1.0, 0.0], [0.0, 1.0]]].into_dyn();
+        let sig = 0.6697615493266569;
+        assert_abs_diff_eq!(1.0 / (1.0 + (-0.5f64.sqrt()).exp()), sig, epsilon = 1e-15);
+        let y = m.forward(x.view(), Mode::Train).unwrap().to_owned();
+        assert_abs_diff_eq!(y, array![[[sig, 1.0 - sig], [1.0 - sig, sig]]].into_dyn(), epsilon = 1e-15);
+        m.set_causal(true);
+        let y = m.forward(x.view(), Mode::Eval).unwrap().to_owned();
+        assert_abs_diff_eq!(y, array![[[1.0, 0.0], [1.0 - sig, sig]]].into_dyn(), epsilon = 1e-15);
+        m.set_causal(false);
+        let pad = array![[false, true]];
+        m.set_key_padding_mask(Some(pad.view()));
+        let y = m.forward(x.view(), Mode::Eval).unwrap().to_owned();
+        assert_abs_diff_eq!(y, array![[[1.0, 0.0], [1.0, 0.0]]].into_dyn(), epsilon = 1e-15);
+        // A float mask of -inf on key 1 is the same; +ln 2 on key 1 doubles its weight.
+        m.set_key_padding_mask(None);
+        let minus_inf = array![[0.0, f64::NEG_INFINITY], [0.0, f64::NEG_INFINITY]].into_dyn();
+        m.set_attn_mask(Some(AttnMask::Float(minus_inf.view())));
+        assert_abs_diff_eq!(m.forward(x.view(), Mode::Eval).unwrap()[[0, 1, 0]], 1.0, epsilon = 1e-15);
+        let ln2 = array![[0.0, 2f64.ln()], [0.0, 2f64.ln()]].into_dyn();
+        m.set_attn_mask(Some(AttnMask::Float(ln2.view())));
+        let y = m.forward(x.view(), Mode::Eval).unwrap().to_owned();
+        let a = 0.5f64.sqrt();
+        let p01 = 2.0 / (a.exp() + 2.0); // weights e^a and 2·e^0 on keys 0 and 1
+        assert_abs_diff_eq!(y[[0, 0, 1]], p01, epsilon = 1e-15);
+    }
+
+    /// The same attention as [`hand_computed_two_tokens`], backward with `G = e₀` on
+    /// output 0 only: `L = o₀[0] = p₀₀·1 + p₀₁·0 = σ(a)` with `a = s₀₀ − s₀₁`. Through the
+    /// identity projections `dL/dx₁` gets only the key and value paths:
+    /// value: `p₀₁·e₀ = (1 − σ)·(1, 0)`; key: `dL/ds₀₁ = −σ(1 − σ)` times
+    /// `∂s₀₁/∂x₁ = x₀/√2`, so `dL/dx₁ = ((1 − σ) − σ(1 − σ)/√2, 0)`.
+    #[test]
+    fn hand_computed_backward() {
+        let mut m = identity_attention(2, 1);
+        let x = array![[[1.0, 0.0], [0.0, 1.0]]].into_dyn();
+        m.forward(x.view(), Mode::Train).unwrap();
+        let g = array![[[1.0, 0.0], [0.0, 0.0]]].into_dyn();
+        let dx = m.backward_input(g.view()).unwrap().to_owned();
+        let sig = 0.6697615493266569;
+        let expected = (1.0 - sig) - sig * (1.0 - sig) * 0.5f64.sqrt();
+        assert_abs_diff_eq!(dx[[0, 1, 0]], expected, epsilon = 1e-15);
+        assert_abs_diff_eq!(dx[[0, 1, 1]], 0.0, epsilon = 1e-15);
+        // out_proj's gradient: dW_out = Gᵀ·O has row 0 = o₀ = (σ, 1 − σ).
+        let dw = m.out_proj().weight_grad().to_owned();
+        assert_abs_diff_eq!(dw.row(0).to_owned(), array![sig, 1.0 - sig], epsilon = 1e-15);
+        assert_abs_diff_eq!(dw.row(1).to_owned(), array![0.0, 0.0], epsilon = 1e-15);
+    }
+
+    #[test]
+    fn fully_masked_rows_are_nan_as_in_torch() {
+        let mut m =
+            MultiheadAttention::<f64>::builder(4, 2).batch_first(true).build(&mut seeded_rng(0)).unwrap();
+        let x = rand3((2, 3, 4), 1);
+        let pad = array![[true, true, true], [false, true, false]];
+        m.set_key_padding_mask(Some(pad.view()));
+        let y = m.forward(x.view(), Mode::Eval).unwrap().to_owned();
+        assert!(y.slice(s![0, .., ..]).iter().all(|v| v.is_nan()));
+        assert!(y.slice(s![1, .., ..]).iter().all(|v| v.is_finite()));
+    }
+
+    #[test]
+    fn layouts_agree() {
+        let mut rng = seeded_rng(3);
+        let mut bf = MultiheadAttention::<f64>::builder(8, 2).batch_first(true).build(&mut rng).unwrap();
+        let mut sf = bf.clone();
+        sf.core.batch_first = false;
+        assert!(!sf.batch_first());
+        for m in [&mut bf, &mut sf] {
+            m.set_causal(true);
+        }
+        let x = rand3((3, 5, 8), 4); // [B, T, E]
+        let xt = x.view().permuted_axes(IxDyn(&[1, 0, 2])); // [T, B, E], not contiguous
+        let y_bf = bf.forward(x.view(), Mode::Train).unwrap().to_owned();
+        let y_sf = sf.forward(xt.clone(), Mode::Train).unwrap().to_owned();
+        assert_abs_diff_eq!(y_bf, y_sf.view().permuted_axes(IxDyn(&[1, 0, 2])), epsilon = 1e-14);
+        let g = rand3((3, 5, 8), 5);
+        let d_bf = bf.backward_input(g.view()).unwrap().to_owned();
+        let d_sf = sf.backward_input(g.view().permuted_axes(IxDyn(&[1, 0, 2]))).unwrap().to_owned();
+        assert_abs_diff_eq!(d_bf, d_sf.view().permuted_axes(IxDyn(&[1, 0, 2])), epsilon = 1e-14);
+        assert_abs_diff_eq!(bf.in_proj_weight_grad(), sf.in_proj_weight_grad(), epsilon = 1e-13);
+    }
+
+    /// One array for query, key and value (one packed projection) or three equal copies
+    /// (three projections): same output and parameter gradients; the layer's input
+    /// gradient is the sum of the three.
+    #[test]
+    fn packed_and_separate_agree() {
+        let mut a =
+            MultiheadAttention::<f64>::builder(8, 4).batch_first(true).build(&mut seeded_rng(6)).unwrap();
+        let mut b = a.clone();
+        let x = rand3((2, 6, 8), 7);
+        let (k, v) = (x.clone(), x.clone());
+        let g = rand3((2, 6, 8), 8);
+        let ya = a.forward(x.view(), Mode::Train).unwrap().to_owned();
+        assert!(a.core.geom.packed);
+        let dx = a.backward_input(g.view()).unwrap().to_owned();
+        let yb = b
+            .forward_attention(x.view(), k.view(), v.view(), &AttnMasks::none(), Mode::Train)
+            .unwrap()
+            .to_owned();
+        assert!(!b.core.geom.packed);
+        assert_abs_diff_eq!(ya, yb, epsilon = 1e-14);
+        let gb = b.backward_attention(g.view()).unwrap();
+        let sum = &gb.query + &gb.key + &gb.value;
+        assert_abs_diff_eq!(dx, sum, epsilon = 1e-14);
+        for ((na, ga), (nb, gb)) in a.gradients().iter().zip(b.gradients().iter()) {
+            assert_eq!(na, nb);
+            assert_abs_diff_eq!(ga, gb, epsilon = 1e-13);
+        }
+        // After a separate forward, the summed input gradient is refused.
+        let err = b.backward_input(g.view()).unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { op: "MultiheadAttention::backward_input", .. }), "{err}");
+    }
+
+    #[test]
+    fn f32_and_f64_agree() {
+        let mut m64 =
+            MultiheadAttention::<f64>::builder(16, 4).batch_first(true).build(&mut seeded_rng(9)).unwrap();
+        let mut m32 =
+            MultiheadAttention::<f32>::builder(16, 4).batch_first(true).build(&mut seeded_rng(9)).unwrap();
+        m64.set_causal(true);
+        m32.set_causal(true);
+        let x = rand3((3, 20, 16), 10) * 3.0; // wide scores: the f32 exp sees large negatives
+        let g = rand3((3, 20, 16), 11);
+        let y64 = m64.forward(x.view(), Mode::Train).unwrap().to_owned();
+        let y32 = m32.forward(x.mapv(|v| v as f32).view(), Mode::Train).unwrap().mapv(f64::from);
+        assert_abs_diff_eq!(y64, y32, epsilon = 1e-5);
+        let d64 = m64.backward_input(g.view()).unwrap().to_owned();
+        let d32 = m32.backward_input(g.mapv(|v| v as f32).view()).unwrap().mapv(f64::from);
+        assert_abs_diff_eq!(d64, d32, epsilon = 1e-4);
+        assert_abs_diff_eq!(
+            m64.in_proj_weight_grad(),
+            m32.in_proj_weight_grad().mapv(f64::from),
+            epsilon = 1e-3
+        );
+    }
+
+    #[test]
+    fn f32_exp_is_accurate() {
+        // Relative error against f64 exp on a fine grid of [-87.3, 0].
+        let mut worst = 0.0f64;
+        let mut x = 0.0f32;
+        while x > -87.3 {
+            let e = exp_nonpositive_f32(x) as f64;
+            let want = (x as f64).exp();
+            worst = worst.max((e - want).abs() / want);
+            x -= 0.0137;
+        }
+        assert!(worst < 2.5e-7, "{worst}"); // ~2 ulp
+        assert_eq!(exp_nonpositive_f32(0.0), 1.0);
+        assert_eq!(exp_nonpositive_f32(-88.0), 0.0);
+        assert_eq!(exp_nonpositive_f32(f32::NEG_INFINITY), 0.0);
+        assert!(exp_nonpositive_f32(f32::NAN).is_nan());
+    }
+
+    #[test]
+    fn invalid_hyper_parameters() {
+        let mut rng = seeded_rng(0);
+        let b = || MultiheadAttention::<f64>::builder(8, 2);
+        for (r, name) in [
+            (MultiheadAttention::<f64>::builder(0, 1).build(&mut rng), "embed_dim"),
+            (MultiheadAttention::<f64>::builder(8, 0).build(&mut rng), "num_heads"),
+            (MultiheadAttention::<f64>::builder(8, 3).build(&mut rng), "num_heads"),
+            (b().dropout(1.0).build(&mut rng), "dropout"),
+            (b().dropout(-0.1).build(&mut rng), "dropout"),
+            (b().dropout(f64::NAN).build(&mut rng), "dropout"),
+            (b().add_bias_kv(true).build(&mut rng), "add_bias_kv"),
+            (b().add_zero_attn(true).build(&mut rng), "add_zero_attn"),
+            (b().kdim(Some(4)).build(&mut rng), "kdim"),
+            (b().vdim(Some(5)).build(&mut rng), "vdim"),
+        ] {
+            match r {
+                Err(Error::InvalidParameter { name: n, .. }) => assert_eq!(n, name),
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+        assert!(b().kdim(Some(8)).vdim(Some(8)).build(&mut rng).is_ok());
+        let err = b()
+            .build_with_weights(Array2::zeros((24, 8)), Some(Array1::zeros(23)), Array2::zeros((8, 8)), None)
+            .unwrap_err();
+        assert!(matches!(err, Error::ShapeMismatch { expected, got, .. } if expected == [24] && got == [23]));
+        let err =
+            b().build_with_weights(Array2::zeros((8, 8)), None, Array2::zeros((8, 8)), None).unwrap_err();
+        assert!(matches!(err, Error::ShapeMismatch { .. }));
+    }
+
+    #[test]
+    fn bad_inputs_are_errors_and_leave_the_layer_unchanged() {
+        let mut m =
+            MultiheadAttention::<f64>::builder(8, 2).batch_first(true).build(&mut seeded_rng(1)).unwrap();
+        let x = rand3((2, 5, 8), 2);
+        let err = m.backward(x.view()).unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { op: "MultiheadAttention::backward", .. }), "{err}");
+        let op = "MultiheadAttention::forward";
+        let err = m.forward(rand3((2, 5, 6), 0).view(), Mode::Train).unwrap_err();
+        assert_eq!(err, Error::ShapeMismatch { op, expected: vec![0, 0, 8], got: vec![2, 5, 6] });
+        let err = m.forward(Array2::<f64>::zeros((5, 8)).into_dyn().view(), Mode::Train).unwrap_err();
+        assert!(matches!(err, Error::ShapeMismatch { .. }));
+        let err = m.forward(ArrayD::zeros(IxDyn(&[2, 0, 8])).view(), Mode::Train).unwrap_err();
+        assert!(matches!(err, Error::EmptyInput { .. }));
+        // Cross-attention: batch sizes and key/value shapes must agree.
+        let op = "MultiheadAttention::forward_attention";
+        let (q, k) = (rand3((2, 3, 8), 3), rand3((3, 4, 8), 4));
+        let err =
+            m.forward_attention(q.view(), k.view(), k.view(), &AttnMasks::none(), Mode::Train).unwrap_err();
+        assert_eq!(err, Error::ShapeMismatch { op, expected: vec![2, 0, 8], got: vec![3, 4, 8] });
+        let (k, v) = (rand3((2, 4, 8), 4), rand3((2, 5, 8), 5));
+        let err =
+            m.forward_attention(q.view(), k.view(), v.view(), &AttnMasks::none(), Mode::Train).unwrap_err();
+        assert_eq!(err, Error::ShapeMismatch { op, expected: vec![2, 4, 8], got: vec![2, 5, 8] });
+        // Mask shapes: [L, S] or [B·H, L, S]; key padding [B, S].
+        let bad = ArrayD::from_elem(IxDyn(&[3, 5]), false);
+        let masks = AttnMasks::none().attn_mask(AttnMask::Bool(bad.view()));
+        let err = m.forward_attention(q.view(), k.view(), k.view(), &masks, Mode::Train).unwrap_err();
+        assert_eq!(err, Error::ShapeMismatch { op, expected: vec![3, 4], got: vec![3, 5] });
+        let bad = ArrayD::from_elem(IxDyn(&[2, 3, 4]), 0.0);
+        let masks = AttnMasks::none().attn_mask(AttnMask::Float(bad.view()));
+        let err = m.forward_attention(q.view(), k.view(), k.view(), &masks, Mode::Train).unwrap_err();
+        assert_eq!(err, Error::ShapeMismatch { op, expected: vec![4, 3, 4], got: vec![2, 3, 4] });
+        let pad = Array2::from_elem((2, 3), false);
+        let masks = AttnMasks::none().key_padding_mask(pad.view());
+        let err = m.forward_attention(q.view(), k.view(), k.view(), &masks, Mode::Train).unwrap_err();
+        assert_eq!(err, Error::ShapeMismatch { op, expected: vec![2, 4], got: vec![2, 3] });
+        // A mask set on the layer is checked at the forward.
+        m.set_key_padding_mask(Some(pad.view()));
+        assert!(matches!(m.forward(x.view(), Mode::Train), Err(Error::ShapeMismatch { .. })));
+        m.set_key_padding_mask(None);
+
+        // A good forward, then failures: the backward of the good one still works.
+        let y = m.forward(x.view(), Mode::Train).unwrap().to_owned();
+        let g = rand3((2, 5, 8), 6);
+        let dx = m.backward_input(g.view()).unwrap().to_owned();
+        let grads = m.gradients();
+        assert!(m.forward(rand3((2, 5, 4), 7).view(), Mode::Train).is_err());
+        let err = m.backward_input(rand3((2, 4, 8), 8).view()).unwrap_err();
+        assert_eq!(
+            err,
+            Error::ShapeMismatch {
+                op: "MultiheadAttention::backward_input",
+                expected: vec![2, 5, 8],
+                got: vec![2, 4, 8]
+            }
+        );
+        assert_eq!(m.backward_input(g.view()).unwrap(), dx);
+        assert_eq!(m.gradients(), grads);
+        assert_eq!(m.forward(x.view(), Mode::Eval).unwrap(), y);
+        let err = m.backward(g.view()).unwrap_err();
+        assert!(err.to_string().contains("Mode::Eval"), "{err}");
+        // MultiInputLayer: exactly three inputs, three flags.
+        let err = m.forward_multi(&[x.view(), x.view()], Mode::Train).unwrap_err();
+        assert!(matches!(err, Error::LengthMismatch { expected: 3, got: 2, .. }));
+        m.forward_multi(&[x.view(), x.view(), x.view()], Mode::Train).unwrap();
+        let err = m.backward_multi(g.view(), &[true]).unwrap_err();
+        assert!(matches!(err, Error::LengthMismatch { expected: 3, got: 1, .. }));
+        assert_eq!(m.num_inputs(), 3);
+    }
+
+    #[test]
+    fn parameters_and_init_follow_torch() {
+        let mut m = MultiheadAttention::<f64>::new(16, 4, &mut seeded_rng(2)).unwrap();
+        let params = m.parameters();
+        let names: Vec<&str> = params.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias"]);
+        let shapes: Vec<&[usize]> = params.iter().map(|(_, p)| p.shape()).collect();
+        assert_eq!(shapes, [&[48, 16][..], &[48], &[16, 16], &[16]]);
+        // Xavier uniform on [3E, E]: bound √(6/(E + 3E)); out_proj: U(±1/√E); biases 0.
+        let bound = (6.0f64 / 64.0).sqrt();
+        assert!(m.in_proj_weight().iter().all(|w| w.abs() <= bound));
+        assert!(m.in_proj_weight().iter().any(|w| w.abs() > 0.9 * bound));
+        assert!(m.out_proj().weight().iter().all(|w| w.abs() <= 0.25));
+        assert!(params[1].1.iter().chain(params[3].1.iter()).all(|&b| b == 0.0));
+        assert!(!m.batch_first() && m.dropout() == 0.0 && m.head_dim() == 4 && m.num_heads() == 4);
+        let mut nb = MultiheadAttention::<f64>::builder(16, 4).bias(false).build(&mut seeded_rng(2)).unwrap();
+        let names: Vec<String> = nb.parameters().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["in_proj_weight", "out_proj.weight"]);
+        let ids: Vec<usize> = {
+            let mut v = Vec::new();
+            nb.visit_params(&mut |p, _, _| {
+                v.push(p.id);
+                Ok(())
+            })
+            .unwrap();
+            v
+        };
+        assert_eq!(ids, [0, 1]);
+    }
+
+    #[test]
+    fn attention_dropout_trains_and_evaluates() {
+        let mut m = MultiheadAttention::<f64>::builder(8, 2)
+            .batch_first(true)
+            .dropout(0.5)
+            .seed(4)
+            .build(&mut seeded_rng(3))
+            .unwrap();
+        assert_eq!(m.dropout(), 0.5);
+        let x = rand3((2, 6, 8), 1);
+        let a = m.forward(x.view(), Mode::Train).unwrap().to_owned();
+        let b = m.forward(x.view(), Mode::Train).unwrap().to_owned();
+        assert!((&a - &b).iter().any(|d| d.abs() > 1e-6), "fresh masks per training forward");
+        let e1 = m.forward(x.view(), Mode::Eval).unwrap().to_owned();
+        let e2 = m.forward(x.view(), Mode::EvalGrad).unwrap().to_owned();
+        assert_eq!(e1, e2);
+        m.backward(x.view()).unwrap();
+        let _frozen = freeze_randomness();
+        let c = m.forward(x.view(), Mode::Train).unwrap().to_owned();
+        assert_eq!(m.forward(x.view(), Mode::Train).unwrap(), c);
+    }
+
+    #[test]
+    fn buffers_are_reused() {
+        let mut m =
+            MultiheadAttention::<f32>::builder(8, 2).batch_first(true).build(&mut seeded_rng(1)).unwrap();
+        m.set_causal(true);
+        let mut step = |b: usize| {
+            let x = Array3::<f32>::from_elem((b, 7, 8), 0.5).into_dyn();
+            let p = m.forward(x.view(), Mode::Train).unwrap().as_ptr();
+            let q = m.backward_input(x.view()).unwrap().as_ptr();
+            (p, q)
+        };
+        let first = step(4);
+        let caps = |m: &MultiheadAttention<f32>| (m.core.proj.capacity(), m.core.probs.capacity());
+        assert_eq!(step(2), first);
+        assert_eq!(step(4), first);
+        assert_eq!(caps(&m), (4 * 7 * 24, 4 * 2 * 7 * 7));
+    }
+
+    #[test]
+    fn is_send_and_sync() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<MultiheadAttention<f32>>();
+        send_sync::<MultiheadAttentionBuilder<f64>>();
+        send_sync::<AttnMasks<'static, f64>>();
     }
 }

@@ -67,6 +67,205 @@ fn check_eps(eps: f64) -> Result<()> {
     }
 }
 
+/// Accumulator lanes of the row reductions: the sums run in this many interleaved
+/// partial sums, combined pairwise at the end, so the loops vectorize (and give the
+/// same bits at any vector width).
+pub(super) const LANES: usize = 8;
+
+/// Combines the lanes pairwise (a tree of depth 3, not a chain of 7).
+#[inline(always)]
+fn fold_lanes<F: Copy>(acc: [F; LANES], f: impl Fn(F, F) -> F) -> F {
+    let q = [f(acc[0], acc[4]), f(acc[1], acc[5]), f(acc[2], acc[6]), f(acc[3], acc[7])];
+    f(f(q[0], q[2]), f(q[1], q[3]))
+}
+
+#[inline(always)]
+fn max2<F: Float>(a: F, b: F) -> F {
+    if b > a { b } else { a }
+}
+
+/// The largest element (NaN ignored), `-inf` for an empty slice.
+#[inline(always)]
+pub(super) fn lane_max<F: Float>(x: &[F]) -> F {
+    let mut acc = [F::neg_infinity(); LANES];
+    let mut chunks = x.chunks_exact(LANES);
+    for c in &mut chunks {
+        for k in 0..LANES {
+            acc[k] = max2(acc[k], c[k]);
+        }
+    }
+    chunks.remainder().iter().fold(fold_lanes(acc, max2), |a, &v| max2(a, v))
+}
+
+/// `Σ aᵢ·bᵢ`.
+#[inline(always)]
+pub(super) fn lane_dot<F: Float>(a: &[F], b: &[F]) -> F {
+    let mut acc = [F::zero(); LANES];
+    let mut ca = a.chunks_exact(LANES);
+    let mut cb = b.chunks_exact(LANES);
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        for k in 0..LANES {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    let tail = ca.remainder().iter().zip(cb.remainder()).fold(F::zero(), |s, (&x, &y)| s + x * y);
+    fold_lanes(acc, |u, v| u + v) + tail
+}
+
+/// `Σ xᵢ`.
+#[inline(always)]
+pub(super) fn lane_sum<F: Float>(x: &[F]) -> F {
+    let mut acc = [F::zero(); LANES];
+    let mut chunks = x.chunks_exact(LANES);
+    for c in &mut chunks {
+        for k in 0..LANES {
+            acc[k] += c[k];
+        }
+    }
+    let tail = chunks.remainder().iter().fold(F::zero(), |s, &v| s + v);
+    fold_lanes(acc, |u, v| u + v) + tail
+}
+
+/// Rows of `d` elements: `x̂ = (x − μ)·r` into `xhat` and `r = 1/√(σ² + eps)` into
+/// `rstd` (`center = false`: `μ = 0`, `σ²` the mean square), then
+/// `out = x̂ ⊙ w + b`. `out` may be `xhat` itself (`None`: in place).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn forward_rows<F: Float>(
+    xs: &[F],
+    d: usize,
+    eps: F,
+    center: bool,
+    xhat: &mut [F],
+    rstd: &mut [F],
+    out: Option<&mut [F]>,
+    w: Option<&[F]>,
+    b: Option<&[F]>,
+) {
+    let inv_d = F::one() / F::lit(d as f64);
+    for ((xr, hr), r) in xs.chunks_exact(d).zip(xhat.chunks_exact_mut(d)).zip(rstd.iter_mut()) {
+        // Two passes (mean, then the mean of squared deviations): no cancellation.
+        let mean = if center { lane_sum(xr) * inv_d } else { F::zero() };
+        hr.iter_mut().zip(xr).for_each(|(h, &v)| *h = v - mean);
+        let rs = F::one() / (lane_dot(hr, hr) * inv_d + eps).sqrt();
+        *r = rs;
+        hr.iter_mut().for_each(|h| *h *= rs);
+    }
+    let affine = |o: &mut [F], h: &[F]| match (w, b) {
+        (Some(w), Some(b)) => {
+            o.iter_mut().zip(h).zip(w).zip(b).for_each(|(((o, &h), &w), &b)| *o = h * w + b)
+        }
+        (Some(w), None) => o.iter_mut().zip(h).zip(w).for_each(|((o, &h), &w)| *o = h * w),
+        (None, _) => o.copy_from_slice(h),
+    };
+    match out {
+        Some(out) => out.chunks_exact_mut(d).zip(xhat.chunks_exact(d)).for_each(|(o, h)| affine(o, h)),
+        None => {
+            if let Some(w) = w {
+                for o in xhat.chunks_exact_mut(d) {
+                    match b {
+                        Some(b) => o.iter_mut().zip(w).zip(b).for_each(|((o, &w), &b)| *o = *o * w + b),
+                        None => o.iter_mut().zip(w).for_each(|(o, &w)| *o *= w),
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Backward over rows: `dw = Σ g ⊙ x̂`, `db = Σ g` (when given, overwritten) and, with
+/// `grad_in`, `dx = r·(ĝ − mean(ĝ) − x̂·mean(ĝ ⊙ x̂))`, `ĝ = g ⊙ w` (`center = false`:
+/// without `mean(ĝ)`).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn backward_rows<F: Float>(
+    gs: &[F],
+    xhat: &[F],
+    rstd: &[F],
+    d: usize,
+    center: bool,
+    w: Option<&[F]>,
+    wg: Option<&mut [F]>,
+    bg: Option<&mut [F]>,
+    grad_in: Option<&mut [F]>,
+) {
+    if let Some(wg) = wg {
+        wg.fill(F::zero());
+        for (gr, hr) in gs.chunks_exact(d).zip(xhat.chunks_exact(d)) {
+            wg.iter_mut().zip(gr).zip(hr).for_each(|((a, &g), &h)| *a += g * h);
+        }
+    }
+    if let Some(bg) = bg {
+        bg.fill(F::zero());
+        for gr in gs.chunks_exact(d) {
+            bg.iter_mut().zip(gr).for_each(|(a, &g)| *a += g);
+        }
+    }
+    let Some(gi) = grad_in else { return };
+    let inv_d = F::one() / F::lit(d as f64);
+    for (((gir, gr), hr), &rs) in
+        gi.chunks_exact_mut(d).zip(gs.chunks_exact(d)).zip(xhat.chunks_exact(d)).zip(rstd)
+    {
+        // ĝ, kept in the output row.
+        match w {
+            Some(w) => gir.iter_mut().zip(gr).zip(w).for_each(|((o, &g), &w)| *o = g * w),
+            None => gir.copy_from_slice(gr),
+        }
+        let mean_g = if center { lane_sum(gir) * inv_d } else { F::zero() };
+        let mean_gh = lane_dot(gir, hr) * inv_d;
+        gir.iter_mut().zip(hr).for_each(|(o, &h)| *o = (*o - mean_g - h * mean_gh) * rs);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn forward_rows_avx2<F: Float>(
+    xs: &[F],
+    d: usize,
+    eps: F,
+    center: bool,
+    xhat: &mut [F],
+    rstd: &mut [F],
+    out: Option<&mut [F]>,
+    w: Option<&[F]>,
+    b: Option<&[F]>,
+) {
+    forward_rows(xs, d, eps, center, xhat, rstd, out, w, b)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn backward_rows_avx2<F: Float>(
+    gs: &[F],
+    xhat: &[F],
+    rstd: &[F],
+    d: usize,
+    center: bool,
+    w: Option<&[F]>,
+    wg: Option<&mut [F]>,
+    bg: Option<&mut [F]>,
+    grad_in: Option<&mut [F]>,
+) {
+    backward_rows(gs, xhat, rstd, d, center, w, wg, bg, grad_in)
+}
+
+/// Whether the row kernels may run their AVX2 build (detected once by std, cached).
+/// Both builds give the same bits: Rust fuses no multiply-add, and the reductions have
+/// a fixed lane structure.
+#[inline]
+pub(super) fn use_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 impl<F: Float> NormCore<F> {
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -133,38 +332,25 @@ impl<F: Float> NormCore<F> {
             }
         };
         let records = mode.records();
-        let out = slice_mut(self.out.reshape(&[n * d]));
         let rstd = slice_mut(self.rstd.reshape(&[n]));
-        // x̂ goes to its own buffer when recorded, else straight into the output.
-        let xhat: &mut [F] = if records { slice_mut(self.xhat.reshape(&[n, d])) } else { &mut *out };
-        let (inv_d, eps, center) = (F::one() / F::lit(d as f64), self.eps, self.center);
-        for ((xr, hr), r) in xs.chunks_exact(d).zip(xhat.chunks_exact_mut(d)).zip(rstd.iter_mut()) {
-            // Two passes (mean, then the mean of squared deviations): no cancellation.
-            let mean = if center { xr.iter().copied().sum::<F>() * inv_d } else { F::zero() };
-            let var = xr.iter().map(|&v| (v - mean) * (v - mean)).sum::<F>() * inv_d;
-            let rs = F::one() / (var + eps).sqrt();
-            *r = rs;
-            hr.iter_mut().zip(xr).for_each(|(h, &v)| *h = (v - mean) * rs);
-        }
         let w = self.weight.as_ref().map(|(w, _)| w.as_slice().expect("standard layout"));
         let b = self.bias.as_ref().map(|(b, _)| b.as_slice().expect("standard layout"));
-        let src: Option<&[F]> =
-            if records { Some(self.xhat.view().to_slice().expect("contiguous")) } else { None };
-        let affine = |or: &mut [F], hr: Option<&[F]>| match (w, b, hr) {
-            (Some(w), Some(b), Some(h)) => {
-                or.iter_mut().zip(h).zip(w).zip(b).for_each(|(((o, &h), &w), &b)| *o = h * w + b)
-            }
-            (Some(w), None, Some(h)) => or.iter_mut().zip(h).zip(w).for_each(|((o, &h), &w)| *o = h * w),
-            (None, _, Some(h)) => or.copy_from_slice(h),
-            (Some(w), Some(b), None) => or.iter_mut().zip(w).zip(b).for_each(|((o, &w), &b)| *o = *o * w + b),
-            (Some(w), None, None) => or.iter_mut().zip(w).for_each(|(o, &w)| *o = *o * w),
-            (None, _, None) => {}
+        // x̂ goes to its own buffer when recorded, else straight into the output.
+        let (xhat, out): (&mut [F], Option<&mut [F]>) = if records {
+            (slice_mut(self.xhat.reshape(&[n, d])), Some(slice_mut(self.out.reshape(&[n * d]))))
+        } else {
+            (slice_mut(self.out.reshape(&[n * d])), None)
         };
-        let out = slice_mut(self.out.view_mut());
-        match src {
-            Some(h) => out.chunks_exact_mut(d).zip(h.chunks_exact(d)).for_each(|(o, h)| affine(o, Some(h))),
-            None => out.chunks_exact_mut(d).for_each(|o| affine(o, None)),
+        let (eps, center) = (self.eps, self.center);
+        #[cfg(target_arch = "x86_64")]
+        if use_avx2() {
+            // SAFETY: the CPU has AVX2 (checked just above).
+            unsafe { forward_rows_avx2(xs, d, eps, center, xhat, rstd, out, w, b) };
+        } else {
+            forward_rows(xs, d, eps, center, xhat, rstd, out, w, b);
         }
+        #[cfg(not(target_arch = "x86_64"))]
+        forward_rows(xs, d, eps, center, xhat, rstd, out, w, b);
         self.out.reshape(&self.in_shape);
         self.pass = Pass::of(mode);
         Ok(self.out.view())
@@ -191,42 +377,29 @@ impl<F: Float> NormCore<F> {
         };
         let xhat = self.xhat.view();
         let xhat = xhat.to_slice().expect("contiguous");
-        if let Some((_, wg)) = &mut self.weight {
-            // dL/dw = Σ_rows g ⊙ x̂
-            let wg = wg.as_slice_mut().expect("standard layout");
-            wg.fill(F::zero());
-            for (gr, hr) in gs.chunks_exact(d).zip(xhat.chunks_exact(d)) {
-                wg.iter_mut().zip(gr).zip(hr).for_each(|((a, &g), &h)| *a += g * h);
-            }
-        }
-        if let Some((_, bg)) = &mut self.bias {
-            // dL/db = Σ_rows g
-            let bg = bg.as_slice_mut().expect("standard layout");
-            bg.fill(F::zero());
-            for gr in gs.chunks_exact(d) {
-                bg.iter_mut().zip(gr).for_each(|(a, &g)| *a += g);
-            }
-        }
-        if !input_grad {
-            return Ok(());
-        }
-        let w = self.weight.as_ref().map(|(w, _)| w.as_slice().expect("standard layout"));
         let rstd = self.rstd.view();
         let rstd = rstd.to_slice().expect("contiguous");
-        let gi = slice_mut(self.grad_in.reshape(&[n * d]));
-        let (inv_d, center) = (F::one() / F::lit(d as f64), self.center);
-        for (((gir, gr), hr), &rs) in
-            gi.chunks_exact_mut(d).zip(gs.chunks_exact(d)).zip(xhat.chunks_exact(d)).zip(rstd)
-        {
-            // ĝ = g ⊙ w (kept in the output row), then
-            // dx = (ĝ − mean(ĝ) − x̂·mean(ĝ ⊙ x̂)) / σ   (RMSNorm: without mean(ĝ))
-            match w {
-                Some(w) => gir.iter_mut().zip(gr).zip(w).for_each(|((o, &g), &w)| *o = g * w),
-                None => gir.copy_from_slice(gr),
-            }
-            let mean_g = if center { gir.iter().copied().sum::<F>() * inv_d } else { F::zero() };
-            let mean_gh = gir.iter().zip(hr).map(|(&g, &h)| g * h).sum::<F>() * inv_d;
-            gir.iter_mut().zip(hr).for_each(|(o, &h)| *o = (*o - mean_g - h * mean_gh) * rs);
+        let (w, wg) = match &mut self.weight {
+            Some((w, g)) => (
+                Some(w.as_slice().expect("standard layout")),
+                Some(g.as_slice_mut().expect("standard layout")),
+            ),
+            None => (None, None),
+        };
+        let bg = self.bias.as_mut().map(|(_, g)| g.as_slice_mut().expect("standard layout"));
+        let gi = input_grad.then(|| slice_mut(self.grad_in.reshape(&[n * d])));
+        let center = self.center;
+        #[cfg(target_arch = "x86_64")]
+        if use_avx2() {
+            // SAFETY: the CPU has AVX2 (checked just above).
+            unsafe { backward_rows_avx2(gs, xhat, rstd, d, center, w, wg, bg, gi) };
+        } else {
+            backward_rows(gs, xhat, rstd, d, center, w, wg, bg, gi);
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        backward_rows(gs, xhat, rstd, d, center, w, wg, bg, gi);
+        if !input_grad {
+            return Ok(());
         }
         self.grad_in.reshape(&self.in_shape);
         Ok(())

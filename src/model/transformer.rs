@@ -139,7 +139,8 @@ fn visit_renamed<F: Float>(
 /// | `causal` | `false` | |
 ///
 /// **Layout.** As [`MultiheadAttention`]: `src` is `[T, B, E]` by default
-/// (`batch_first = false`, kept from PyTorch) and `[B, T, E]` with `batch_first`.
+/// (`batch_first = false`, kept from PyTorch) and `[B, T, E]` with `batch_first`, the
+/// layout to use when the [`Trainer`](crate::train::Trainer) batches along axis 0.
 ///
 /// **Parameters**, named exactly as PyTorch's: `self_attn.in_proj_weight`,
 /// `self_attn.in_proj_bias`, `self_attn.out_proj.weight`, `self_attn.out_proj.bias`,
@@ -762,5 +763,338 @@ impl<F: Float> Model<F> for TransformerEncoder<F> {
 impl<F: Float> Layer<F> for TransformerEncoder<F> {
     fn backward_input(&mut self, grad_out: ArrayViewD<'_, F>) -> Result<ArrayViewD<'_, F>> {
         Ok(self.backward_impl("TransformerEncoder::backward_input", grad_out, true)?.expect("input gradient"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::init::uniform01;
+    use crate::model::{AttnMask, freeze_randomness};
+    use crate::tensor::seeded_rng;
+    use approx::assert_abs_diff_eq;
+    use ndarray::{Array2, Array3, ArrayD, IxDyn, s};
+
+    fn rand3(shape: (usize, usize, usize), seed: u64) -> ArrayD<f64> {
+        let mut rng = seeded_rng(seed);
+        Array3::from_shape_simple_fn(shape, || uniform01(&mut rng) * 2.0 - 1.0).into_dyn()
+    }
+
+    fn builder() -> TransformerEncoderLayerBuilder<f64> {
+        TransformerEncoderLayer::builder(8, 2).dim_feedforward(12).dropout(0.0).batch_first(true)
+    }
+
+    /// Parameters as PyTorch's `named_parameters()` of the same layer.
+    #[test]
+    fn parameter_names_follow_torch() {
+        let mut layer = builder().build(&mut seeded_rng(0)).unwrap();
+        let names: Vec<String> = layer.parameters().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(
+            names,
+            [
+                "self_attn.in_proj_weight",
+                "self_attn.in_proj_bias",
+                "self_attn.out_proj.weight",
+                "self_attn.out_proj.bias",
+                "linear1.weight",
+                "linear1.bias",
+                "linear2.weight",
+                "linear2.bias",
+                "norm1.weight",
+                "norm1.bias",
+                "norm2.weight",
+                "norm2.bias",
+            ]
+        );
+        let mut ids = Vec::new();
+        layer
+            .visit_params(&mut |p, _, _| {
+                ids.push(p.id);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(ids, (0..12).collect::<Vec<_>>());
+        assert_eq!(layer.num_parameters(), 3 * 64 + 24 + 64 + 8 + 96 + 12 + 96 + 8 + 4 * 8);
+        let mut no_bias = builder().bias(false).build(&mut seeded_rng(0)).unwrap();
+        let names: Vec<String> = no_bias.parameters().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(
+            names,
+            [
+                "self_attn.in_proj_weight",
+                "self_attn.out_proj.weight",
+                "linear1.weight",
+                "linear2.weight",
+                "norm1.weight",
+                "norm2.weight"
+            ]
+        );
+        // PyTorch's defaults.
+        let d = TransformerEncoderLayer::<f32>::new(16, 4, &mut seeded_rng(0)).unwrap();
+        assert_eq!(d.linear1().out_features(), 2048);
+        assert!(!d.norm_first() && !d.self_attn().batch_first() && d.dropout.is_some());
+        assert_eq!(d.norm1().eps(), 1e-5);
+    }
+
+    #[test]
+    fn invalid_hyper_parameters() {
+        let mut rng = seeded_rng(0);
+        for (r, name) in [
+            (TransformerEncoderLayer::<f64>::builder(0, 1).build(&mut rng), "d_model"),
+            (TransformerEncoderLayer::<f64>::builder(8, 3).build(&mut rng), "nhead"),
+            (TransformerEncoderLayer::<f64>::builder(8, 0).build(&mut rng), "nhead"),
+            (builder().dim_feedforward(0).build(&mut rng), "dim_feedforward"),
+            (builder().dropout(1.0).build(&mut rng), "dropout"),
+            (builder().layer_norm_eps(-1e-5).build(&mut rng), "layer_norm_eps"),
+            (builder().activation(Activation::LeakyRelu(f64::NAN)).build(&mut rng), "negative_slope"),
+        ] {
+            match r {
+                Err(Error::InvalidParameter { name: n, .. }) => assert_eq!(n, name),
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+        let err = TransformerEncoder::new(builder(), 0, None, &mut rng).unwrap_err();
+        assert!(matches!(err, Error::InvalidParameter { name: "num_layers", .. }));
+        let a = builder().build(&mut rng).unwrap();
+        let b = TransformerEncoderLayer::<f64>::builder(4, 2).batch_first(true).build(&mut rng).unwrap();
+        assert!(matches!(
+            TransformerEncoder::from_layers(vec![a.clone(), b], None),
+            Err(Error::InvalidInput { .. })
+        ));
+        let err = TransformerEncoder::from_layers(vec![a], Some(LayerNorm::new(&[4]).unwrap())).unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { .. }), "{err}");
+    }
+
+    /// The block equals its definition written with clones of its sub-modules.
+    #[test]
+    fn composition_matches_the_definition() {
+        for norm_first in [false, true] {
+            let mut layer = builder()
+                .norm_first(norm_first)
+                .activation(Activation::Gelu)
+                .build(&mut seeded_rng(1))
+                .unwrap();
+            // Non-trivial norms.
+            let values: Vec<ArrayD<f64>> = layer
+                .parameters()
+                .iter()
+                .enumerate()
+                .map(|(i, (n, p))| {
+                    if n.starts_with("norm") {
+                        rand3((1, 1, 8), 10 + i as u64).into_shape_with_order(p.raw_dim()).unwrap()
+                    } else {
+                        p.clone()
+                    }
+                })
+                .collect();
+            layer.set_parameters(&values).unwrap();
+            let x = rand3((2, 5, 8), 2);
+            let y = layer.forward(x.view(), Mode::Eval).unwrap().to_owned();
+            let (mut sa, mut l1, mut l2) =
+                (layer.self_attn.clone(), layer.linear1.clone(), layer.linear2.clone());
+            let (mut n1, mut n2) = (layer.norm1.clone(), layer.norm2.clone());
+            let mut act = Gelu::<f64>::default();
+            let mut ff = |v: ArrayD<f64>| -> ArrayD<f64> {
+                let h = l1.forward(v.view(), Mode::Eval).unwrap().to_owned();
+                let h = act.forward(h.view(), Mode::Eval).unwrap().to_owned();
+                l2.forward(h.view(), Mode::Eval).unwrap().to_owned()
+            };
+            let expected = if norm_first {
+                let h = &x
+                    + &sa
+                        .forward(n1.forward(x.view(), Mode::Eval).unwrap().to_owned().view(), Mode::Eval)
+                        .unwrap();
+                let f = ff(n2.forward(h.view(), Mode::Eval).unwrap().to_owned());
+                &h + &f
+            } else {
+                let h = &x + &sa.forward(x.view(), Mode::Eval).unwrap();
+                let h = n1.forward(h.view(), Mode::Eval).unwrap().to_owned();
+                let f = ff(h.clone());
+                n2.forward((&h + &f).view(), Mode::Eval).unwrap().to_owned()
+            };
+            assert_abs_diff_eq!(y, expected, epsilon = 1e-13);
+        }
+    }
+
+    #[test]
+    fn causal_outputs_ignore_later_positions() {
+        let mut layer = builder().causal(true).build(&mut seeded_rng(2)).unwrap();
+        assert!(layer.is_causal());
+        let x = rand3((2, 6, 8), 3);
+        let y = layer.forward(x.view(), Mode::Eval).unwrap().to_owned();
+        let mut x2 = x.clone();
+        x2.slice_mut(s![.., 4.., ..]).mapv_inplace(|v| v + 1.0);
+        let y2 = layer.forward(x2.view(), Mode::Eval).unwrap().to_owned();
+        assert_eq!(y.slice(s![.., ..4, ..]), y2.slice(s![.., ..4, ..]));
+        assert!(y.slice(s![.., 4.., ..]) != y2.slice(s![.., 4.., ..]));
+        // A bool src_mask equal to the causal mask gives the same output.
+        layer.set_causal(false);
+        let tri = ArrayD::from_shape_fn(IxDyn(&[6, 6]), |ix| ix[1] > ix[0]);
+        layer.set_src_mask(Some(AttnMask::Bool(tri.view())));
+        assert_abs_diff_eq!(layer.forward(x.view(), Mode::Eval).unwrap().to_owned(), y, epsilon = 1e-14);
+    }
+
+    #[test]
+    fn post_norm_output_is_normalized() {
+        let mut layer = builder().build(&mut seeded_rng(4)).unwrap();
+        let y = layer.forward(rand3((3, 4, 8), 5).view(), Mode::Train).unwrap().to_owned();
+        for row in y.into_shape_with_order((12, 8)).unwrap().rows() {
+            assert_abs_diff_eq!(row.sum(), 0.0, epsilon = 1e-12);
+            assert_abs_diff_eq!(row.mapv(|v| v * v).sum() / 8.0, 1.0, epsilon = 1e-3); // eps 1e-5
+        }
+    }
+
+    #[test]
+    fn dropout_modes() {
+        let mut layer = builder().dropout(0.3).seed(5).build(&mut seeded_rng(6)).unwrap();
+        let x = rand3((2, 5, 8), 7);
+        let a = layer.forward(x.view(), Mode::Train).unwrap().to_owned();
+        let b = layer.forward(x.view(), Mode::Train).unwrap().to_owned();
+        assert!((&a - &b).iter().any(|d| d.abs() > 1e-6));
+        let e = layer.forward(x.view(), Mode::Eval).unwrap().to_owned();
+        assert_eq!(layer.forward(x.view(), Mode::EvalGrad).unwrap(), e);
+        layer.backward_input(x.view()).unwrap();
+        // EvalGrad's gradients are those of the evaluation function: the same as with
+        // dropout 0.
+        let mut plain = builder().build(&mut seeded_rng(0)).unwrap();
+        let values: Vec<ArrayD<f64>> = layer.parameters().into_iter().map(|(_, p)| p).collect();
+        plain.set_parameters(&values).unwrap();
+        plain.forward(x.view(), Mode::Train).unwrap();
+        plain.backward_input(x.view()).unwrap();
+        for ((n, g1), (_, g2)) in layer.gradients().iter().zip(plain.gradients().iter()) {
+            assert_abs_diff_eq!(g1, g2, epsilon = 1e-13);
+            assert!(!n.is_empty());
+        }
+        let _frozen = freeze_randomness();
+        let c = layer.forward(x.view(), Mode::Train).unwrap().to_owned();
+        assert_eq!(layer.forward(x.view(), Mode::Train).unwrap(), c);
+    }
+
+    #[test]
+    fn f32_and_f64_agree() {
+        let b64 = TransformerEncoderLayer::<f64>::builder(16, 4)
+            .dim_feedforward(32)
+            .dropout(0.0)
+            .activation(Activation::Gelu)
+            .norm_first(true)
+            .causal(true);
+        let b32 = TransformerEncoderLayer::<f32>::builder(16, 4)
+            .dim_feedforward(32)
+            .dropout(0.0)
+            .activation(Activation::Gelu)
+            .norm_first(true)
+            .causal(true);
+        let mut l64 = b64.build(&mut seeded_rng(8)).unwrap();
+        let mut l32 = b32.build(&mut seeded_rng(8)).unwrap();
+        let x = rand3((9, 3, 16), 9); // [T, B, E]: batch_first = false
+        let g = rand3((9, 3, 16), 10);
+        let y64 = l64.forward(x.view(), Mode::Train).unwrap().to_owned();
+        let y32 = l32.forward(x.mapv(|v| v as f32).view(), Mode::Train).unwrap().mapv(f64::from);
+        assert_abs_diff_eq!(y64, y32, epsilon = 1e-5);
+        let d64 = l64.backward_input(g.view()).unwrap().to_owned();
+        let d32 = l32.backward_input(g.mapv(|v| v as f32).view()).unwrap().mapv(f64::from);
+        assert_abs_diff_eq!(d64, d32, epsilon = 1e-4);
+        for ((_, a), (_, b)) in l64.gradients().iter().zip(l32.gradients().iter()) {
+            assert_abs_diff_eq!(a, &b.mapv(f64::from), epsilon = 1e-3);
+        }
+    }
+
+    #[test]
+    fn bad_inputs_are_errors_and_leave_the_layer_unchanged() {
+        let mut layer = builder().build(&mut seeded_rng(11)).unwrap();
+        let x = rand3((2, 5, 8), 12);
+        let err = layer.backward(x.view()).unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { op: "TransformerEncoderLayer::backward", .. }), "{err}");
+        let op = "TransformerEncoderLayer::forward";
+        let err = layer.forward(rand3((2, 5, 6), 0).view(), Mode::Train).unwrap_err();
+        assert_eq!(err, Error::ShapeMismatch { op, expected: vec![0, 0, 8], got: vec![2, 5, 6] });
+        layer.forward(x.view(), Mode::Train).unwrap();
+        let g = rand3((2, 5, 8), 13);
+        let dx = layer.backward_input(g.view()).unwrap().to_owned();
+        let grads = layer.gradients();
+        // A bad mask fails before any sub-module runs: the last forward's caches stay.
+        let pad = Array2::from_elem((2, 4), false);
+        layer.set_src_key_padding_mask(Some(pad.view()));
+        let err = layer.forward(rand3((2, 5, 8), 14).view(), Mode::Train).unwrap_err();
+        assert_eq!(err, Error::ShapeMismatch { op, expected: vec![2, 5], got: vec![2, 4] });
+        layer.set_src_key_padding_mask(None);
+        assert_eq!(layer.backward_input(g.view()).unwrap(), dx);
+        assert_eq!(layer.gradients(), grads);
+        let err = layer.backward(rand3((2, 4, 8), 15).view()).unwrap_err();
+        assert_eq!(
+            err,
+            Error::ShapeMismatch {
+                op: "TransformerEncoderLayer::backward",
+                expected: vec![2, 5, 8],
+                got: vec![2, 4, 8]
+            }
+        );
+        layer.forward(x.view(), Mode::Eval).unwrap();
+        assert!(layer.backward(g.view()).unwrap_err().to_string().contains("Mode::Eval"));
+    }
+
+    #[test]
+    fn encoder_stack() {
+        let b = builder().norm_first(true).dropout(0.1).seed(3);
+        let mut enc =
+            TransformerEncoder::new(b, 3, Some(LayerNorm::new(&[8]).unwrap()), &mut seeded_rng(12)).unwrap();
+        assert_eq!(enc.layers().len(), 3);
+        assert!(enc.norm().is_some());
+        // Layer i's dropout streams start at seed + 4i.
+        assert_eq!(enc.layers[2].dropout1.as_ref().unwrap().seed(), 3 + 8 + 2);
+        let names: Vec<String> = enc.parameters().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names.len(), 3 * 12 + 2);
+        assert_eq!(names[12], "layers.1.self_attn.in_proj_weight");
+        assert_eq!(names[35], "layers.2.norm2.bias");
+        assert_eq!(&names[36..], ["norm.weight", "norm.bias"]);
+        // Layers are drawn independently (PyTorch deep-copies one).
+        assert_ne!(enc.layers[0].linear1().weight(), enc.layers[1].linear1().weight());
+        enc.set_causal(true);
+        assert!(enc.layers().iter().all(|l| l.is_causal()));
+        let x = rand3((2, 4, 8), 13);
+        let g = rand3((2, 4, 8), 14);
+        // Model::backward gives the same parameter gradients as backward_input.
+        enc.forward(x.view(), Mode::EvalGrad).unwrap();
+        enc.backward(g.view()).unwrap();
+        let a = enc.gradients();
+        enc.forward(x.view(), Mode::EvalGrad).unwrap();
+        let dx = enc.backward_input(g.view()).unwrap().to_owned();
+        assert_eq!(dx.shape(), &[2, 4, 8]);
+        assert_eq!(enc.gradients(), a);
+        // A stack from clones starts equal, as PyTorch's.
+        let one = builder().build(&mut seeded_rng(1)).unwrap();
+        let mut same = TransformerEncoder::from_layers(vec![one.clone(), one], None).unwrap();
+        let p = same.parameters();
+        assert_eq!(p[0].1, p[12].1);
+        // Errors name the stack.
+        let err = enc.forward(rand3((2, 4, 6), 0).view(), Mode::Train).unwrap_err();
+        assert!(matches!(err, Error::ShapeMismatch { op: "TransformerEncoder::forward", .. }));
+        let err = enc.backward(rand3((2, 3, 8), 0).view()).unwrap_err();
+        assert!(matches!(err, Error::ShapeMismatch { op: "TransformerEncoder::backward", .. }));
+    }
+
+    #[test]
+    fn buffers_are_reused() {
+        let mut layer = TransformerEncoderLayer::<f32>::builder(8, 2)
+            .dim_feedforward(16)
+            .batch_first(true)
+            .build(&mut seeded_rng(0))
+            .unwrap();
+        let mut step = |b: usize| {
+            let x = Array3::<f32>::from_elem((b, 5, 8), 0.25).into_dyn();
+            let p = layer.forward(x.view(), Mode::Train).unwrap().as_ptr();
+            let q = layer.backward_input(x.view()).unwrap().as_ptr();
+            (p, q)
+        };
+        let first = step(4);
+        assert_eq!(step(2), first);
+        assert_eq!(step(4), first);
+    }
+
+    #[test]
+    fn is_send_and_sync() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<TransformerEncoderLayer<f32>>();
+        send_sync::<TransformerEncoder<f64>>();
+        send_sync::<TransformerEncoderLayerBuilder<f64>>();
     }
 }
