@@ -209,7 +209,7 @@ fn as_f32_mut<F: Float>(x: &mut [F]) -> Option<&mut [f32]> {
 /// call per element and cost 5 ns per score at W7's shapes, more than the matrix
 /// products of the attention.
 #[inline(always)]
-fn exp_nonpositive_f32(x: f32) -> f32 {
+pub(crate) fn exp_nonpositive_f32(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     // 1.5·2^23: adding it rounds to an integer, which lands in the low mantissa bits.
     const SHIFTER: f32 = 12_582_912.0;

@@ -770,7 +770,7 @@ impl<F: Float> Layer<F> for TransformerEncoder<F> {
 mod tests {
     use super::*;
     use crate::model::init::uniform01;
-    use crate::model::{AttnMask, freeze_randomness};
+    use crate::model::{AttnMask, Gelu, freeze_randomness};
     use crate::tensor::seeded_rng;
     use approx::assert_abs_diff_eq;
     use ndarray::{Array2, Array3, ArrayD, IxDyn, s};
