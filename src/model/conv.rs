@@ -186,6 +186,10 @@ impl Geometry {
     }
 }
 
+/// Output columns per matrix product in the forward pass: samples with fewer output
+/// positions are batched until their products have at least this many columns.
+const COLUMNS: usize = 256;
+
 /// Sizes of the last forward pass.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Dims {
@@ -324,13 +328,14 @@ fn move_rows<F: Float, const ADD: bool>(
 }
 
 /// Copies the receptive fields of one sample `x` (`[C, H, W]`) into `cols`
-/// (`[C·kH·kW, OH·OW]`, row `(c, p, q)`), zeros in the padding.
+/// (`[C·kH·kW, OH·OW]`, row `(c, p, q)`, rows `ld` elements apart), zeros in the
+/// padding.
 ///
 /// Loops run kernel position first, channel second: the clipping of a kernel position
 /// to the input is the same for every channel. Offsets are stepped by hand: slice
 /// iterators such as `chunks` divide to count their chunks, which costs more than the
 /// copies of a short row.
-fn im2col<F: Float>(g: &Geometry, x: &[F], d: Dims, cols: &mut [F]) {
+fn im2col<F: Float>(g: &Geometry, x: &[F], d: Dims, cols: &mut [F], ld: usize) {
     let (h, w, oh, ow) = (d.h, d.w, d.oh, d.ow);
     let [kh, kw] = g.kernel;
     let [sh, sw] = g.stride;
@@ -347,7 +352,7 @@ fn im2col<F: Float>(g: &Geometry, x: &[F], d: Dims, cols: &mut [F]) {
             let len = x_hi - x_lo;
             let clipped = x_lo > 0 || x_hi < ow;
             for c in 0..c_in {
-                let row = &mut cols[((c * kh + i) * kw + j) * p..][..p];
+                let row = &mut cols[((c * kh + i) * kw + j) * ld..][..p];
                 row[..y_lo * ow].fill(F::zero());
                 row[y_hi * ow..].fill(F::zero());
                 let mut src = c * h * w + first * w + start;
@@ -446,8 +451,13 @@ struct ConvCore<F> {
     in_shape: Vec<usize>,
     dims: Dims,
     output: Buffer<F>,
-    /// One sample's im2col matrix, reused for its gradient in backward.
+    /// The im2col matrix of a chunk of samples (forward) or of one sample (backward,
+    /// reused for its gradient).
     cols: Buffer<F>,
+    /// The weight transposed per group, `[groups, Kg, Og]`.
+    wt: Buffer<F>,
+    /// The output of a chunk's products, `[C_out, chunk·P]`.
+    ybuf: Buffer<F>,
     /// `grad_out` in standard layout when it arrives in another one.
     grad_copy: Buffer<F>,
     grad_input: Buffer<F>,
@@ -471,6 +481,8 @@ impl<F: Float> ConvCore<F> {
             dims: Dims::default(),
             output: Buffer::new(),
             cols: Buffer::new(),
+            wt: Buffer::new(),
+            ybuf: Buffer::new(),
             grad_copy: Buffer::new(),
             grad_input: Buffer::new(),
             pass: Pass::None,
@@ -521,7 +533,7 @@ impl<F: Float> ConvCore<F> {
         let d = Dims { n, h, w, oh, ow };
         let (c_in, c_out) = (g.in_channels, g.out_channels);
         let (p, sample) = (oh * ow, c_in * h * w);
-        let ConvCore { weight, bias, input, output, cols, in_shape, .. } = self;
+        let ConvCore { weight, bias, input, output, cols, wt, ybuf, in_shape, .. } = self;
         let xs: &[F] = match x.as_slice() {
             Some(xs) if !mode.records() => xs,
             _ => {
@@ -532,35 +544,58 @@ impl<F: Float> ConvCore<F> {
         in_shape.clear();
         in_shape.extend_from_slice(x.shape());
         let out = slice_mut(output.reshape(&[n, c_out * p]));
-        let ws = weight.as_slice().expect("standard layout");
         let (og, kg) = (c_out / g.groups, g.k_group());
-        let pointwise = g.pointwise();
-        if !pointwise {
-            cols.reshape(&[c_in * g.kernel[0] * g.kernel[1], p]);
-        }
-        for (xn, yn) in xs.chunks_exact(sample).zip(out.chunks_exact_mut(c_out * p)) {
-            match bias {
-                Some((b, _)) => {
-                    for (row, &bo) in yn.chunks_exact_mut(p).zip(b.iter()) {
-                        row.fill(bo);
-                    }
+        // Wᵀ per group, [Kg, Og]: as the left operand `(Wᵀ)ᵀ` it is column-major, which
+        // matrixmultiply packs with contiguous copies (a row-major one element by element,
+        // for every product).
+        let wts = slice_mut(wt.reshape(&[g.groups * kg * og]));
+        let ws = weight.as_slice().expect("standard layout");
+        for (wtg, wg) in wts.chunks_exact_mut(kg * og).zip(ws.chunks_exact(og * kg)) {
+            for (o, row) in wg.chunks_exact(kg).enumerate() {
+                for (k, &v) in row.iter().enumerate() {
+                    wtg[k * og + o] = v;
                 }
-                None => yn.fill(F::zero()),
             }
+        }
+        let bias = bias.as_ref().map(|(b, _)| b.as_slice().expect("1-D"));
+        let pointwise = g.pointwise();
+        // Samples per product: small outputs are batched side by side into products of
+        // at least COLUMNS columns (fewer, larger products: the weight is packed once
+        // per product). A pointwise convolution reads each sample in place.
+        let chunk = if pointwise { 1 } else { COLUMNS.div_ceil(p).clamp(1, n.max(1)) };
+        let rows = c_in * g.kernel[0] * g.kernel[1];
+        for (xc, yc) in xs.chunks(chunk * sample).zip(out.chunks_mut(chunk * c_out * p)) {
+            let b = xc.len() / sample;
+            let ld = b * p;
             let cs: &[F] = if pointwise {
-                xn
+                xc
             } else {
-                let c = slice_mut(cols.view_mut());
-                im2col(&g, xn, d, c);
+                let c = slice_mut(cols.reshape(&[rows, ld]));
+                for (k, xn) in xc.chunks_exact(sample).enumerate() {
+                    im2col(&g, xn, d, &mut c[k * p..], ld);
+                }
                 c
             };
+            // Y = W · X per group into [C_out, b·P], then to [b, C_out, P] with the bias.
+            let ys = slice_mut(ybuf.reshape(&[c_out, ld]));
             for gi in 0..g.groups {
-                let wg =
-                    ArrayView2::from_shape((og, kg), &ws[gi * og * kg..(gi + 1) * og * kg]).expect("shape");
-                let xg = ArrayView2::from_shape((kg, p), &cs[gi * kg * p..(gi + 1) * kg * p]).expect("shape");
-                let mut yg = ArrayViewMut2::from_shape((og, p), &mut yn[gi * og * p..(gi + 1) * og * p])
-                    .expect("shape");
-                general_mat_mul(F::one(), &wg, &xg, F::one(), &mut yg);
+                let wtg = ArrayView2::from_shape((kg, og), &wts[gi * kg * og..(gi + 1) * kg * og]).expect("shape");
+                let xg = ArrayView2::from_shape((kg, ld), &cs[gi * kg * ld..(gi + 1) * kg * ld]).expect("shape");
+                let mut yg =
+                    ArrayViewMut2::from_shape((og, ld), &mut ys[gi * og * ld..(gi + 1) * og * ld]).expect("shape");
+                general_mat_mul(F::one(), &wtg.t(), &xg, F::zero(), &mut yg);
+            }
+            for (k, yn) in yc.chunks_exact_mut(c_out * p).enumerate() {
+                for (o, row) in yn.chunks_exact_mut(p).enumerate() {
+                    let src = &ys[o * ld + k * p..][..p];
+                    match bias {
+                        Some(b) => {
+                            let bo = b[o];
+                            row.iter_mut().zip(src).for_each(|(y, &v)| *y = v + bo);
+                        }
+                        None => row.copy_from_slice(src),
+                    }
+                }
             }
         }
         self.dims = d;
@@ -627,7 +662,7 @@ impl<F: Float> ConvCore<F> {
                 &mut []
             } else {
                 let c = slice_mut(cols.view_mut());
-                im2col(&g, xn, d, c);
+                im2col(&g, xn, d, c, p);
                 c
             };
             let xs_n: &[F] = if pointwise { xn } else { cs };
@@ -1659,7 +1694,8 @@ mod tests {
         assert_eq!(step(&mut conv, 2), first);
         assert_eq!(step(&mut conv, 6), first);
         assert_eq!(caps(&conv), before);
-        assert_eq!(before, (6 * 2 * 64, 6 * 4 * 36, 2 * 9 * 36, 6 * 2 * 64));
+        // cols: one chunk of all 6 samples (36 positions each, below COLUMNS) in forward.
+        assert_eq!(before, (6 * 2 * 64, 6 * 4 * 36, 2 * 9 * 6 * 36, 6 * 2 * 64));
     }
 
     #[test]
