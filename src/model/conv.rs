@@ -186,6 +186,10 @@ impl Geometry {
     }
 }
 
+/// Output columns per matrix product in the forward pass: samples with fewer output
+/// positions are batched until their products have at least this many columns.
+const COLUMNS: usize = 256;
+
 /// Sizes of the last forward pass.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Dims {
@@ -198,7 +202,13 @@ struct Dims {
 
 /// The range `lo..hi` of output positions `o < n_out` whose input position
 /// `o·stride + offset` lies in `0..len`.
+#[inline]
 pub(super) fn valid_range(offset: isize, stride: usize, len: usize, n_out: usize) -> (usize, usize) {
+    if stride == 1 {
+        let lo = (-offset).clamp(0, n_out as isize) as usize;
+        let hi = (len as isize - offset).clamp(lo as isize, n_out as isize) as usize;
+        return (lo, hi);
+    }
     let s = stride as isize;
     let lo = if offset >= 0 { 0 } else { ((-offset + s - 1) / s) as usize };
     let last = len as isize - 1 - offset; // o·s <= last
@@ -207,41 +217,165 @@ pub(super) fn valid_range(offset: isize, stride: usize, len: usize, n_out: usize
     (lo.min(hi), hi)
 }
 
+/// `dst = src` for a short run (an output row of a receptive field), in blocks of 8
+/// moved as arrays, which compile to vector loads and stores; a `copy_from_slice` of a
+/// run of unknown length calls `memcpy`, whose call costs more than the copy at these
+/// sizes. A run of 8 or more ends with an overlapping block instead of a scalar tail.
+#[inline(always)]
+fn copy_run<F: Copy>(dst: &mut [F], src: &[F]) {
+    let n = dst.len();
+    let src = &src[..n];
+    if n >= 8 {
+        let mut i = 0;
+        while i + 8 <= n {
+            let block: [F; 8] = src[i..i + 8].try_into().expect("8 elements");
+            dst[i..i + 8].copy_from_slice(&block);
+            i += 8;
+        }
+        if i < n {
+            let block: [F; 8] = src[n - 8..].try_into().expect("8 elements");
+            dst[n - 8..].copy_from_slice(&block);
+        }
+    } else if n >= 4 {
+        let head: [F; 4] = src[..4].try_into().expect("4 elements");
+        let tail: [F; 4] = src[n - 4..].try_into().expect("4 elements");
+        dst[..4].copy_from_slice(&head);
+        dst[n - 4..].copy_from_slice(&tail);
+    } else {
+        for (d, s) in dst.iter_mut().zip(src) {
+            *d = *s;
+        }
+    }
+}
+
+/// `dst += src` for a short run, in blocks of 8 added as arrays (vectorized even for
+/// runs of 8 to 16, which a plain loop would leave to its scalar remainder).
+#[inline(always)]
+fn add_run<F: Float>(dst: &mut [F], src: &[F]) {
+    let n = dst.len();
+    let src = &src[..n];
+    let mut i = 0;
+    while i + 8 <= n {
+        let s: [F; 8] = src[i..i + 8].try_into().expect("8 elements");
+        let d: &mut [F; 8] = (&mut dst[i..i + 8]).try_into().expect("8 elements");
+        for k in 0..8 {
+            d[k] += s[k];
+        }
+        i += 8;
+    }
+    for (d, s) in dst[i..].iter_mut().zip(&src[i..]) {
+        *d += *s;
+    }
+}
+
+/// `rows` runs of `N` elements, the `r`-th from `src[r·src_step..]` to (or, with `ADD`,
+/// onto) `dst[r·dst_step..]`, moved as `[F; N]` arrays: with the length a constant the
+/// copy compiles to a few vector moves and the loop to a handful of instructions per run.
+#[inline(always)]
+fn rows_fixed<F: Float, const N: usize, const ADD: bool>(
+    mut dst: &mut [F],
+    mut src: &[F],
+    rows: usize,
+    dst_step: usize,
+    src_step: usize,
+) {
+    for r in 0..rows {
+        let s: &[F; N] = src[..N].try_into().expect("N elements");
+        let d: &mut [F; N] = (&mut dst[..N]).try_into().expect("N elements");
+        if ADD {
+            for k in 0..N {
+                d[k] += s[k];
+            }
+        } else {
+            *d = *s;
+        }
+        if r + 1 < rows {
+            dst = &mut dst[dst_step..];
+            src = &src[src_step..];
+        }
+    }
+}
+
+/// `rows` runs of `len` elements, the `r`-th from `src[r·src_step..]` to (`ADD`: onto)
+/// `dst[r·dst_step..]`: the output rows of one im2col row. Common run lengths (the
+/// output widths of typical images) get a loop specialised to their length.
+#[inline(never)]
+fn move_rows<F: Float, const ADD: bool>(
+    dst: &mut [F],
+    src: &[F],
+    rows: usize,
+    len: usize,
+    dst_step: usize,
+    src_step: usize,
+) {
+    macro_rules! fixed {
+        ($($n:literal)*) => {
+            match len {
+                $($n => return rows_fixed::<F, $n, ADD>(dst, src, rows, dst_step, src_step),)*
+                _ => {}
+            }
+        };
+    }
+    fixed!(4 7 8 12 14 16 24 28 32);
+    for r in 0..rows {
+        let (d, s) = (&mut dst[r * dst_step..r * dst_step + len], &src[r * src_step..r * src_step + len]);
+        if ADD {
+            add_run(d, s);
+        } else {
+            copy_run(d, s);
+        }
+    }
+}
+
 /// Copies the receptive fields of one sample `x` (`[C, H, W]`) into `cols`
-/// (`[C·kH·kW, OH·OW]`, row `(c, p, q)`), zeros in the padding.
-fn im2col<F: Float>(g: &Geometry, x: &[F], d: Dims, cols: &mut [F]) {
+/// (`[C·kH·kW, OH·OW]`, row `(c, p, q)`, rows `ld` elements apart), zeros in the
+/// padding.
+///
+/// Loops run kernel position first, channel second: the clipping of a kernel position
+/// to the input is the same for every channel. Offsets are stepped by hand: slice
+/// iterators such as `chunks` divide to count their chunks, which costs more than the
+/// copies of a short row.
+fn im2col<F: Float>(g: &Geometry, x: &[F], d: Dims, cols: &mut [F], ld: usize) {
     let (h, w, oh, ow) = (d.h, d.w, d.oh, d.ow);
     let [kh, kw] = g.kernel;
     let [sh, sw] = g.stride;
     let [dh, dw] = g.dilation;
-    let p = oh * ow;
-    let mut rows = cols.chunks_exact_mut(p);
-    for plane in x.chunks_exact(h * w) {
-        for i in 0..kh {
-            let off_h = (i * dh) as isize - g.pad_lo[0] as isize;
-            let (y_lo, y_hi) = valid_range(off_h, sh, h, oh);
-            for j in 0..kw {
-                let off_w = (j * dw) as isize - g.pad_lo[1] as isize;
-                let (x_lo, x_hi) = valid_range(off_w, sw, w, ow);
-                let row = rows.next().expect("cols holds C·kH·kW rows");
+    let (p, c_in) = (oh * ow, x.len() / (h * w));
+    for i in 0..kh {
+        let off_h = (i * dh) as isize - g.pad_lo[0] as isize;
+        let (y_lo, y_hi) = valid_range(off_h, sh, h, oh);
+        let first = ((y_lo * sh) as isize + off_h).max(0) as usize;
+        for j in 0..kw {
+            let off_w = (j * dw) as isize - g.pad_lo[1] as isize;
+            let (x_lo, x_hi) = valid_range(off_w, sw, w, ow);
+            let start = ((x_lo * sw) as isize + off_w).max(0) as usize;
+            let len = x_hi - x_lo;
+            let clipped = x_lo > 0 || x_hi < ow;
+            for c in 0..c_in {
+                let row = &mut cols[((c * kh + i) * kw + j) * ld..][..p];
                 row[..y_lo * ow].fill(F::zero());
                 row[y_hi * ow..].fill(F::zero());
-                for y in y_lo..y_hi {
-                    let ih = (y * sh) as isize + off_h;
-                    let src = &plane[ih as usize * w..][..w];
-                    let dst = &mut row[y * ow..][..ow];
-                    dst[..x_lo].fill(F::zero());
-                    dst[x_hi..].fill(F::zero());
-                    if x_lo < x_hi {
-                        let start = ((x_lo * sw) as isize + off_w) as usize;
-                        if sw == 1 {
-                            dst[x_lo..x_hi].copy_from_slice(&src[start..start + (x_hi - x_lo)]);
-                        } else {
-                            for (d, s) in dst[x_lo..x_hi].iter_mut().zip(src[start..].iter().step_by(sw)) {
-                                *d = *s;
-                            }
+                let mut src = c * h * w + first * w + start;
+                let mut dst = y_lo * ow;
+                if sw == 1 && !clipped && y_lo < y_hi {
+                    move_rows::<F, false>(&mut row[dst..], &x[src..], y_hi - y_lo, ow, ow, w * sh);
+                    continue;
+                }
+                for _ in y_lo..y_hi {
+                    if clipped {
+                        row[dst..dst + x_lo].fill(F::zero());
+                        row[dst + x_hi..dst + ow].fill(F::zero());
+                    }
+                    if sw == 1 {
+                        copy_run(&mut row[dst + x_lo..dst + x_hi], &x[src..src + len]);
+                    } else if len > 0 {
+                        let run = &x[src..src + (len - 1) * sw + 1];
+                        for (d, s) in row[dst + x_lo..dst + x_hi].iter_mut().zip(run.iter().step_by(sw)) {
+                            *d = *s;
                         }
                     }
+                    src += w * sh;
+                    dst += ow;
                 }
             }
         }
@@ -255,33 +389,34 @@ fn col2im<F: Float>(g: &Geometry, cols: &[F], d: Dims, dx: &mut [F]) {
     let [kh, kw] = g.kernel;
     let [sh, sw] = g.stride;
     let [dh, dw] = g.dilation;
-    let p = oh * ow;
-    let mut rows = cols.chunks_exact(p);
-    for plane in dx.chunks_exact_mut(h * w) {
-        for i in 0..kh {
-            let off_h = (i * dh) as isize - g.pad_lo[0] as isize;
-            let (y_lo, y_hi) = valid_range(off_h, sh, h, oh);
-            for j in 0..kw {
-                let off_w = (j * dw) as isize - g.pad_lo[1] as isize;
-                let (x_lo, x_hi) = valid_range(off_w, sw, w, ow);
-                let row = rows.next().expect("cols holds C·kH·kW rows");
-                if x_lo >= x_hi {
+    let (p, c_in) = (oh * ow, dx.len() / (h * w));
+    for i in 0..kh {
+        let off_h = (i * dh) as isize - g.pad_lo[0] as isize;
+        let (y_lo, y_hi) = valid_range(off_h, sh, h, oh);
+        let first = ((y_lo * sh) as isize + off_h).max(0) as usize;
+        for j in 0..kw {
+            let off_w = (j * dw) as isize - g.pad_lo[1] as isize;
+            let (x_lo, x_hi) = valid_range(off_w, sw, w, ow);
+            if x_lo == x_hi {
+                continue;
+            }
+            let start = ((x_lo * sw) as isize + off_w) as usize;
+            let len = x_hi - x_lo;
+            for c in 0..c_in {
+                let row = &cols[((c * kh + i) * kw + j) * p..][..p];
+                let mut dst = c * h * w + first * w + start;
+                let mut src = y_lo * ow + x_lo;
+                if sw == 1 {
+                    move_rows::<F, true>(&mut dx[dst..], &row[src..], y_hi - y_lo, len, w * sh, ow);
                     continue;
                 }
-                let start = ((x_lo * sw) as isize + off_w) as usize;
-                for y in y_lo..y_hi {
-                    let ih = (y * sh) as isize + off_h;
-                    let dst = &mut plane[ih as usize * w..][..w];
-                    let src = &row[y * ow + x_lo..y * ow + x_hi];
-                    if sw == 1 {
-                        for (d, &s) in dst[start..start + src.len()].iter_mut().zip(src) {
-                            *d += s;
-                        }
-                    } else {
-                        for (d, &s) in dst[start..].iter_mut().step_by(sw).zip(src) {
-                            *d += s;
-                        }
+                for _ in y_lo..y_hi {
+                    let run = &mut dx[dst..dst + (len - 1) * sw + 1];
+                    for (d, &s) in run.iter_mut().step_by(sw).zip(&row[src..src + len]) {
+                        *d += s;
                     }
+                    dst += w * sh;
+                    src += ow;
                 }
             }
         }
@@ -316,8 +451,13 @@ struct ConvCore<F> {
     in_shape: Vec<usize>,
     dims: Dims,
     output: Buffer<F>,
-    /// One sample's im2col matrix, reused for its gradient in backward.
+    /// The im2col matrix of a chunk of samples (forward) or of one sample (backward,
+    /// reused for its gradient).
     cols: Buffer<F>,
+    /// The weight transposed per group, `[groups, Kg, Og]`.
+    wt: Buffer<F>,
+    /// The output of a chunk's products, `[C_out, chunk·P]`.
+    ybuf: Buffer<F>,
     /// `grad_out` in standard layout when it arrives in another one.
     grad_copy: Buffer<F>,
     grad_input: Buffer<F>,
@@ -341,6 +481,8 @@ impl<F: Float> ConvCore<F> {
             dims: Dims::default(),
             output: Buffer::new(),
             cols: Buffer::new(),
+            wt: Buffer::new(),
+            ybuf: Buffer::new(),
             grad_copy: Buffer::new(),
             grad_input: Buffer::new(),
             pass: Pass::None,
@@ -391,7 +533,7 @@ impl<F: Float> ConvCore<F> {
         let d = Dims { n, h, w, oh, ow };
         let (c_in, c_out) = (g.in_channels, g.out_channels);
         let (p, sample) = (oh * ow, c_in * h * w);
-        let ConvCore { weight, bias, input, output, cols, in_shape, .. } = self;
+        let ConvCore { weight, bias, input, output, cols, wt, ybuf, in_shape, .. } = self;
         let xs: &[F] = match x.as_slice() {
             Some(xs) if !mode.records() => xs,
             _ => {
@@ -402,35 +544,58 @@ impl<F: Float> ConvCore<F> {
         in_shape.clear();
         in_shape.extend_from_slice(x.shape());
         let out = slice_mut(output.reshape(&[n, c_out * p]));
-        let ws = weight.as_slice().expect("standard layout");
         let (og, kg) = (c_out / g.groups, g.k_group());
-        let pointwise = g.pointwise();
-        if !pointwise {
-            cols.reshape(&[c_in * g.kernel[0] * g.kernel[1], p]);
-        }
-        for (xn, yn) in xs.chunks_exact(sample).zip(out.chunks_exact_mut(c_out * p)) {
-            match bias {
-                Some((b, _)) => {
-                    for (row, &bo) in yn.chunks_exact_mut(p).zip(b.iter()) {
-                        row.fill(bo);
-                    }
+        // Wᵀ per group, [Kg, Og]: as the left operand `(Wᵀ)ᵀ` it is column-major, which
+        // matrixmultiply packs with contiguous copies (a row-major one element by element,
+        // for every product).
+        let wts = slice_mut(wt.reshape(&[g.groups * kg * og]));
+        let ws = weight.as_slice().expect("standard layout");
+        for (wtg, wg) in wts.chunks_exact_mut(kg * og).zip(ws.chunks_exact(og * kg)) {
+            for (o, row) in wg.chunks_exact(kg).enumerate() {
+                for (k, &v) in row.iter().enumerate() {
+                    wtg[k * og + o] = v;
                 }
-                None => yn.fill(F::zero()),
             }
+        }
+        let bias = bias.as_ref().map(|(b, _)| b.as_slice().expect("1-D"));
+        let pointwise = g.pointwise();
+        // Samples per product: small outputs are batched side by side into products of
+        // at least COLUMNS columns (fewer, larger products: the weight is packed once
+        // per product). A pointwise convolution reads each sample in place.
+        let chunk = if pointwise { 1 } else { COLUMNS.div_ceil(p).clamp(1, n.max(1)) };
+        let rows = c_in * g.kernel[0] * g.kernel[1];
+        for (xc, yc) in xs.chunks(chunk * sample).zip(out.chunks_mut(chunk * c_out * p)) {
+            let b = xc.len() / sample;
+            let ld = b * p;
             let cs: &[F] = if pointwise {
-                xn
+                xc
             } else {
-                let c = slice_mut(cols.view_mut());
-                im2col(&g, xn, d, c);
+                let c = slice_mut(cols.reshape(&[rows, ld]));
+                for (k, xn) in xc.chunks_exact(sample).enumerate() {
+                    im2col(&g, xn, d, &mut c[k * p..], ld);
+                }
                 c
             };
+            // Y = W · X per group into [C_out, b·P], then to [b, C_out, P] with the bias.
+            let ys = slice_mut(ybuf.reshape(&[c_out, ld]));
             for gi in 0..g.groups {
-                let wg =
-                    ArrayView2::from_shape((og, kg), &ws[gi * og * kg..(gi + 1) * og * kg]).expect("shape");
-                let xg = ArrayView2::from_shape((kg, p), &cs[gi * kg * p..(gi + 1) * kg * p]).expect("shape");
-                let mut yg = ArrayViewMut2::from_shape((og, p), &mut yn[gi * og * p..(gi + 1) * og * p])
-                    .expect("shape");
-                general_mat_mul(F::one(), &wg, &xg, F::one(), &mut yg);
+                let wtg = ArrayView2::from_shape((kg, og), &wts[gi * kg * og..(gi + 1) * kg * og]).expect("shape");
+                let xg = ArrayView2::from_shape((kg, ld), &cs[gi * kg * ld..(gi + 1) * kg * ld]).expect("shape");
+                let mut yg =
+                    ArrayViewMut2::from_shape((og, ld), &mut ys[gi * og * ld..(gi + 1) * og * ld]).expect("shape");
+                general_mat_mul(F::one(), &wtg.t(), &xg, F::zero(), &mut yg);
+            }
+            for (k, yn) in yc.chunks_exact_mut(c_out * p).enumerate() {
+                for (o, row) in yn.chunks_exact_mut(p).enumerate() {
+                    let src = &ys[o * ld + k * p..][..p];
+                    match bias {
+                        Some(b) => {
+                            let bo = b[o];
+                            row.iter_mut().zip(src).for_each(|(y, &v)| *y = v + bo);
+                        }
+                        None => row.copy_from_slice(src),
+                    }
+                }
             }
         }
         self.dims = d;
@@ -497,7 +662,7 @@ impl<F: Float> ConvCore<F> {
                 &mut []
             } else {
                 let c = slice_mut(cols.view_mut());
-                im2col(&g, xn, d, c);
+                im2col(&g, xn, d, c, p);
                 c
             };
             let xs_n: &[F] = if pointwise { xn } else { cs };
@@ -1529,7 +1694,8 @@ mod tests {
         assert_eq!(step(&mut conv, 2), first);
         assert_eq!(step(&mut conv, 6), first);
         assert_eq!(caps(&conv), before);
-        assert_eq!(before, (6 * 2 * 64, 6 * 4 * 36, 2 * 9 * 36, 6 * 2 * 64));
+        // cols: one chunk of all 6 samples (36 positions each, below COLUMNS) in forward.
+        assert_eq!(before, (6 * 2 * 64, 6 * 4 * 36, 2 * 9 * 6 * 36, 6 * 2 * 64));
     }
 
     #[test]
