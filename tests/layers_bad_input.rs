@@ -10,8 +10,11 @@ use ndtrain::model::{
 };
 use ndtrain::prelude::*;
 
+/// Parameters and buffers by name.
+type Snapshot = (Vec<(String, ArrayD<f64>)>, Vec<(String, BufferValue<f64>)>);
+
 /// Parameters and buffers, to check that a failed call changed nothing.
-fn snapshot<M: Module<f64>>(m: &mut M) -> (Vec<(String, ArrayD<f64>)>, Vec<(String, BufferValue<f64>)>) {
+fn snapshot<M: Module<f64>>(m: &mut M) -> Snapshot {
     (m.parameters(), m.buffers())
 }
 

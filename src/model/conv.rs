@@ -579,10 +579,12 @@ impl<F: Float> ConvCore<F> {
             // Y = W · X per group into [C_out, b·P], then to [b, C_out, P] with the bias.
             let ys = slice_mut(ybuf.reshape(&[c_out, ld]));
             for gi in 0..g.groups {
-                let wtg = ArrayView2::from_shape((kg, og), &wts[gi * kg * og..(gi + 1) * kg * og]).expect("shape");
-                let xg = ArrayView2::from_shape((kg, ld), &cs[gi * kg * ld..(gi + 1) * kg * ld]).expect("shape");
-                let mut yg =
-                    ArrayViewMut2::from_shape((og, ld), &mut ys[gi * og * ld..(gi + 1) * og * ld]).expect("shape");
+                let wtg =
+                    ArrayView2::from_shape((kg, og), &wts[gi * kg * og..(gi + 1) * kg * og]).expect("shape");
+                let xg =
+                    ArrayView2::from_shape((kg, ld), &cs[gi * kg * ld..(gi + 1) * kg * ld]).expect("shape");
+                let mut yg = ArrayViewMut2::from_shape((og, ld), &mut ys[gi * og * ld..(gi + 1) * og * ld])
+                    .expect("shape");
                 general_mat_mul(F::one(), &wtg.t(), &xg, F::zero(), &mut yg);
             }
             for (k, yn) in yc.chunks_exact_mut(c_out * p).enumerate() {

@@ -1224,9 +1224,12 @@ mod tests {
         assert_eq!(win(3, 1, 0, 1, false).out_len(1, 2), None);
     }
 
+    /// kernel, stride, padding, dilation, ceil mode, input (h, w).
+    type PoolCase = ([usize; 2], [usize; 2], [usize; 2], [usize; 2], bool, (usize, usize));
+
     #[test]
     fn max_pool_matches_definition_for_every_option() {
-        let cases: [([usize; 2], [usize; 2], [usize; 2], [usize; 2], bool, (usize, usize)); 6] = [
+        let cases: [PoolCase; 6] = [
             ([2, 2], [2, 2], [0, 0], [1, 1], false, (6, 8)), // fast path
             ([2, 2], [2, 2], [0, 0], [1, 1], false, (5, 7)), // fast path, odd sizes
             ([3, 3], [1, 1], [1, 1], [1, 1], false, (5, 4)),
