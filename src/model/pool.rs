@@ -738,10 +738,10 @@ impl<F: Float> AvgPoolBuilder<F, 2> {
 /// let dx = pool.backward_input(array![[[[10.0, 20.0]]]].into_dyn().view())?;
 /// assert_eq!(dx, array![[[[0.0, 0.0, 20.0, 0.0], [10.0, 0.0, 0.0, 0.0]]]].into_dyn());
 ///
-/// // 3×3 windows, stride 2, rounding the output size up: 28 → 14.
+/// // 3×3 windows, stride 2, padding 1, rounding the output size up: 28 → 15 (as torch).
 /// let mut pool = MaxPool2d::<f32>::builder(3).stride(2).padding(1).ceil_mode(true).build()?;
 /// let y = pool.forward(Array4::<f32>::zeros((1, 2, 28, 28)).into_dyn().view(), Mode::Eval)?;
-/// assert_eq!(y.shape(), &[1, 2, 14, 14]);
+/// assert_eq!(y.shape(), &[1, 2, 15, 15]);
 /// # Ok::<(), ndtrain::Error>(())
 /// ```
 #[doc(alias = "nn.MaxPool2d")]
