@@ -68,7 +68,8 @@ pub fn build(name: &str, config: &Value) -> Built {
                 .map_err(|e| format!("build: {e}"))
         }),
         "AvgPool2d" => avg_pool::<2>(config).and_then(|(k, s, p, ceil, include, divisor)| {
-            let mut builder = AvgPool2d::builder(k).stride(s).padding(p).ceil_mode(ceil).count_include_pad(include);
+            let mut builder =
+                AvgPool2d::builder(k).stride(s).padding(p).ceil_mode(ceil).count_include_pad(include);
             if let Some(d) = divisor {
                 builder = builder.divisor_override(d);
             }
@@ -76,7 +77,9 @@ pub fn build(name: &str, config: &Value) -> Built {
         }),
         "AdaptiveAvgPool1d" => only(config, &["output_size"]).and_then(|_| {
             let size = sizes::<1>(config, "output_size", None)?;
-            AdaptiveAvgPool1d::new(size[0]).map(|l| Box::new(l) as BoxedLayer).map_err(|e| format!("build: {e}"))
+            AdaptiveAvgPool1d::new(size[0])
+                .map(|l| Box::new(l) as BoxedLayer)
+                .map_err(|e| format!("build: {e}"))
         }),
         "AdaptiveAvgPool2d" => only(config, &["output_size"]).and_then(|_| {
             let size = sizes::<2>(config, "output_size", None)?;
@@ -94,7 +97,11 @@ pub fn run(case: &crate::common::Case<'_>) -> Option<crate::common::Outcome> {
 
 /// `config[key]` as `D` sizes (an int or a list of `D`); `default` when absent or null
 /// (`None`: the key is required).
-fn sizes<const D: usize>(config: &Value, key: &str, default: Option<[usize; D]>) -> Result<[usize; D], String> {
+fn sizes<const D: usize>(
+    config: &Value,
+    key: &str,
+    default: Option<[usize; D]>,
+) -> Result<[usize; D], String> {
     match config.get(key) {
         None | Some(Value::Null) => default.ok_or(format!("{key} missing")),
         Some(_) => {
@@ -178,7 +185,10 @@ fn max_pool<const D: usize>(config: &Value) -> Result<PoolWindow<D>, String> {
 type AvgConfig<const D: usize> = ([usize; D], [usize; D], [usize; D], bool, bool, Option<usize>);
 
 fn avg_pool<const D: usize>(config: &Value) -> Result<AvgConfig<D>, String> {
-    only(config, &["kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override"])?;
+    only(
+        config,
+        &["kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override"],
+    )?;
     let k = sizes::<D>(config, "kernel_size", None)?;
     let divisor = match config.get("divisor_override") {
         None | Some(Value::Null) => None,
