@@ -545,20 +545,27 @@ impl<F: Float> ConvCore<F> {
         in_shape.extend_from_slice(x.shape());
         let out = slice_mut(output.reshape(&[n, c_out * p]));
         let (og, kg) = (c_out / g.groups, g.k_group());
-        // Wᵀ per group, [Kg, Og]: as the left operand `(Wᵀ)ᵀ` it is column-major, which
-        // matrixmultiply packs with contiguous copies (a row-major one element by element,
-        // for every product).
-        let wts = slice_mut(wt.reshape(&[g.groups * kg * og]));
+        let bias = bias.as_ref().map(|(b, _)| b.as_slice().expect("1-D"));
+        let pointwise = g.pointwise();
+        // With one group the bias rides in the product: a row of ones under the im2col
+        // matrix and the bias under Wᵀ, so the output is written once, by the product.
+        let bias_row = g.groups == 1 && !pointwise && bias.is_some();
+        let kk = kg + usize::from(bias_row);
+        // Wᵀ per group, [Kg, Og] (+ the bias row): as the left operand `(Wᵀ)ᵀ` it is
+        // column-major, which matrixmultiply packs with contiguous copies (a row-major one
+        // element by element, for every product).
+        let wts = slice_mut(wt.reshape(&[g.groups * kk * og]));
         let ws = weight.as_slice().expect("standard layout");
-        for (wtg, wg) in wts.chunks_exact_mut(kg * og).zip(ws.chunks_exact(og * kg)) {
+        for (wtg, wg) in wts.chunks_exact_mut(kk * og).zip(ws.chunks_exact(og * kg)) {
             for (o, row) in wg.chunks_exact(kg).enumerate() {
                 for (k, &v) in row.iter().enumerate() {
                     wtg[k * og + o] = v;
                 }
             }
         }
-        let bias = bias.as_ref().map(|(b, _)| b.as_slice().expect("1-D"));
-        let pointwise = g.pointwise();
+        if let (true, Some(b)) = (bias_row, bias) {
+            wts[kg * og..].copy_from_slice(b);
+        }
         // Samples per product: small outputs are batched side by side into products of
         // at least COLUMNS columns (fewer, larger products: the weight is packed once
         // per product). A pointwise convolution reads each sample in place.
@@ -570,30 +577,50 @@ impl<F: Float> ConvCore<F> {
             let cs: &[F] = if pointwise {
                 xc
             } else {
-                let c = slice_mut(cols.reshape(&[rows, ld]));
+                let c = slice_mut(cols.reshape(&[rows + usize::from(bias_row), ld]));
                 for (k, xn) in xc.chunks_exact(sample).enumerate() {
                     im2col(&g, xn, d, &mut c[k * p..], ld);
                 }
+                c[rows * ld..].fill(F::one());
                 c
             };
-            // Y = W · X per group into [C_out, b·P], then to [b, C_out, P] with the bias.
-            let ys = slice_mut(ybuf.reshape(&[c_out, ld]));
+            // Y = W · X per group: straight into the output for one sample, else into
+            // [C_out, b·P] and copied to [b, C_out, P].
+            let direct = b == 1;
+            let target: &mut [F] = if direct { yc } else { slice_mut(ybuf.reshape(&[c_out, ld])) };
+            let beta = match bias {
+                Some(bv) if direct && !bias_row => {
+                    for (row, &bo) in target.chunks_exact_mut(p).zip(bv) {
+                        row.fill(bo);
+                    }
+                    F::one()
+                }
+                _ => F::zero(),
+            };
             for gi in 0..g.groups {
-                let wtg = ArrayView2::from_shape((kg, og), &wts[gi * kg * og..(gi + 1) * kg * og]).expect("shape");
-                let xg = ArrayView2::from_shape((kg, ld), &cs[gi * kg * ld..(gi + 1) * kg * ld]).expect("shape");
+                let wtg =
+                    ArrayView2::from_shape((kk, og), &wts[gi * kk * og..(gi + 1) * kk * og]).expect("shape");
+                let xg =
+                    ArrayView2::from_shape((kk, ld), &cs[gi * kg * ld..(gi * kg + kk) * ld]).expect("shape");
                 let mut yg =
-                    ArrayViewMut2::from_shape((og, ld), &mut ys[gi * og * ld..(gi + 1) * og * ld]).expect("shape");
-                general_mat_mul(F::one(), &wtg.t(), &xg, F::zero(), &mut yg);
+                    ArrayViewMut2::from_shape((og, ld), &mut target[gi * og * ld..(gi + 1) * og * ld])
+                        .expect("shape");
+                general_mat_mul(F::one(), &wtg.t(), &xg, beta, &mut yg);
             }
+            if direct {
+                continue;
+            }
+            let ys = ybuf.view();
+            let ys = ys.to_slice().expect("contiguous");
             for (k, yn) in yc.chunks_exact_mut(c_out * p).enumerate() {
                 for (o, row) in yn.chunks_exact_mut(p).enumerate() {
                     let src = &ys[o * ld + k * p..][..p];
                     match bias {
-                        Some(b) => {
-                            let bo = b[o];
+                        Some(bv) if !bias_row => {
+                            let bo = bv[o];
                             row.iter_mut().zip(src).for_each(|(y, &v)| *y = v + bo);
                         }
-                        None => row.copy_from_slice(src),
+                        _ => row.copy_from_slice(src),
                     }
                 }
             }
@@ -1694,8 +1721,9 @@ mod tests {
         assert_eq!(step(&mut conv, 2), first);
         assert_eq!(step(&mut conv, 6), first);
         assert_eq!(caps(&conv), before);
-        // cols: one chunk of all 6 samples (36 positions each, below COLUMNS) in forward.
-        assert_eq!(before, (6 * 2 * 64, 6 * 4 * 36, 2 * 9 * 6 * 36, 6 * 2 * 64));
+        // cols: one chunk of all 6 samples (36 positions each, below COLUMNS) in forward,
+        // with the row of ones that carries the bias.
+        assert_eq!(before, (6 * 2 * 64, 6 * 4 * 36, (2 * 9 + 1) * 6 * 36, 6 * 2 * 64));
     }
 
     #[test]
