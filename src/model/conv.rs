@@ -1446,7 +1446,9 @@ mod tests {
             bool,
             (usize, usize),
         );
-        let cases: [Case; 8] = [
+        // Outputs of 256 positions or more run one sample per product, straight into the
+        // output (the last two cases); smaller ones batch samples.
+        let cases: [Case; 10] = [
             (1, 3, (3, 3), (1, 1), Padding::Explicit([0, 0]), (1, 1), 1, true, (5, 6)),
             (2, 4, (3, 2), (2, 1), Padding::Explicit([1, 0]), (1, 1), 1, true, (7, 5)),
             (4, 2, (3, 3), (1, 1), Padding::Explicit([1, 1]), (2, 1), 2, false, (6, 6)),
@@ -1455,8 +1457,11 @@ mod tests {
             (3, 5, (1, 1), (1, 1), Padding::Valid, (1, 1), 1, true, (3, 4)), // pointwise
             (4, 4, (1, 1), (2, 3), Padding::Explicit([1, 2]), (1, 1), 2, true, (4, 5)),
             (2, 3, (3, 3), (3, 2), Padding::Explicit([1, 1]), (2, 2), 1, true, (9, 8)),
+            (1, 2, (3, 3), (1, 1), Padding::Explicit([0, 0]), (1, 1), 1, true, (18, 18)),
+            (2, 4, (3, 3), (1, 1), Padding::Same, (1, 1), 2, true, (16, 17)),
         ];
-        for (k, &(ci, co, ks, st, pad, dil, groups, bias, (h, w))) in cases.iter().enumerate() {
+        let batches = cases.iter().flat_map(|c| [(1, *c), (3, *c)]);
+        for (k, (n, (ci, co, ks, st, pad, dil, groups, bias, (h, w)))) in batches.enumerate() {
             let mut conv = Conv2d::<f64>::builder(ci, co, ks)
                 .stride(st)
                 .padding(pad)
@@ -1465,7 +1470,7 @@ mod tests {
                 .bias(bias)
                 .build(&mut rng)
                 .unwrap();
-            let x = seq(&[2, ci, h, w], 0.1).into_dimensionality::<Ix4>().unwrap();
+            let x = seq(&[n, ci, h, w], 0.1).into_dimensionality::<Ix4>().unwrap();
             let y = conv.forward(x.view().into_dyn(), Mode::Train).unwrap().to_owned();
             let wt = conv.weight().to_owned();
             let b = conv.bias().map(|b| b.to_owned());
