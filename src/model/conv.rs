@@ -1878,6 +1878,29 @@ mod tests {
         assert_eq!(before, (6 * 2 * 64, 6 * 4 * 36, (2 * 9 + 1) * 6 * 36, 6 * 2 * 64));
     }
 
+    /// The dot-product kernel, portable and dispatched builds, against the definition:
+    /// sizes with remainders in every direction (rows, columns, lanes).
+    #[test]
+    fn dot_products_match_definition() {
+        for (m, n, len) in [(16, 25, 576), (5, 3, 13), (1, 1, 7), (4, 2, 8), (9, 7, 300)] {
+            let a: Vec<f64> = (0..m * len).map(|i| ((i * 13 + 5) % 17) as f64 / 8.0 - 1.0).collect();
+            let b: Vec<f64> = (0..n * len).map(|i| ((i * 7 + 3) % 19) as f64 / 9.0 - 1.0).collect();
+            let expected: Vec<f64> = (0..m * n)
+                .map(|ij| (0..len).map(|k| a[ij / n * len + k] * b[ij % n * len + k]).sum())
+                .collect();
+            let mut c = vec![f64::NAN; m * n];
+            dot_products_impl::<f64, false>(&a, m, &b, n, len, &mut c, true);
+            for (x, e) in c.iter().zip(&expected) {
+                assert!((x - e).abs() < 1e-10, "{m}x{n}x{len}: {x} vs {e}");
+            }
+            // Accumulating on top: twice the products.
+            dot_products(&a, m, &b, n, len, &mut c, false);
+            for (x, e) in c.iter().zip(&expected) {
+                assert!((x - 2.0 * e).abs() < 1e-10, "{m}x{n}x{len}: {x} vs {}", 2.0 * e);
+            }
+        }
+    }
+
     #[test]
     fn valid_range_edges() {
         // o·2 − 1 in 0..5 for o < 3: o = 1, 2.
