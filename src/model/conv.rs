@@ -1,25 +1,35 @@
 //! Convolutions: [`Conv1d`] and [`Conv2d`] (PyTorch `nn.Conv1d`, `nn.Conv2d`), with
 //! zero padding ([`Padding`]), stride, dilation and groups.
 //!
-//! Both run the same 2-D kernel (a 1-D convolution is a 2-D one of height 1), sample by
-//! sample:
+//! Both run the same 2-D kernel (a 1-D convolution is a 2-D one of height 1):
 //!
 //! 1. *im2col*: the receptive fields of sample `n` are copied into the columns of a
 //!    matrix `X_n` of shape `[C_in·kH·kW, H_out·W_out]` (row `(c, p, q)`, column
 //!    `(i, j)`; zeros where the field reaches into the padding). A 1×1 kernel with
-//!    stride 1 and no padding needs no copy: the input is that matrix.
-//! 2. One matrix product per group, `Y_{n,g} = W_g · X_{n,g}` (`W_g` is the group's
-//!    weight rows, `[C_out/groups, C_in/groups·kH·kW]`), written straight into the
-//!    output in PyTorch's `[N, C_out, H_out, W_out]` layout, on top of the bias.
+//!    stride 1 and no padding needs no copy: the input is that matrix. Samples with
+//!    fewer than [`COLUMNS`] output positions are laid side by side, so that each matrix
+//!    product has at least that many columns (the weight is packed once per product).
+//! 2. One matrix product per group, `Y_g = W_g · X_g` (`W_g` is the group's weight rows,
+//!    `[C_out/groups, C_in/groups·kH·kW]`). With one group the bias rides in the product
+//!    (a row of ones under `X`, the bias under `Wᵀ`); a single sample's product is
+//!    written straight into the output in PyTorch's `[N, C_out, H_out, W_out]` layout,
+//!    a chunk's is copied there.
 //!
 //! Backward, from `G = dL/dy`: `dL/dW_g = Σₙ G_{n,g} · X_{n,g}ᵀ`, `dL/db = Σ_{n,i,j} G`,
 //! and, for the input gradient only, `dX_{n,g} = W_gᵀ · G_{n,g}`, scattered back to the
 //! input positions it was copied from (*col2im*, summing where receptive fields
 //! overlap). `X_n` is rebuilt from the saved input in backward rather than stored for the
-//! whole batch: it stays in cache next to its products. The products run in
-//! `ndarray::linalg::general_mat_mul` (matrixmultiply); every matrix lives in a buffer
+//! whole batch: it stays in cache next to its products. With rows of at least
+//! [`DOT_MIN_LEN`] positions (a first layer on images) the weight gradient runs as dot
+//! products of rows in place ([`dot_products`]), since matrixmultiply would gather both
+//! transposed operands element by element into its packing buffers.
+//!
+//! Matrix layouts follow what matrixmultiply packs with contiguous copies: the left
+//! operand column-major (`Wᵀ` is kept transposed per forward), the right one row-major.
+//! The products run in `ndarray::linalg::general_mat_mul`; every matrix lives in a buffer
 //! the layer owns, so after the first batch a forward/backward pair allocates nothing
-//! but matrixmultiply's packing buffers.
+//! but matrixmultiply's packing buffers. The short row moves of im2col and col2im run
+//! in loops specialised to common run lengths ([`move_rows`]).
 //!
 //! Sizes: `H_out = ⌊(H + pad_top + pad_bottom − dH·(kH − 1) − 1) / sH⌋ + 1` (and so for
 //! the width), as PyTorch computes them. References: Chellapilla, Puri & Simard, "High
@@ -1176,8 +1186,17 @@ impl<F: Float> ConvBuilder<F, 2> {
 /// · x̃[n, ·, i·sH + p·dH, j·sW + q·dW]`, `dL/db[o] = Σ_{n,i,j} G[n, o, i, j]` and
 /// `dL/dx̃[n, c, ·, ·] = Σ_{o,p,q,i,j} W[o, c, p, q] · G[n, o, i, j]` at the positions each
 /// term was read from (the last only in [`Layer::backward_input`]; [`Model::backward`]
-/// skips it, as the first layer of a network needs none). The [module docs](self)
-/// describe the im2col computation.
+/// skips it, as the first layer of a network needs none).
+///
+/// Computation (im2col, Chellapilla et al. 2006): the receptive fields of each sample are
+/// copied into the columns of a matrix `X` (`[C_in·kH·kW, H_out·W_out]`; a 1×1 kernel
+/// with stride 1 and no padding reads the input in place) and the output is one matrix
+/// product per group, `Y_g = W_g · X_g` (matrixmultiply), with samples of small outputs
+/// batched side by side into one product and the bias carried as an extra row. Backward:
+/// `dL/dW_g = Σₙ G_{n,g} · X_{n,g}ᵀ` (`X` rebuilt from the saved input; long rows as
+/// dot products), `dX_{n,g} = W_gᵀ · G_{n,g}` scattered back (col2im). Every matrix
+/// lives in a buffer the layer owns: after the first batch, a training step allocates
+/// nothing but matrixmultiply's packing buffers.
 ///
 /// Parameters are visited as `"weight"` (id 0) and `"bias"` (id 1), PyTorch's names and
 /// layouts, so a `state_dict` maps one to one.

@@ -700,7 +700,15 @@ impl<F: Float> AvgPoolBuilder<F, 2> {
 /// over the positions inside the input (the padding is −∞). Backward: `dL/dx` gets
 /// `dL/dy[n, c, i, j]` at the position of the window's maximum (the first one in
 /// row-major scan order on ties, as PyTorch), summed where windows overlap. A NaN in a
-/// window is its maximum. Sizes: see the [module docs](self).
+/// window is its maximum (PyTorch's scan keeps the last NaN). Sizes, as PyTorch's
+/// `pooling_output_shape`:
+///
+/// ```text
+/// H_out = ⌊(H + 2·pH − dH·(kH − 1) − 1 + (ceil_mode ? sH − 1 : 0)) / sH⌋ + 1
+/// ```
+///
+/// minus one in ceil mode when the last window would start at or past `H + pH` (the last
+/// window must start inside the input or its left padding); `W_out` alike.
 ///
 /// | hyper-parameter | default | range |
 /// |---|---|---|
@@ -737,10 +745,13 @@ impl<F: Float> AvgPoolBuilder<F, 2> {
 /// let dx = pool.backward_input(array![[[[10.0, 20.0]]]].into_dyn().view())?;
 /// assert_eq!(dx, array![[[[0.0, 0.0, 20.0, 0.0], [10.0, 0.0, 0.0, 0.0]]]].into_dyn());
 ///
-/// // 3×3 windows, stride 2, rounding the output size up: 28 → 14.
+/// // 3×3 windows, stride 2, padding 1: 28 → ⌊27/2⌋ + 1 = 14, or 15 rounding up (the
+/// // last window starts at 14·2 − 1 = 27, inside the input).
+/// let x = Array4::<f32>::zeros((1, 2, 28, 28)).into_dyn();
+/// let mut pool = MaxPool2d::<f32>::builder(3).stride(2).padding(1).build()?;
+/// assert_eq!(pool.forward(x.view(), Mode::Eval)?.shape(), &[1, 2, 14, 14]);
 /// let mut pool = MaxPool2d::<f32>::builder(3).stride(2).padding(1).ceil_mode(true).build()?;
-/// let y = pool.forward(Array4::<f32>::zeros((1, 2, 28, 28)).into_dyn().view(), Mode::Eval)?;
-/// assert_eq!(y.shape(), &[1, 2, 14, 14]);
+/// assert_eq!(pool.forward(x.view(), Mode::Eval)?.shape(), &[1, 2, 15, 15]);
 /// # Ok::<(), ndtrain::Error>(())
 /// ```
 #[doc(alias = "nn.MaxPool2d")]
@@ -756,7 +767,7 @@ pub struct MaxPool2d<F> {
 /// ```
 ///
 /// over the positions inside the input. Backward: `dL/dy` goes to each window's first
-/// maximum. Sizes, padding rule and ceil mode as [`MaxPool2d`] (the [module docs](self)).
+/// maximum. Sizes, padding rule and ceil mode as [`MaxPool2d`].
 ///
 /// | hyper-parameter | default | range |
 /// |---|---|---|
@@ -803,7 +814,8 @@ pub struct MaxPool1d<F> {
 /// with `x̃` zero-padded, and the divisor `D_ij` PyTorch's: `divisor_override` if set,
 /// else with `count_include_pad` the window's size clipped to the padded input, else the
 /// number of input elements in it. Backward: `dL/dx` gets `dL/dy[n, c, i, j] / D_ij` at
-/// every input position of window `(i, j)`.
+/// every input position of window `(i, j)`. Sizes and ceil mode as [`MaxPool2d`] with
+/// dilation 1.
 ///
 /// | hyper-parameter | default | range |
 /// |---|---|---|
@@ -1225,7 +1237,9 @@ mod tests {
 
     #[test]
     fn max_pool_matches_definition_for_every_option() {
-        let cases: [([usize; 2], [usize; 2], [usize; 2], [usize; 2], bool, (usize, usize)); 6] = [
+        // (kernel, stride, padding, dilation, ceil_mode, input size)
+        type Case = ([usize; 2], [usize; 2], [usize; 2], [usize; 2], bool, (usize, usize));
+        let cases: [Case; 6] = [
             ([2, 2], [2, 2], [0, 0], [1, 1], false, (6, 8)), // fast path
             ([2, 2], [2, 2], [0, 0], [1, 1], false, (5, 7)), // fast path, odd sizes
             ([3, 3], [1, 1], [1, 1], [1, 1], false, (5, 4)),
