@@ -1220,8 +1220,8 @@ impl<F: Float> ConvBuilder<F, 2> {
 /// * construction: [`Error::InvalidParameter`] for an invalid hyper-parameter (see the
 ///   table; the name is PyTorch's);
 /// * `forward`: [`Error::ShapeMismatch`] (expected `[0, C_in, 0, 0]`, `0` = any size)
-///   unless `x` is 4-D with `C_in` channels; [`Error::InvalidInput`] when the padded
-///   input is smaller than the dilated kernel;
+///   unless `x` is 4-D with `C_in` channels; [`Error::InvalidInput`] for a zero spatial
+///   size or when the padded input is smaller than the dilated kernel;
 /// * `backward`: [`Error::InvalidInput`] without a preceding recording forward
 ///   ([`Mode::Train`] or [`Mode::EvalGrad`]), [`Error::ShapeMismatch`] unless
 ///   `grad_out` has that forward's output shape.
@@ -1296,8 +1296,8 @@ pub struct Conv2d<F> {
 /// # Errors
 /// * construction: [`Error::InvalidParameter`] for an invalid hyper-parameter;
 /// * `forward`: [`Error::ShapeMismatch`] (expected `[0, C_in, 0]`) unless `x` is 3-D
-///   with `C_in` channels; [`Error::InvalidInput`] when the padded input is shorter
-///   than the dilated kernel;
+///   with `C_in` channels; [`Error::InvalidInput`] for an input of length 0 or when the
+///   padded input is shorter than the dilated kernel;
 /// * `backward`: [`Error::InvalidInput`] without a preceding recording forward,
 ///   [`Error::ShapeMismatch`] for a `grad_out` of the wrong shape.
 ///
@@ -1501,6 +1501,12 @@ macro_rules! conv_layer {
                     let mut expected = vec![0; $ndim];
                     expected[1] = c;
                     return Err(Error::ShapeMismatch { op: $forward, expected, got: x.shape().to_vec() });
+                }
+                if x.shape()[2..].contains(&0) {
+                    return Err(Error::invalid_input(
+                        $forward,
+                        format!("expected non-zero spatial sizes, got input shape {:?}", x.shape()),
+                    ));
                 }
                 let hw = if $ndim == 3 { (1, x.shape()[2]) } else { (x.shape()[2], x.shape()[$ndim - 1]) };
                 self.core.forward($forward, x, hw, mode, $ndim == 3)
@@ -1811,6 +1817,11 @@ mod tests {
         conv.forward(good.view(), Mode::EvalGrad).unwrap();
         conv.backward(g.view()).unwrap();
         assert_eq!(conv.weight_grad(), dw);
+
+        // Empty spatial dimensions, even where padding would give an output.
+        let mut pad = Conv2d::<f64>::builder(2, 3, 1).padding(1).build(&mut seeded_rng(0)).unwrap();
+        let err = pad.forward(ArrayD::zeros(IxDyn(&[1, 2, 0, 3])).view(), Mode::Train).unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { op: "Conv2d::forward", .. }), "{err}");
 
         let mut c1 = Conv1d::<f64>::new(2, 1, 4, &mut seeded_rng(0)).unwrap();
         let err = c1.forward(ArrayD::zeros(IxDyn(&[1, 2, 3])).view(), Mode::Train).unwrap_err();
