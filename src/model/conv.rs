@@ -1,25 +1,35 @@
 //! Convolutions: [`Conv1d`] and [`Conv2d`] (PyTorch `nn.Conv1d`, `nn.Conv2d`), with
 //! zero padding ([`Padding`]), stride, dilation and groups.
 //!
-//! Both run the same 2-D kernel (a 1-D convolution is a 2-D one of height 1), sample by
-//! sample:
+//! Both run the same 2-D kernel (a 1-D convolution is a 2-D one of height 1):
 //!
 //! 1. *im2col*: the receptive fields of sample `n` are copied into the columns of a
 //!    matrix `X_n` of shape `[C_in·kH·kW, H_out·W_out]` (row `(c, p, q)`, column
 //!    `(i, j)`; zeros where the field reaches into the padding). A 1×1 kernel with
-//!    stride 1 and no padding needs no copy: the input is that matrix.
-//! 2. One matrix product per group, `Y_{n,g} = W_g · X_{n,g}` (`W_g` is the group's
-//!    weight rows, `[C_out/groups, C_in/groups·kH·kW]`), written straight into the
-//!    output in PyTorch's `[N, C_out, H_out, W_out]` layout, on top of the bias.
+//!    stride 1 and no padding needs no copy: the input is that matrix. Samples with
+//!    fewer than [`COLUMNS`] output positions are laid side by side, so that each matrix
+//!    product has at least that many columns (the weight is packed once per product).
+//! 2. One matrix product per group, `Y_g = W_g · X_g` (`W_g` is the group's weight rows,
+//!    `[C_out/groups, C_in/groups·kH·kW]`). With one group the bias rides in the product
+//!    (a row of ones under `X`, the bias under `Wᵀ`); a single sample's product is
+//!    written straight into the output in PyTorch's `[N, C_out, H_out, W_out]` layout,
+//!    a chunk's is copied there.
 //!
 //! Backward, from `G = dL/dy`: `dL/dW_g = Σₙ G_{n,g} · X_{n,g}ᵀ`, `dL/db = Σ_{n,i,j} G`,
 //! and, for the input gradient only, `dX_{n,g} = W_gᵀ · G_{n,g}`, scattered back to the
 //! input positions it was copied from (*col2im*, summing where receptive fields
 //! overlap). `X_n` is rebuilt from the saved input in backward rather than stored for the
-//! whole batch: it stays in cache next to its products. The products run in
-//! `ndarray::linalg::general_mat_mul` (matrixmultiply); every matrix lives in a buffer
+//! whole batch: it stays in cache next to its products. With rows of at least
+//! [`DOT_MIN_LEN`] positions (a first layer on images) the weight gradient runs as dot
+//! products of rows in place ([`dot_products`]), since matrixmultiply would gather both
+//! transposed operands element by element into its packing buffers.
+//!
+//! Matrix layouts follow what matrixmultiply packs with contiguous copies: the left
+//! operand column-major (`Wᵀ` is kept transposed per forward), the right one row-major.
+//! The products run in `ndarray::linalg::general_mat_mul`; every matrix lives in a buffer
 //! the layer owns, so after the first batch a forward/backward pair allocates nothing
-//! but matrixmultiply's packing buffers.
+//! but matrixmultiply's packing buffers. The short row moves of im2col and col2im run
+//! in loops specialised to common run lengths ([`move_rows`]).
 //!
 //! Sizes: `H_out = ⌊(H + pad_top + pad_bottom − dH·(kH − 1) − 1) / sH⌋ + 1` (and so for
 //! the width), as PyTorch computes them. References: Chellapilla, Puri & Simard, "High
@@ -545,20 +555,27 @@ impl<F: Float> ConvCore<F> {
         in_shape.extend_from_slice(x.shape());
         let out = slice_mut(output.reshape(&[n, c_out * p]));
         let (og, kg) = (c_out / g.groups, g.k_group());
-        // Wᵀ per group, [Kg, Og]: as the left operand `(Wᵀ)ᵀ` it is column-major, which
-        // matrixmultiply packs with contiguous copies (a row-major one element by element,
-        // for every product).
-        let wts = slice_mut(wt.reshape(&[g.groups * kg * og]));
+        let bias = bias.as_ref().map(|(b, _)| b.as_slice().expect("1-D"));
+        let pointwise = g.pointwise();
+        // With one group the bias rides in the product: a row of ones under the im2col
+        // matrix and the bias under Wᵀ, so the output is written once, by the product.
+        let bias_row = g.groups == 1 && !pointwise && bias.is_some();
+        let kk = kg + usize::from(bias_row);
+        // Wᵀ per group, [Kg, Og] (+ the bias row): as the left operand `(Wᵀ)ᵀ` it is
+        // column-major, which matrixmultiply packs with contiguous copies (a row-major one
+        // element by element, for every product).
+        let wts = slice_mut(wt.reshape(&[g.groups * kk * og]));
         let ws = weight.as_slice().expect("standard layout");
-        for (wtg, wg) in wts.chunks_exact_mut(kg * og).zip(ws.chunks_exact(og * kg)) {
+        for (wtg, wg) in wts.chunks_exact_mut(kk * og).zip(ws.chunks_exact(og * kg)) {
             for (o, row) in wg.chunks_exact(kg).enumerate() {
                 for (k, &v) in row.iter().enumerate() {
                     wtg[k * og + o] = v;
                 }
             }
         }
-        let bias = bias.as_ref().map(|(b, _)| b.as_slice().expect("1-D"));
-        let pointwise = g.pointwise();
+        if let (true, Some(b)) = (bias_row, bias) {
+            wts[kg * og..].copy_from_slice(b);
+        }
         // Samples per product: small outputs are batched side by side into products of
         // at least COLUMNS columns (fewer, larger products: the weight is packed once
         // per product). A pointwise convolution reads each sample in place.
@@ -570,32 +587,50 @@ impl<F: Float> ConvCore<F> {
             let cs: &[F] = if pointwise {
                 xc
             } else {
-                let c = slice_mut(cols.reshape(&[rows, ld]));
+                let c = slice_mut(cols.reshape(&[rows + usize::from(bias_row), ld]));
                 for (k, xn) in xc.chunks_exact(sample).enumerate() {
                     im2col(&g, xn, d, &mut c[k * p..], ld);
                 }
+                c[rows * ld..].fill(F::one());
                 c
             };
-            // Y = W · X per group into [C_out, b·P], then to [b, C_out, P] with the bias.
-            let ys = slice_mut(ybuf.reshape(&[c_out, ld]));
+            // Y = W · X per group: straight into the output for one sample, else into
+            // [C_out, b·P] and copied to [b, C_out, P].
+            let direct = b == 1;
+            let target: &mut [F] = if direct { yc } else { slice_mut(ybuf.reshape(&[c_out, ld])) };
+            let beta = match bias {
+                Some(bv) if direct && !bias_row => {
+                    for (row, &bo) in target.chunks_exact_mut(p).zip(bv) {
+                        row.fill(bo);
+                    }
+                    F::one()
+                }
+                _ => F::zero(),
+            };
             for gi in 0..g.groups {
                 let wtg =
-                    ArrayView2::from_shape((kg, og), &wts[gi * kg * og..(gi + 1) * kg * og]).expect("shape");
+                    ArrayView2::from_shape((kk, og), &wts[gi * kk * og..(gi + 1) * kk * og]).expect("shape");
                 let xg =
-                    ArrayView2::from_shape((kg, ld), &cs[gi * kg * ld..(gi + 1) * kg * ld]).expect("shape");
-                let mut yg = ArrayViewMut2::from_shape((og, ld), &mut ys[gi * og * ld..(gi + 1) * og * ld])
-                    .expect("shape");
-                general_mat_mul(F::one(), &wtg.t(), &xg, F::zero(), &mut yg);
+                    ArrayView2::from_shape((kk, ld), &cs[gi * kg * ld..(gi * kg + kk) * ld]).expect("shape");
+                let mut yg =
+                    ArrayViewMut2::from_shape((og, ld), &mut target[gi * og * ld..(gi + 1) * og * ld])
+                        .expect("shape");
+                general_mat_mul(F::one(), &wtg.t(), &xg, beta, &mut yg);
             }
+            if direct {
+                continue;
+            }
+            let ys = ybuf.view();
+            let ys = ys.to_slice().expect("contiguous");
             for (k, yn) in yc.chunks_exact_mut(c_out * p).enumerate() {
                 for (o, row) in yn.chunks_exact_mut(p).enumerate() {
                     let src = &ys[o * ld + k * p..][..p];
                     match bias {
-                        Some(b) => {
-                            let bo = b[o];
+                        Some(bv) if !bias_row => {
+                            let bo = bv[o];
                             row.iter_mut().zip(src).for_each(|(y, &v)| *y = v + bo);
                         }
-                        None => row.copy_from_slice(src),
+                        _ => row.copy_from_slice(src),
                     }
                 }
             }
@@ -669,13 +704,20 @@ impl<F: Float> ConvCore<F> {
             };
             let xs_n: &[F] = if pointwise { xn } else { cs };
             for gi in 0..g.groups {
-                let gg = ArrayView2::from_shape((og, p), &gn[gi * og * p..(gi + 1) * og * p]).expect("shape");
-                let xg =
-                    ArrayView2::from_shape((kg, p), &xs_n[gi * kg * p..(gi + 1) * kg * p]).expect("shape");
-                let mut dwg = ArrayViewMut2::from_shape((og, kg), &mut dws[gi * og * kg..(gi + 1) * og * kg])
-                    .expect("shape");
-                // dW_g (+)= G_{n,g} · X_{n,g}ᵀ
-                general_mat_mul(F::one(), &gg, &xg.t(), beta, &mut dwg);
+                let (gg, xg) = (&gn[gi * og * p..(gi + 1) * og * p], &xs_n[gi * kg * p..(gi + 1) * kg * p]);
+                let dwg = &mut dws[gi * og * kg..(gi + 1) * og * kg];
+                // dW_g (+)= G_{n,g} · X_{n,g}ᵀ: both factors are read along P. Long rows
+                // run as dot products in place; matrixmultiply would gather both operands
+                // element by element into its packing buffers (most of the time for a
+                // first layer: 16 × 25 results from rows of 576).
+                if p >= DOT_MIN_LEN {
+                    dot_products(gg, og, xg, kg, p, dwg, k == 0);
+                } else {
+                    let gg = ArrayView2::from_shape((og, p), gg).expect("shape");
+                    let xg = ArrayView2::from_shape((kg, p), xg).expect("shape");
+                    let mut dwg = ArrayViewMut2::from_shape((og, kg), dwg).expect("shape");
+                    general_mat_mul(F::one(), &gg, &xg.t(), beta, &mut dwg);
+                }
             }
             if let Some(dxn) = dx_samples.as_mut().and_then(Iterator::next) {
                 // dX_{n,g} = W_gᵀ · G_{n,g}: straight into dx for a pointwise kernel, else
@@ -698,6 +740,146 @@ impl<F: Float> ConvCore<F> {
         }
         Ok(())
     }
+}
+
+/// Rows at least this long take [`dot_products`] for the weight gradient.
+const DOT_MIN_LEN: usize = 256;
+
+/// `c[i, j] (+)= Σ_l a[i, l] · b[j, l]` for row-major `a` (`[m, len]`), `b` (`[n, len]`)
+/// and `c` (`[m, n]`), overwriting `c` when `overwrite`: products of rows read in place,
+/// in register tiles of 4 × 2 rows with 8 lanes each. With AVX2 and FMA (detected at run
+/// time) the same code is compiled for them.
+fn dot_products<F: Float>(a: &[F], m: usize, b: &[F], n: usize, len: usize, c: &mut [F], overwrite: bool) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has AVX2 and FMA (checked at run time just above).
+        unsafe { dot_products_avx2_fma(a, m, b, n, len, c, overwrite) };
+        return;
+    }
+    dot_products_impl::<F, false>(a, m, b, n, len, c, overwrite);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dot_products_avx2_fma<F: Float>(
+    a: &[F],
+    m: usize,
+    b: &[F],
+    n: usize,
+    len: usize,
+    c: &mut [F],
+    overwrite: bool,
+) {
+    dot_products_impl::<F, true>(a, m, b, n, len, c, overwrite)
+}
+
+#[inline(always)]
+fn dot_products_impl<F: Float, const FMA: bool>(
+    a: &[F],
+    m: usize,
+    b: &[F],
+    n: usize,
+    len: usize,
+    c: &mut [F],
+    overwrite: bool,
+) {
+    let mut store = |i: usize, j: usize, v: F| {
+        let dst = &mut c[i * n + j];
+        *dst = if overwrite { v } else { *dst + v };
+    };
+    let (m4, n2) = (m / 4 * 4, n / 2 * 2);
+    for i in (0..m4).step_by(4) {
+        let ar = [row(a, i, len), row(a, i + 1, len), row(a, i + 2, len), row(a, i + 3, len)];
+        for j in (0..n2).step_by(2) {
+            let t = dot_4x2::<F, FMA>(ar, [row(b, j, len), row(b, j + 1, len)]);
+            for (r, tr) in t.iter().enumerate() {
+                store(i + r, j, tr[0]);
+                store(i + r, j + 1, tr[1]);
+            }
+        }
+    }
+    // The last rows and columns, one product at a time.
+    for i in 0..m {
+        for j in 0..n {
+            if i >= m4 || j >= n2 {
+                store(i, j, dot_1x1::<F, FMA>(row(a, i, len), row(b, j, len)));
+            }
+        }
+    }
+}
+
+/// Row `r` of a row-major matrix with rows of `len`.
+#[inline(always)]
+fn row<F>(x: &[F], r: usize, len: usize) -> &[F] {
+    &x[r * len..(r + 1) * len]
+}
+
+/// `a * b + acc`, fused when the code is compiled for FMA.
+#[inline(always)]
+fn madd<F: Float, const FMA: bool>(a: F, b: F, acc: F) -> F {
+    if FMA { a.mul_add(b, acc) } else { acc + a * b }
+}
+
+/// Sum of eight lanes, pairwise.
+#[inline(always)]
+fn lanes_sum<F: Float>(l: &[F; 8]) -> F {
+    ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]))
+}
+
+/// The eight products of four rows of `a` with two rows of `b` (all of one length), in
+/// 8-lane accumulators held in registers; the chunk iterators let the compiler drop
+/// every bounds check from the loop.
+#[inline(always)]
+fn dot_4x2<F: Float, const FMA: bool>(a: [&[F]; 4], b: [&[F]; 2]) -> [[F; 2]; 4] {
+    let mut acc = [[[F::zero(); 8]; 2]; 4];
+    let chunks = a[0]
+        .chunks_exact(8)
+        .zip(a[1].chunks_exact(8))
+        .zip(a[2].chunks_exact(8))
+        .zip(a[3].chunks_exact(8))
+        .zip(b[0].chunks_exact(8))
+        .zip(b[1].chunks_exact(8));
+    let arr = |x: &[F]| -> [F; 8] { x.try_into().expect("chunks of 8") };
+    for (((((a0, a1), a2), a3), b0), b1) in chunks {
+        let (av, bv) = ([arr(a0), arr(a1), arr(a2), arr(a3)], [arr(b0), arr(b1)]);
+        for r in 0..4 {
+            for q in 0..2 {
+                for v in 0..8 {
+                    acc[r][q][v] = madd::<F, FMA>(av[r][v], bv[q][v], acc[r][q][v]);
+                }
+            }
+        }
+    }
+    let tail = a[0].len() / 8 * 8;
+    let mut out = [[F::zero(); 2]; 4];
+    for r in 0..4 {
+        for q in 0..2 {
+            let mut sum = lanes_sum(&acc[r][q]);
+            for k in tail..a[r].len() {
+                sum += a[r][k] * b[q][k];
+            }
+            out[r][q] = sum;
+        }
+    }
+    out
+}
+
+/// One product of two rows of one length.
+#[inline(always)]
+fn dot_1x1<F: Float, const FMA: bool>(a: &[F], b: &[F]) -> F {
+    let mut acc = [F::zero(); 8];
+    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+        let (x, y): (&[F; 8], &[F; 8]) = (x.try_into().expect("8"), y.try_into().expect("8"));
+        for v in 0..8 {
+            acc[v] = madd::<F, FMA>(x[v], y[v], acc[v]);
+        }
+    }
+    let tail = a.len() / 8 * 8;
+    let mut sum = lanes_sum(&acc);
+    for k in tail..a.len() {
+        sum += a[k] * b[k];
+    }
+    sum
 }
 
 /// Checks `size >= 1` for hyper-parameter `name`.
@@ -1004,8 +1186,17 @@ impl<F: Float> ConvBuilder<F, 2> {
 /// · x̃[n, ·, i·sH + p·dH, j·sW + q·dW]`, `dL/db[o] = Σ_{n,i,j} G[n, o, i, j]` and
 /// `dL/dx̃[n, c, ·, ·] = Σ_{o,p,q,i,j} W[o, c, p, q] · G[n, o, i, j]` at the positions each
 /// term was read from (the last only in [`Layer::backward_input`]; [`Model::backward`]
-/// skips it, as the first layer of a network needs none). The [module docs](self)
-/// describe the im2col computation.
+/// skips it, as the first layer of a network needs none).
+///
+/// Computation (im2col, Chellapilla et al. 2006): the receptive fields of each sample are
+/// copied into the columns of a matrix `X` (`[C_in·kH·kW, H_out·W_out]`; a 1×1 kernel
+/// with stride 1 and no padding reads the input in place) and the output is one matrix
+/// product per group, `Y_g = W_g · X_g` (matrixmultiply), with samples of small outputs
+/// batched side by side into one product and the bias carried as an extra row. Backward:
+/// `dL/dW_g = Σₙ G_{n,g} · X_{n,g}ᵀ` (`X` rebuilt from the saved input; long rows as
+/// dot products), `dX_{n,g} = W_gᵀ · G_{n,g}` scattered back (col2im). Every matrix
+/// lives in a buffer the layer owns: after the first batch, a training step allocates
+/// nothing but matrixmultiply's packing buffers.
 ///
 /// Parameters are visited as `"weight"` (id 0) and `"bias"` (id 1), PyTorch's names and
 /// layouts, so a `state_dict` maps one to one.
@@ -1029,8 +1220,8 @@ impl<F: Float> ConvBuilder<F, 2> {
 /// * construction: [`Error::InvalidParameter`] for an invalid hyper-parameter (see the
 ///   table; the name is PyTorch's);
 /// * `forward`: [`Error::ShapeMismatch`] (expected `[0, C_in, 0, 0]`, `0` = any size)
-///   unless `x` is 4-D with `C_in` channels; [`Error::InvalidInput`] when the padded
-///   input is smaller than the dilated kernel;
+///   unless `x` is 4-D with `C_in` channels; [`Error::InvalidInput`] for a zero spatial
+///   size or when the padded input is smaller than the dilated kernel;
 /// * `backward`: [`Error::InvalidInput`] without a preceding recording forward
 ///   ([`Mode::Train`] or [`Mode::EvalGrad`]), [`Error::ShapeMismatch`] unless
 ///   `grad_out` has that forward's output shape.
@@ -1105,8 +1296,8 @@ pub struct Conv2d<F> {
 /// # Errors
 /// * construction: [`Error::InvalidParameter`] for an invalid hyper-parameter;
 /// * `forward`: [`Error::ShapeMismatch`] (expected `[0, C_in, 0]`) unless `x` is 3-D
-///   with `C_in` channels; [`Error::InvalidInput`] when the padded input is shorter
-///   than the dilated kernel;
+///   with `C_in` channels; [`Error::InvalidInput`] for an input of length 0 or when the
+///   padded input is shorter than the dilated kernel;
 /// * `backward`: [`Error::InvalidInput`] without a preceding recording forward,
 ///   [`Error::ShapeMismatch`] for a `grad_out` of the wrong shape.
 ///
@@ -1311,6 +1502,12 @@ macro_rules! conv_layer {
                     expected[1] = c;
                     return Err(Error::ShapeMismatch { op: $forward, expected, got: x.shape().to_vec() });
                 }
+                if x.shape()[2..].contains(&0) {
+                    return Err(Error::invalid_input(
+                        $forward,
+                        format!("expected non-zero spatial sizes, got input shape {:?}", x.shape()),
+                    ));
+                }
                 let hw = if $ndim == 3 { (1, x.shape()[2]) } else { (x.shape()[2], x.shape()[$ndim - 1]) };
                 self.core.forward($forward, x, hw, mode, $ndim == 3)
             }
@@ -1421,7 +1618,9 @@ mod tests {
             bool,
             (usize, usize),
         );
-        let cases: [Case; 8] = [
+        // Outputs of 256 positions or more run one sample per product, straight into the
+        // output (the last two cases); smaller ones batch samples.
+        let cases: [Case; 10] = [
             (1, 3, (3, 3), (1, 1), Padding::Explicit([0, 0]), (1, 1), 1, true, (5, 6)),
             (2, 4, (3, 2), (2, 1), Padding::Explicit([1, 0]), (1, 1), 1, true, (7, 5)),
             (4, 2, (3, 3), (1, 1), Padding::Explicit([1, 1]), (2, 1), 2, false, (6, 6)),
@@ -1430,8 +1629,11 @@ mod tests {
             (3, 5, (1, 1), (1, 1), Padding::Valid, (1, 1), 1, true, (3, 4)), // pointwise
             (4, 4, (1, 1), (2, 3), Padding::Explicit([1, 2]), (1, 1), 2, true, (4, 5)),
             (2, 3, (3, 3), (3, 2), Padding::Explicit([1, 1]), (2, 2), 1, true, (9, 8)),
+            (1, 2, (3, 3), (1, 1), Padding::Explicit([0, 0]), (1, 1), 1, true, (18, 18)),
+            (2, 4, (3, 3), (1, 1), Padding::Same, (1, 1), 2, true, (16, 17)),
         ];
-        for (k, &(ci, co, ks, st, pad, dil, groups, bias, (h, w))) in cases.iter().enumerate() {
+        let batches = cases.iter().flat_map(|c| [(1, *c), (3, *c)]);
+        for (k, (n, (ci, co, ks, st, pad, dil, groups, bias, (h, w)))) in batches.enumerate() {
             let mut conv = Conv2d::<f64>::builder(ci, co, ks)
                 .stride(st)
                 .padding(pad)
@@ -1440,7 +1642,7 @@ mod tests {
                 .bias(bias)
                 .build(&mut rng)
                 .unwrap();
-            let x = seq(&[2, ci, h, w], 0.1).into_dimensionality::<Ix4>().unwrap();
+            let x = seq(&[n, ci, h, w], 0.1).into_dimensionality::<Ix4>().unwrap();
             let y = conv.forward(x.view().into_dyn(), Mode::Train).unwrap().to_owned();
             let wt = conv.weight().to_owned();
             let b = conv.bias().map(|b| b.to_owned());
@@ -1616,6 +1818,11 @@ mod tests {
         conv.backward(g.view()).unwrap();
         assert_eq!(conv.weight_grad(), dw);
 
+        // Empty spatial dimensions, even where padding would give an output.
+        let mut pad = Conv2d::<f64>::builder(2, 3, 1).padding(1).build(&mut seeded_rng(0)).unwrap();
+        let err = pad.forward(ArrayD::zeros(IxDyn(&[1, 2, 0, 3])).view(), Mode::Train).unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { op: "Conv2d::forward", .. }), "{err}");
+
         let mut c1 = Conv1d::<f64>::new(2, 1, 4, &mut seeded_rng(0)).unwrap();
         let err = c1.forward(ArrayD::zeros(IxDyn(&[1, 2, 3])).view(), Mode::Train).unwrap_err();
         assert!(matches!(err, Error::InvalidInput { op: "Conv1d::forward", .. }), "{err}");
@@ -1696,8 +1903,32 @@ mod tests {
         assert_eq!(step(&mut conv, 2), first);
         assert_eq!(step(&mut conv, 6), first);
         assert_eq!(caps(&conv), before);
-        // cols: one chunk of all 6 samples (36 positions each, below COLUMNS) in forward.
-        assert_eq!(before, (6 * 2 * 64, 6 * 4 * 36, 2 * 9 * 6 * 36, 6 * 2 * 64));
+        // cols: one chunk of all 6 samples (36 positions each, below COLUMNS) in forward,
+        // with the row of ones that carries the bias.
+        assert_eq!(before, (6 * 2 * 64, 6 * 4 * 36, (2 * 9 + 1) * 6 * 36, 6 * 2 * 64));
+    }
+
+    /// The dot-product kernel, portable and dispatched builds, against the definition:
+    /// sizes with remainders in every direction (rows, columns, lanes).
+    #[test]
+    fn dot_products_match_definition() {
+        for (m, n, len) in [(16, 25, 576), (5, 3, 13), (1, 1, 7), (4, 2, 8), (9, 7, 300)] {
+            let a: Vec<f64> = (0..m * len).map(|i| ((i * 13 + 5) % 17) as f64 / 8.0 - 1.0).collect();
+            let b: Vec<f64> = (0..n * len).map(|i| ((i * 7 + 3) % 19) as f64 / 9.0 - 1.0).collect();
+            let expected: Vec<f64> = (0..m * n)
+                .map(|ij| (0..len).map(|k| a[ij / n * len + k] * b[ij % n * len + k]).sum())
+                .collect();
+            let mut c = vec![f64::NAN; m * n];
+            dot_products_impl::<f64, false>(&a, m, &b, n, len, &mut c, true);
+            for (x, e) in c.iter().zip(&expected) {
+                assert!((x - e).abs() < 1e-10, "{m}x{n}x{len}: {x} vs {e}");
+            }
+            // Accumulating on top: twice the products.
+            dot_products(&a, m, &b, n, len, &mut c, false);
+            for (x, e) in c.iter().zip(&expected) {
+                assert!((x - 2.0 * e).abs() < 1e-10, "{m}x{n}x{len}: {x} vs {}", 2.0 * e);
+            }
+        }
     }
 
     #[test]

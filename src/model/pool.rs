@@ -349,9 +349,6 @@ fn max_plane<F: Float, const RECORD: bool>(win: &Window, x: &[F], d: Dims, y: &m
 /// as PyTorch's row-major scan, to the first maximum. A row pair holding a NaN is redone
 /// by that scan (where the last NaN wins).
 fn max_plane_2x2<F: Float, const RECORD: bool>(x: &[F], d: Dims, y: &mut [F], idx: &mut [u32]) {
-    const CHUNK: usize = 32;
-    let mut vmax = [F::zero(); 2 * CHUNK];
-    let mut vrow = [0u32; 2 * CHUNK];
     let (w, wu) = (d.w, d.w as u32);
     for oi in 0..d.oh {
         let r0 = &x[2 * oi * w..][..2 * d.ow];
@@ -359,44 +356,46 @@ fn max_plane_2x2<F: Float, const RECORD: bool>(x: &[F], d: Dims, y: &mut [F], id
         let yr = &mut y[oi * d.ow..][..d.ow];
         let base = (2 * oi * w) as u32;
         let mut nan = false;
-        for j0 in (0..d.ow).step_by(CHUNK) {
-            let n = CHUNK.min(d.ow - j0);
-            let (a, c) = (&r0[2 * j0..2 * (j0 + n)], &r1[2 * j0..2 * (j0 + n)]);
-            for k in 0..2 * n {
+        // Outputs j..j + N from input columns 2j..2j + 2N; local arrays stay in
+        // registers (through memory, a store and the narrower load after it stall).
+        let mut block = |j: usize, a: &[F], c: &[F], vs: &mut [F], is: &mut [u32]| {
+            let mut vmax = [F::zero(); 8];
+            let mut vrow = [0u32; 8];
+            for k in 0..a.len() {
                 // Column k: the lower element wins if larger.
                 let t = c[k] > a[k];
                 nan |= a[k].is_nan() | c[k].is_nan();
                 vmax[k] = if t { c[k] } else { a[k] };
-                vrow[k] = t as u32;
+                vrow[k] = u32::from(t);
             }
-            // Left column 2j (scan position 2·lr), right column 2j + 1 (2·rr + 1): the
+            // Left column 2t (scan position 2·lr), right column 2t + 1 (2·rr + 1): the
             // right one wins if larger, or equal and from an earlier row.
-            let pick = |j: usize| {
-                let (l, r, lr, rr) = (vmax[2 * j], vmax[2 * j + 1], vrow[2 * j], vrow[2 * j + 1]);
+            for t in 0..vs.len() {
+                let (l, r, lr, rr) = (vmax[2 * t], vmax[2 * t + 1], vrow[2 * t], vrow[2 * t + 1]);
                 let take_r = (r > l) | ((r == l) & (rr < lr));
-                let v = if take_r { r } else { l };
+                vs[t] = if take_r { r } else { l };
                 let row = if take_r { rr } else { lr };
-                (v, base + row * wu + 2 * (j0 + j) as u32 + take_r as u32)
-            };
-            let mut j = 0;
-            while j + 4 <= n {
-                let mut vs = [F::zero(); 4];
-                let mut is = [0u32; 4];
-                for t in 0..4 {
-                    (vs[t], is[t]) = pick(j + t);
-                }
-                yr[j0 + j..j0 + j + 4].copy_from_slice(&vs);
-                if RECORD {
-                    idx[oi * d.ow + j0 + j..][..4].copy_from_slice(&is);
-                }
-                j += 4;
+                is[t] = base + row * wu + 2 * (j + t) as u32 + u32::from(take_r);
             }
-            for j in j..n {
-                let (v, i) = pick(j);
-                yr[j0 + j] = v;
-                if RECORD {
-                    idx[oi * d.ow + j0 + j] = i;
-                }
+        };
+        let mut j = 0;
+        while j + 4 <= d.ow {
+            let a: &[F; 8] = r0[2 * j..2 * j + 8].try_into().expect("8 elements");
+            let c: &[F; 8] = r1[2 * j..2 * j + 8].try_into().expect("8 elements");
+            let (mut vs, mut is) = ([F::zero(); 4], [0u32; 4]);
+            block(j, a, c, &mut vs, &mut is);
+            yr[j..j + 4].copy_from_slice(&vs);
+            if RECORD {
+                idx[oi * d.ow + j..][..4].copy_from_slice(&is);
+            }
+            j += 4;
+        }
+        for j in j..d.ow {
+            let (mut vs, mut is) = ([F::zero(); 1], [0u32; 1]);
+            block(j, &r0[2 * j..2 * j + 2], &r1[2 * j..2 * j + 2], &mut vs, &mut is);
+            yr[j] = vs[0];
+            if RECORD {
+                idx[oi * d.ow + j] = is[0];
             }
         }
         if nan {
@@ -701,7 +700,15 @@ impl<F: Float> AvgPoolBuilder<F, 2> {
 /// over the positions inside the input (the padding is −∞). Backward: `dL/dx` gets
 /// `dL/dy[n, c, i, j]` at the position of the window's maximum (the first one in
 /// row-major scan order on ties, as PyTorch), summed where windows overlap. A NaN in a
-/// window is its maximum. Sizes: see the [module docs](self).
+/// window is its maximum (PyTorch's scan keeps the last NaN). Sizes, as PyTorch's
+/// `pooling_output_shape`:
+///
+/// ```text
+/// H_out = ⌊(H + 2·pH − dH·(kH − 1) − 1 + (ceil_mode ? sH − 1 : 0)) / sH⌋ + 1
+/// ```
+///
+/// minus one in ceil mode when the last window would start at or past `H + pH` (the last
+/// window must start inside the input or its left padding); `W_out` alike.
 ///
 /// | hyper-parameter | default | range |
 /// |---|---|---|
@@ -738,10 +745,13 @@ impl<F: Float> AvgPoolBuilder<F, 2> {
 /// let dx = pool.backward_input(array![[[[10.0, 20.0]]]].into_dyn().view())?;
 /// assert_eq!(dx, array![[[[0.0, 0.0, 20.0, 0.0], [10.0, 0.0, 0.0, 0.0]]]].into_dyn());
 ///
-/// // 3×3 windows, stride 2, padding 1, rounding the output size up: 28 → 15 (as torch).
+/// // 3×3 windows, stride 2, padding 1: 28 → ⌊27/2⌋ + 1 = 14, or 15 rounding up (the
+/// // last window starts at 14·2 − 1 = 27, inside the input).
+/// let x = Array4::<f32>::zeros((1, 2, 28, 28)).into_dyn();
+/// let mut pool = MaxPool2d::<f32>::builder(3).stride(2).padding(1).build()?;
+/// assert_eq!(pool.forward(x.view(), Mode::Eval)?.shape(), &[1, 2, 14, 14]);
 /// let mut pool = MaxPool2d::<f32>::builder(3).stride(2).padding(1).ceil_mode(true).build()?;
-/// let y = pool.forward(Array4::<f32>::zeros((1, 2, 28, 28)).into_dyn().view(), Mode::Eval)?;
-/// assert_eq!(y.shape(), &[1, 2, 15, 15]);
+/// assert_eq!(pool.forward(x.view(), Mode::Eval)?.shape(), &[1, 2, 15, 15]);
 /// # Ok::<(), ndtrain::Error>(())
 /// ```
 #[doc(alias = "nn.MaxPool2d")]
@@ -757,7 +767,7 @@ pub struct MaxPool2d<F> {
 /// ```
 ///
 /// over the positions inside the input. Backward: `dL/dy` goes to each window's first
-/// maximum. Sizes, padding rule and ceil mode as [`MaxPool2d`] (the [module docs](self)).
+/// maximum. Sizes, padding rule and ceil mode as [`MaxPool2d`].
 ///
 /// | hyper-parameter | default | range |
 /// |---|---|---|
@@ -804,7 +814,8 @@ pub struct MaxPool1d<F> {
 /// with `x̃` zero-padded, and the divisor `D_ij` PyTorch's: `divisor_override` if set,
 /// else with `count_include_pad` the window's size clipped to the padded input, else the
 /// number of input elements in it. Backward: `dL/dx` gets `dL/dy[n, c, i, j] / D_ij` at
-/// every input position of window `(i, j)`.
+/// every input position of window `(i, j)`. Sizes and ceil mode as [`MaxPool2d`] with
+/// dilation 1.
 ///
 /// | hyper-parameter | default | range |
 /// |---|---|---|
@@ -1224,12 +1235,11 @@ mod tests {
         assert_eq!(win(3, 1, 0, 1, false).out_len(1, 2), None);
     }
 
-    /// kernel, stride, padding, dilation, ceil mode, input (h, w).
-    type PoolCase = ([usize; 2], [usize; 2], [usize; 2], [usize; 2], bool, (usize, usize));
-
     #[test]
     fn max_pool_matches_definition_for_every_option() {
-        let cases: [PoolCase; 6] = [
+        // (kernel, stride, padding, dilation, ceil_mode, input size)
+        type Case = ([usize; 2], [usize; 2], [usize; 2], [usize; 2], bool, (usize, usize));
+        let cases: [Case; 6] = [
             ([2, 2], [2, 2], [0, 0], [1, 1], false, (6, 8)), // fast path
             ([2, 2], [2, 2], [0, 0], [1, 1], false, (5, 7)), // fast path, odd sizes
             ([3, 3], [1, 1], [1, 1], [1, 1], false, (5, 4)),
@@ -1281,11 +1291,12 @@ mod tests {
     }
 
     /// Values from {0, 1, 2, NaN}: ties everywhere and some NaNs, through the 2×2 fast
-    /// path (even and odd sizes) and the general path, against the scan definition.
+    /// path (blocks of four outputs and the remainder; floor and ceil mode) and the
+    /// general path, against the scan definition.
     #[test]
     fn ties_and_nan_random() {
         let mut state = 7u64;
-        let x = ArrayD::from_shape_fn(IxDyn(&[2, 3, 7, 9]), |_| {
+        let x = ArrayD::from_shape_fn(IxDyn(&[2, 3, 7, 11]), |_| {
             state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             match state >> 61 {
                 0 => f64::NAN,
@@ -1308,7 +1319,7 @@ mod tests {
             let dx = pool.backward_input(g.view()).unwrap().to_owned();
             let mut edx = ArrayD::<f64>::zeros(IxDyn(x.shape()));
             for ((a, b, i, j), &at) in eat.indexed_iter() {
-                edx[[a, b, at / 9, at % 9]] += g[[a, b, i, j]];
+                edx[[a, b, at / 11, at % 11]] += g[[a, b, i, j]];
             }
             assert_eq!(dx, edx);
         }
