@@ -52,7 +52,7 @@
 //!   one cache per use; a graph node holds its module alone.
 
 mod attention;
-pub mod conv;
+mod conv;
 mod embedding;
 pub mod graph;
 pub mod init;
@@ -61,7 +61,7 @@ mod layer_norm;
 pub mod layers;
 mod linear;
 mod norm;
-pub mod pool;
+mod pool;
 mod recurrent;
 mod sequential;
 mod transformer;
