@@ -77,33 +77,14 @@ fn w6(c: &mut Criterion) {
     let mut opt = Adam::builder().lr(1e-3).build().expect("valid");
     let loss = CrossEntropyLoss::default();
     let mut grad = ArrayD::<f32>::zeros(IxDyn(&[64, 10]));
-    let mut k = 0usize;
-    let mut step = |k: usize| {
+    bench_steps(c, "W6", "small_cnn_b64_adam_60_steps", 10, |k| {
         let i = (64 * k) % (10_000 - 64 + 1);
         let rows = Slice::from(i..i + 64);
         let out = model.forward(x.slice_axis(Axis(0), rows), Mode::Train).expect("forward");
         loss.loss_and_grad(out, y.slice_axis(Axis(0), rows), grad.view_mut()).expect("loss");
         model.backward(grad.view()).expect("backward");
         opt.step(&mut model).expect("step");
-    };
-    for _ in 0..10 {
-        step(k);
-        k += 1;
-    }
-    let mut g = c.benchmark_group("W6");
-    g.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(10));
-    g.throughput(Throughput::Elements(STEPS));
-    g.bench_function("small_cnn_b64_adam_60_steps", |b| {
-        b.iter_custom(|iters| {
-            let start = Instant::now();
-            for _ in 0..iters * STEPS {
-                step(k);
-                k += 1;
-            }
-            start.elapsed()
-        })
     });
-    g.finish();
 }
 
 fn w7(c: &mut Criterion) {
@@ -115,22 +96,35 @@ fn w7(c: &mut Criterion) {
     let mut grad = ArrayD::<f32>::zeros(IxDyn(&[32, 64, 64]));
     // The batches are built outside the timed region (the workload times the layers).
     let batches: Vec<_> = (0..64).map(|k| common::w7_batch(&tokens, k)).collect();
-    let mut k = 0usize;
-    let mut step = |k: usize| {
+    bench_steps(c, "W7", "tiny_transformer_lm_32x64_adamw_60_steps", 20, |k| {
         let (x, y) = &batches[k % batches.len()];
         let out = model.forward(x.view().into_dyn(), Mode::Train).expect("forward");
         loss.loss_and_grad(out, y.view().into_dyn(), grad.view_mut()).expect("loss");
         model.backward(grad.view()).expect("backward");
         opt.step(&mut model).expect("step");
-    };
+    });
+}
+
+/// Times `step(k)` for consecutive `k` as the workloads define it: 10 warm-up steps,
+/// then criterion samples of 60 steps each; throughput in steps.
+fn bench_steps(
+    c: &mut Criterion,
+    group: &str,
+    name: &str,
+    measurement_secs: u64,
+    mut step: impl FnMut(usize),
+) {
+    let mut k = 0usize;
     for _ in 0..10 {
         step(k);
         k += 1;
     }
-    let mut g = c.benchmark_group("W7");
-    g.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(20));
+    let mut g = c.benchmark_group(group);
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(measurement_secs));
     g.throughput(Throughput::Elements(STEPS));
-    g.bench_function("tiny_transformer_lm_32x64_adamw_60_steps", |b| {
+    g.bench_function(name, |b| {
         b.iter_custom(|iters| {
             let start = Instant::now();
             for _ in 0..iters * STEPS {
